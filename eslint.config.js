@@ -1,0 +1,86 @@
+// Lint rules that carry weight in a daemon and a key-custody library:
+// floating promises, `any`, and imports that break the layering of DESIGN.md
+// (node/, client/ -> revocation/ -> protocol/ -> shamir/).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Folders each layer must not import, and why. */
+const LAYERS = {
+  shamir: ['protocol', 'revocation', 'node', 'client'],
+  protocol: ['revocation', 'node', 'client'],
+  revocation: ['node', 'client'],
+  client: ['node'],
+  node: ['client'],
+};
+
+/** Pure layers run in a browser: no Node I/O, no storage, no networking. */
+const BROWSER_SAFE_BANS = [
+  {
+    regex: '^node:',
+    allowTypeImports: true,
+    message:
+      'pure layers import no node:* module (they run in a browser); native.ts reaches node:crypto through process.getBuiltinModule',
+  },
+  {
+    regex: '^(level|classic-level|libp2p|@libp2p/.*|@chainsafe/.*|prom-client)$',
+    message: 'pure layers do no I/O',
+  },
+];
+
+function layerRule(layer) {
+  const banned = LAYERS[layer];
+  const patterns = [
+    {
+      regex: `^(\\.\\./)+(${banned.join('|')})(/|$)`,
+      message: `${layer}/ may not import ${banned.join(', ')} (see DESIGN.md, Layout)`,
+    },
+    {
+      regex: '^(\\.\\./)+(shamir|protocol|revocation|node|client)/(?!index\\.ts$).+',
+      message: 'import a sibling folder through its index.ts, not its internals',
+    },
+  ];
+  if (['shamir', 'protocol', 'revocation'].includes(layer)) patterns.push(...BROWSER_SAFE_BANS);
+  return {
+    files: [`${layer}/**/*.ts`],
+    ignores: [`${layer}/**/*.test.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'coverage/**', '.qkms/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unnecessary-condition': [
+        'error',
+        { allowConstantLoopConditions: true },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'use an `as const` object and a union' },
+        { selector: 'TSParameterProperty', message: 'no parameter properties' },
+        { selector: 'ExportAllDeclaration', message: 'no `export *`: name what a module exports' },
+      ],
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // vitest's asymmetric matchers (expect.objectContaining) are typed `any`.
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  ...Object.keys(LAYERS).map(layerRule),
+);

@@ -1,0 +1,43 @@
+// The one error class of shamir/, with a closed set of codes callers match on. Messages state
+// what was expected and the type, length or count that was given: never share or secret bytes.
+
+export const ShamirErrorCode = {
+  /** An options bag is not a plain object, has an unknown key, or a hook of the wrong type. */
+  INVALID_OPTIONS: 'INVALID_OPTIONS',
+  /** The secret is not a Uint8Array, is empty, or is longer than MAX_SECRET_BYTES. */
+  INVALID_SECRET: 'INVALID_SECRET',
+  /** The threshold is not an integer in 2..255 (or exceeds the share count in split). */
+  INVALID_THRESHOLD: 'INVALID_THRESHOLD',
+  /** The share count is not an integer in threshold..255, or combine got more than 255 shares. */
+  INVALID_SHARE_COUNT: 'INVALID_SHARE_COUNT',
+  /** The injected random source returned something other than the bytes it was asked for. */
+  INVALID_RANDOM_OUTPUT: 'INVALID_RANDOM_OUTPUT',
+  /** A share is not a plain { x, y } record, or its y is not 1..MAX_SECRET_BYTES bytes. */
+  INVALID_SHARE: 'INVALID_SHARE',
+  /** A share's x is not an integer in 1..255 (x = 0 would be the secret itself). */
+  INVALID_X: 'INVALID_X',
+  /** Two shares have the same x. */
+  DUPLICATE_X: 'DUPLICATE_X',
+  /** Shares have y of different lengths. */
+  LENGTH_MISMATCH: 'LENGTH_MISMATCH',
+  /** Fewer shares than the threshold. */
+  NOT_ENOUGH_SHARES: 'NOT_ENOUGH_SHARES',
+  /** No subset of threshold shares reconstructs a secret that the verify callback accepts. */
+  NO_VERIFIED_SUBSET: 'NO_VERIFIED_SUBSET',
+  /** The subset search reached maxCandidates before any subset verified. */
+  TOO_MANY_CANDIDATES: 'TOO_MANY_CANDIDATES',
+  /** Bytes in the shamir-secret-sharing format are not a Uint8Array of at least 2 bytes. */
+  INVALID_SHARE_ENCODING: 'INVALID_SHARE_ENCODING',
+} as const;
+
+export type ShamirErrorCode = (typeof ShamirErrorCode)[keyof typeof ShamirErrorCode];
+
+export class ShamirError extends Error {
+  readonly code: ShamirErrorCode;
+
+  constructor(code: ShamirErrorCode, message: string) {
+    super(message);
+    this.name = 'ShamirError';
+    this.code = code;
+  }
+}

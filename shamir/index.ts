@@ -1,0 +1,12 @@
+// shamir/: t-of-n Shamir secret sharing over GF(2^8), with a robust combine that returns only a
+// reconstruction the caller's verify callback accepted. Pure: no I/O, no dependencies beyond
+// crypto.getRandomValues. The field arithmetic (gf256.ts) stays internal.
+
+export { combine, DEFAULT_MAX_CANDIDATES } from './combine.ts';
+export type { CombineOptions, CombineResult } from './combine.ts';
+export { ShamirError, ShamirErrorCode } from './errors.ts';
+export { fromSecretSharingFormat, toSecretSharingFormat } from './interop.ts';
+export { MAX_SECRET_BYTES, MAX_SHARES } from './share.ts';
+export type { Share } from './share.ts';
+export { split } from './split.ts';
+export type { SplitOptions } from './split.ts';

@@ -1,0 +1,95 @@
+// The linter enforces the rules a reviewer would otherwise have to catch:
+// imports that break the layering of DESIGN.md, Node I/O in the pure layers,
+// reaching into a sibling's internals, and floating promises.
+import { ESLint } from 'eslint';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const PROBE_DIR = '__lint_probe__';
+const LAYERS = ['shamir', 'protocol', 'protocol/suite', 'revocation', 'client', 'node'];
+let eslint: ESLint;
+
+// Type-aware lint rules only see files the TypeScript project contains, so the
+// probes are real (empty) files, one per layer, removed afterwards; the code
+// under test is passed as their text.
+beforeAll(() => {
+  for (const layer of LAYERS) {
+    const file = resolve(root, layer, PROBE_DIR, 'probe.ts');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, 'export {};\n');
+  }
+  eslint = new ESLint({ cwd: root });
+});
+
+afterAll(() => {
+  for (const layer of LAYERS)
+    rmSync(resolve(root, layer, PROBE_DIR), { recursive: true, force: true });
+});
+
+/** Lints `code` as if it were a file in `layer`, one folder below it. */
+async function ruleIds(layer: string, code: string): Promise<string[]> {
+  const filePath = resolve(root, layer, PROBE_DIR, 'probe.ts');
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).map((m) => m.ruleId ?? `fatal: ${m.message}`);
+}
+
+describe('layering (DESIGN.md: node/, client/ -> revocation/ -> protocol/ -> shamir/)', () => {
+  const upward: [string, string][] = [
+    ['shamir', '../../protocol/index.ts'],
+    ['protocol', '../../revocation/index.ts'],
+    ['protocol/suite', '../../../node/index.ts'],
+    ['revocation', '../../client/index.ts'],
+    ['client', '../../node/index.ts'],
+    ['node', '../../client/index.ts'],
+  ];
+  for (const [file, target] of upward) {
+    it(`refuses ${file}/ importing ${target}`, async () => {
+      expect(
+        await ruleIds(file, `import { x } from '${target}';\nexport const y = x;\n`),
+      ).toContain('no-restricted-imports');
+    });
+  }
+
+  it('allows importing down the layers through index.ts', async () => {
+    expect(
+      await ruleIds(
+        'protocol',
+        "import { split } from '../../shamir/index.ts';\nexport const y = split;\n",
+      ),
+    ).toEqual([]);
+  });
+
+  it("refuses reaching into a sibling's internals", async () => {
+    expect(
+      await ruleIds(
+        'protocol',
+        "import { mul } from '../../shamir/gf256.ts';\nexport const y = mul;\n",
+      ),
+    ).toContain('no-restricted-imports');
+  });
+
+  it('refuses Node I/O in the pure layers but allows it in node/', async () => {
+    const code = "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n";
+    expect(await ruleIds('protocol', code)).toContain('no-restricted-imports');
+    expect(
+      await ruleIds('revocation', "import { Level } from 'level';\nexport const y = Level;\n"),
+    ).toContain('no-restricted-imports');
+    expect(await ruleIds('node', code)).toEqual([]);
+  });
+});
+
+describe('daemon hygiene', () => {
+  it('refuses a floating promise', async () => {
+    const code = 'async function f(): Promise<void> {}\nexport function g(): void {\n  f();\n}\n';
+    expect(await ruleIds('node', code)).toContain('@typescript-eslint/no-floating-promises');
+  });
+
+  it('refuses enums and `any`', async () => {
+    expect(await ruleIds('node', 'export enum E { A }\n')).toContain('no-restricted-syntax');
+    expect(await ruleIds('node', 'export const a: any = 1;\n')).toContain(
+      '@typescript-eslint/no-explicit-any',
+    );
+  });
+});

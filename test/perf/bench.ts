@@ -1,0 +1,86 @@
+// `npm run bench`: runs every scenario (or those whose name contains --filter) one after another
+// in this process and prints a table, or with --json one JSON object, on stdout. Progress goes
+// to stderr. Figures are for reading and comparing, never asserted (test/perf/README.md).
+import { parseArgs } from 'node:util';
+import { DEFAULT_MEASURE, measure, sinkValue, type Bench, type BenchResult } from './harness.ts';
+import { formatHeader, formatTable, runtimeInfo } from './report.ts';
+import { hashBenches } from './hash.bench.ts';
+import { shamirBenches } from './shamir.bench.ts';
+import { signatureBenches } from './signature.bench.ts';
+import { xwingBenches } from './xwing.bench.ts';
+
+/** Every scenario, in output order. A new scenario file adds its list here. */
+const SCENARIOS: readonly Bench[] = [
+  ...xwingBenches,
+  ...signatureBenches,
+  ...shamirBenches,
+  ...hashBenches,
+];
+
+const USAGE = `usage: npm run bench -- [--json] [--filter SUBSTRING]
+  --json              print one JSON object { runtime, results } instead of a table
+  --filter SUBSTRING  run only the scenarios whose name contains SUBSTRING
+  -h, --help          print this and exit`;
+
+/** Exit code of a command-line mistake (as a shell builtin's misuse). */
+const EXIT_USAGE = 2;
+
+function progress(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: [...argv],
+      options: {
+        json: { type: 'boolean', default: false },
+        filter: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    progress(`bench: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const filter = args.filter;
+  const selected =
+    filter === undefined ? SCENARIOS : SCENARIOS.filter((b) => b.name.includes(filter));
+  if (selected.length === 0) {
+    progress(`bench: no scenario name contains ${JSON.stringify(filter)}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+
+  const runtime = runtimeInfo();
+  const started = performance.now();
+  const results: BenchResult[] = [];
+  for (const [i, bench] of selected.entries()) {
+    const { result, detail } = await measure(bench, DEFAULT_MEASURE);
+    results.push(result);
+    progress(
+      `[${i + 1}/${selected.length}] ${bench.name} ${bench.impl}: ${result.median_us ?? '?'} µs` +
+        ` (${detail.samples} samples x ${detail.batch} ops, IQR ${(detail.iqrRel * 100).toFixed(1)}%)`,
+    );
+  }
+  progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s (sink ${sinkValue()})`);
+
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ runtime, results }, null, 2)}\n`);
+  } else {
+    const { warmupMs, sampleMs, samples, minSamples } = DEFAULT_MEASURE;
+    const method =
+      `median per-op time over ${minSamples}-${samples} samples, each a batch of ~${sampleMs} ms` +
+      ` after ${warmupMs} ms of warm-up; ops/s = 1e6 / median µs`;
+    process.stdout.write(`${formatHeader(runtime, method)}\n\n${formatTable(results)}\n`);
+  }
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
