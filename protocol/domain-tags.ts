@@ -6,8 +6,32 @@
 export const DomainTag = {
   /** Hybrid admin signature: both halves sign this tag then the message. */
   HYBRID_SIGNATURE: 'qkms/v1/hybrid-signature',
-  /** HPKE `info` for a share sealed to a recipient (publish and recover). */
-  SHARE_SEAL_INFO: 'qkms/v1/share-seal',
+  /** nodeSetId = SHA-256(tag || canonical CBOR of the node-set document). */
+  NODE_SET_ID: 'qkms/v1/node-set-id',
+  /** Admin signature over a node set: tag || nodeSetId. */
+  NODE_SET_SIGNATURE: 'qkms/v1/node-set-signature',
+  /** delegationHash = SHA-256(tag || UTF-8 bytes of the SIWE message). */
+  DELEGATION_HASH: 'qkms/v1/delegation',
+  /** Session signature over a recover request: tag || canonical CBOR of the request. */
+  RECOVER_REQUEST: 'qkms/v1/recover-request',
+  /** HPKE `info` for a share a node seals to a recovering session. */
+  RECOVER_SEAL_INFO: 'qkms/v1/recover-seal',
+  /** HPKE `aad` prefix for a recover seal: tag || canonical CBOR of its binding. */
+  RECOVER_SEAL_AAD: 'qkms/v1/recover-seal-aad',
+  /** HPKE `info` for a share a publisher seals to a node. */
+  PUBLISH_SEAL_INFO: 'qkms/v1/publish-seal',
+  /** HPKE `aad` prefix for a publish seal. */
+  PUBLISH_SEAL_AAD: 'qkms/v1/publish-seal-aad',
+  /** Publisher's session signature over a manifest body. */
+  MANIFEST_SIGNATURE: 'qkms/v1/manifest',
+  /** manifestHash = SHA-256(tag || canonical CBOR of the signed manifest). */
+  MANIFEST_HASH: 'qkms/v1/manifest-hash',
+  /** Commitment to the CEK. */
+  CEK_COMMITMENT: 'qkms/v1/cek-commitment',
+  /** Commitment to one share. */
+  SHARE_COMMITMENT: 'qkms/v1/share-commitment',
+  /** Node signature over a publish receipt. */
+  PUBLISH_RECEIPT: 'qkms/v1/publish-receipt',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 
@@ -22,4 +46,23 @@ export function tagBytes(tag: DomainTag): Uint8Array {
     cache.set(tag, bytes);
   }
   return bytes.slice();
+}
+
+/** SHA-256-style hash of tag || parts, with the hash function supplied (the CryptoSuite's). */
+export function taggedHash(
+  hash: (data: Uint8Array) => Uint8Array,
+  tag: DomainTag,
+  ...parts: readonly Uint8Array[]
+): Uint8Array {
+  const t = tagBytes(tag);
+  let length = t.length;
+  for (const p of parts) length += p.length;
+  const input = new Uint8Array(length);
+  input.set(t, 0);
+  let offset = t.length;
+  for (const p of parts) {
+    input.set(p, offset);
+    offset += p.length;
+  }
+  return hash(input);
 }

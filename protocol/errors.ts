@@ -1,8 +1,11 @@
-// The one error base class of qkms. Callers match on `code`, a closed union;
-// messages name expected vs received types and lengths, never content, and
-// are never sent to a peer (peers get wire rejection codes, defined apart).
+// The one error base class of qkms. Callers match on `code`, a closed union:
+// the wire rejection codes (protocol/rejection.ts), which verification
+// failures carry so a node can answer with them directly, plus local codes
+// that never cross the wire. Messages name expected vs received types and
+// lengths, never content, and are never sent to a peer.
+import { RejectionCode } from './rejection.ts';
 
-export const ErrorCode = {
+export const LocalErrorCode = {
   /** A byte string had the wrong length for its role. */
   INVALID_LENGTH: 'INVALID_LENGTH',
   /** A value had the wrong type, range or shape. */
@@ -13,7 +16,13 @@ export const ErrorCode = {
   KEM_FAILED: 'KEM_FAILED',
   /** The runtime lacks a primitive this operation needs. */
   UNSUPPORTED: 'UNSUPPORTED',
+  /** A node-set document is malformed, inconsistent or not signed by enough admins. */
+  INVALID_NODE_SET: 'INVALID_NODE_SET',
+  /** A content manifest is malformed, inconsistent or badly signed. */
+  INVALID_MANIFEST: 'INVALID_MANIFEST',
 } as const;
+
+export const ErrorCode = { ...RejectionCode, ...LocalErrorCode } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class QkmsError extends Error {

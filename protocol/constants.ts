@@ -1,0 +1,40 @@
+// Protocol constants both sides must agree on, each with its unit and reason.
+
+/** The protocol version this code speaks; carried by every message and signed structure. */
+export const PROTOCOL_VERSION = 1;
+/** Versions a node accepts; an unknown version is answered UNSUPPORTED_VERSION naming these. */
+export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
+
+/** Content ids, node-set ids, delegation hashes and commitments are SHA-256 sized. */
+export const ID_BYTES = 32;
+/** Request nonce: 128 bits, so a random nonce never repeats within a session. */
+export const NONCE_BYTES = 16;
+/** Ethereum address. */
+export const ADDRESS_BYTES = 20;
+/** A CEK is an AES-256 key. */
+export const CEK_BYTES = 32;
+/** Salt of the manifest's commitments. */
+export const COMMITMENT_SALT_BYTES = 32;
+/** secp256k1 r || s || v. */
+export const WALLET_SIGNATURE_BYTES = 65;
+
+/** Nesting the protocol's messages never exceed; deeper CBOR is refused before decoding. */
+export const MAX_CBOR_DEPTH = 8;
+/** A SIWE delegation message: a few hundred bytes of text plus the ReCap; 4 KiB is generous. */
+export const MAX_DELEGATION_MESSAGE_BYTES = 4096;
+/** Statement, reason and other free text fields. */
+export const MAX_TEXT_BYTES = 1024;
+/** Addresses an allowlist policy may carry (keeps a manifest well under its frame cap). */
+export const MAX_ALLOWLIST_ENTRIES = 256;
+/** Nodes a node set may hold (Shamir over GF(2^8) allows 255). */
+export const MAX_NODES = 255;
+
+/** Frame caps per protocol, checked before decoding. Sized from the largest valid message. */
+export const MAX_FRAME_BYTES = {
+  /** Request (~1.4 KiB with its 1216-byte key) + delegation (<= 4 KiB): 16 KiB leaves room. */
+  recover: 16 * 1024,
+  /** Manifest (n commitments, allowlist <= 256 addresses) + sealed share: 64 KiB. */
+  publish: 64 * 1024,
+  /** Info request and answer are small. */
+  info: 4 * 1024,
+} as const;
