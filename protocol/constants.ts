@@ -18,6 +18,9 @@ export const COMMITMENT_SALT_BYTES = 32;
 /** secp256k1 r || s || v. */
 export const WALLET_SIGNATURE_BYTES = 65;
 
+/** Latest timestamp any message may carry: 9999-12-31T23:59:59.999Z, in ms (RFC 3339's range). */
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
 /** Nesting the protocol's messages never exceed; deeper CBOR is refused before decoding. */
 export const MAX_CBOR_DEPTH = 8;
 /** A SIWE delegation message: a few hundred bytes of text plus the ReCap; 4 KiB is generous. */

@@ -1,7 +1,25 @@
 // Public entry of the protocol layer: what node and client agree on.
-export { ErrorCode, QkmsError, isQkmsError } from './errors.ts';
+export { ErrorCode, LocalErrorCode, QkmsError, isQkmsError } from './errors.ts';
+export {
+  REJECTIONS,
+  RejectionCode,
+  isRejectionCode,
+  rejectionAction,
+  type RejectionAction,
+} from './rejection.ts';
+export {
+  ADDRESS_BYTES,
+  CEK_BYTES,
+  ID_BYTES,
+  MAX_FRAME_BYTES,
+  NONCE_BYTES,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+} from './constants.ts';
 export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
-export { DomainTag, tagBytes } from './domain-tags.ts';
+export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
+export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
+export { encodeFrame, readFrameHeader, type FrameHeader } from './codec/frame.ts';
 export { HPKE_SUITE, HPKE_TAG_BYTES, open, seal, type SealContext, type Sealed } from './seal.ts';
 export {
   AES_GCM_LENGTHS,
@@ -21,3 +39,80 @@ export {
   type SigningKey,
   type XWingKem,
 } from './suite/index.ts';
+export { ed25519PublicKeyFromPeerId, peerIdFromEd25519PublicKey } from './peer-id.ts';
+export {
+  DEFAULT_NODE_SET_PARAMS,
+  createNodeSetDocument,
+  nodeSetId,
+  parseNodeSetDocument,
+  parseSignedNodeSet,
+  parseSignedNodeSetJson,
+  serializeSignedNodeSet,
+  signNodeSet,
+  type NodeEntry,
+  type NodeSet,
+  type NodeSetDocumentInput,
+  type NodeSetDocumentJson,
+  type NodeSetParams,
+  type SignedNodeSetJson,
+} from './node-set.ts';
+export {
+  checkDelegationBindings,
+  createDelegation,
+  delegationHash,
+  verifyDelegation,
+  verifyDelegationSignature,
+  type CreateDelegationParams,
+  type Delegation,
+  type DelegationBindings,
+  type ParsedDelegation,
+  type WalletSigner,
+} from './grant/delegation.ts';
+export {
+  ABILITIES,
+  MAX_CAPABILITY_CONTENT_IDS,
+  capabilitiesCover,
+  type Ability,
+  type Capabilities,
+} from './grant/recap.ts';
+export {
+  checkRequestFreshness,
+  recoverSealContext,
+  signRecoverRequest,
+  verifyRecoverRequestSignature,
+  type NewRequest,
+  type RecoverRequestBody,
+  type SignedRecoverRequest,
+} from './grant/request.ts';
+export {
+  cekCommitment,
+  checkCek,
+  checkShare,
+  createManifest,
+  manifestFromCbor,
+  manifestHash,
+  manifestToCbor,
+  normalizePolicy,
+  policyAdmits,
+  publishSealContext,
+  shareCommitment,
+  verifyManifest,
+  type AccessPolicy,
+  type Manifest,
+  type ManifestBody,
+  type NewManifest,
+} from './manifest.ts';
+export {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageOf,
+  type MessageType,
+  type NodeInfo,
+} from './messages/messages.ts';
+export {
+  signReceipt,
+  verifyReceipt,
+  type PublishReceipt,
+  type ReceiptBody,
+} from './messages/receipt.ts';

@@ -15,30 +15,75 @@ export type RejectionAction =
   | 'renew-session';
 
 export const REJECTIONS = {
-  MALFORMED: { action: 'give-up', meaning: 'the frame did not decode as a canonical message of this version' },
+  MALFORMED: {
+    action: 'give-up',
+    meaning: 'the frame did not decode as a canonical message of this version',
+  },
   TOO_LARGE: { action: 'give-up', meaning: 'the frame exceeds the size cap for its protocol' },
-  UNSUPPORTED_VERSION: { action: 'give-up', meaning: 'the protocol version is unknown; `versions` lists those the node speaks' },
-  WRONG_NODE_SET: { action: 'give-up', meaning: 'the request names another node set than the one this node serves' },
+  UNSUPPORTED_VERSION: {
+    action: 'give-up',
+    meaning: 'the protocol version is unknown; `versions` lists those the node speaks',
+  },
+  WRONG_NODE_SET: {
+    action: 'give-up',
+    meaning: 'the request names another node set than the one this node serves',
+  },
   WRONG_AUDIENCE: { action: 'give-up', meaning: 'the request is addressed to another node index' },
-  REQUEST_EXPIRED: { action: 'give-up', meaning: 'issuedAt is older than the node set allows (check the client clock)' },
-  REQUEST_FROM_FUTURE: { action: 'give-up', meaning: 'issuedAt is ahead of the node clock by more than the allowed skew' },
-  BAD_REQUEST_SIGNATURE: { action: 'give-up', meaning: 'the session signature over the request does not verify' },
-  DELEGATION_INVALID: { action: 'give-up', meaning: 'the SIWE delegation is malformed, badly signed or binds something else' },
+  REQUEST_EXPIRED: {
+    action: 'give-up',
+    meaning: 'issuedAt is older than the node set allows (check the client clock)',
+  },
+  REQUEST_FROM_FUTURE: {
+    action: 'give-up',
+    meaning: 'issuedAt is ahead of the node clock by more than the allowed skew',
+  },
+  BAD_REQUEST_SIGNATURE: {
+    action: 'give-up',
+    meaning: 'the session signature over the request does not verify',
+  },
+  DELEGATION_INVALID: {
+    action: 'give-up',
+    meaning: 'the SIWE delegation is malformed, badly signed or binds something else',
+  },
   DELEGATION_EXPIRED: { action: 'renew-session', meaning: 'the delegation has expired' },
-  DELEGATION_NOT_YET_VALID: { action: 'renew-session', meaning: 'the delegation is not valid yet (notBefore / issuedAt in the future)' },
-  CAPABILITY_DENIED: { action: 'give-up', meaning: 'the delegation does not grant this action on this content' },
+  DELEGATION_NOT_YET_VALID: {
+    action: 'renew-session',
+    meaning: 'the delegation is not valid yet (notBefore / issuedAt in the future)',
+  },
+  CAPABILITY_DENIED: {
+    action: 'give-up',
+    meaning: 'the delegation does not grant this action on this content',
+  },
   REVOKED: { action: 'give-up', meaning: 'the wallet, session, delegation or content is revoked' },
-  ACCESS_DENIED: { action: 'give-up', meaning: "the content's access policy does not admit this wallet" },
+  ACCESS_DENIED: {
+    action: 'give-up',
+    meaning: "the content's access policy does not admit this wallet",
+  },
   REPLAYED: { action: 'give-up', meaning: 'this (session key, nonce) was already used' },
-  STALE_EPOCH: { action: 'retry-fresh', meaning: 'the request predates the node restart; sign a fresh one' },
+  STALE_EPOCH: {
+    action: 'retry-fresh',
+    meaning: 'the request predates the node restart; sign a fresh one',
+  },
   UNKNOWN_CONTENT: { action: 'give-up', meaning: 'this node holds no share for the content' },
   CONTENT_OWNED: { action: 'give-up', meaning: 'another publisher owns this content id' },
-  SHARE_MISMATCH: { action: 'give-up', meaning: 'the published share does not match its commitment in the manifest' },
+  SHARE_MISMATCH: {
+    action: 'give-up',
+    meaning: 'the published share does not match its commitment in the manifest',
+  },
   BUSY: { action: 'back-off', meaning: 'the node is at capacity; nothing was done' },
   RATE_LIMITED: { action: 'back-off', meaning: 'this peer or wallet exceeded its rate' },
-  TIMEOUT: { action: 'retry-fresh', meaning: 'the whole request did not arrive within the read deadline' },
-  NOT_READY: { action: 'back-off', meaning: 'the node is not ready to serve (e.g. its revocation set is not fresh)' },
-  INTERNAL: { action: 'back-off', meaning: 'the node could not complete a required step (storage, audit); nothing was released' },
+  TIMEOUT: {
+    action: 'retry-fresh',
+    meaning: 'the whole request did not arrive within the read deadline',
+  },
+  NOT_READY: {
+    action: 'back-off',
+    meaning: 'the node is not ready to serve (e.g. its revocation set is not fresh)',
+  },
+  INTERNAL: {
+    action: 'back-off',
+    meaning: 'the node could not complete a required step (storage, audit); nothing was released',
+  },
 } as const satisfies Record<string, { readonly action: RejectionAction; readonly meaning: string }>;
 
 export type RejectionCode = keyof typeof REJECTIONS;

@@ -59,7 +59,15 @@ function malformed(message: string, cause?: unknown): QkmsError {
   return new QkmsError(ErrorCode.MALFORMED, `cbor: ${message}`, { cause });
 }
 
-const ALLOWED_SCALARS = new Set<Type>([Type.uint, Type.negint, Type.bytes, Type.string, Type.true, Type.false, Type.null]);
+const ALLOWED_SCALARS = new Set<Type>([
+  Type.uint,
+  Type.negint,
+  Type.bytes,
+  Type.string,
+  Type.true,
+  Type.false,
+  Type.null,
+]);
 
 /** Walks the tokens without building values: cheap, iterative, bounded. */
 function prescan(bytes: Uint8Array, maxDepth: number): void {
@@ -67,7 +75,8 @@ function prescan(bytes: Uint8Array, maxDepth: number): void {
   const open: number[] = []; // items still expected by each open container
   let items = 0;
   while (!tokenizer.done()) {
-    if (items === 1 && open.length === 0) throw malformed('trailing bytes after the top-level item');
+    if (items === 1 && open.length === 0)
+      throw malformed('trailing bytes after the top-level item');
     let token: Token;
     try {
       token = tokenizer.next();
@@ -78,7 +87,8 @@ function prescan(bytes: Uint8Array, maxDepth: number): void {
     else items++;
     if (token.type === Type.array || token.type === Type.map) {
       const count = (token.type === Type.map ? 2 : 1) * Number(token.value);
-      if (count > bytes.length - tokenizer.pos()) throw malformed('container longer than the input');
+      if (count > bytes.length - tokenizer.pos())
+        throw malformed('container longer than the input');
       if (count > 0) open.push(count);
       if (open.length > maxDepth) throw malformed(`nesting deeper than ${maxDepth}`);
     } else if (!ALLOWED_SCALARS.has(token.type)) {
@@ -94,10 +104,17 @@ function prescan(bytes: Uint8Array, maxDepth: number): void {
  * TOO_LARGE past `maxBytes` (before parsing), MALFORMED for anything that is
  * not the one deterministic encoding of an allowed value.
  */
-export function decodeCanonical(bytes: Uint8Array, maxBytes: number, maxDepth = MAX_CBOR_DEPTH): unknown {
+export function decodeCanonical(
+  bytes: Uint8Array,
+  maxBytes: number,
+  maxDepth = MAX_CBOR_DEPTH,
+): unknown {
   if (!(bytes instanceof Uint8Array)) throw malformed('expected bytes');
   if (bytes.length > maxBytes) {
-    throw new QkmsError(ErrorCode.TOO_LARGE, `cbor: ${bytes.length} bytes exceed the cap of ${maxBytes}`);
+    throw new QkmsError(
+      ErrorCode.TOO_LARGE,
+      `cbor: ${bytes.length} bytes exceed the cap of ${maxBytes}`,
+    );
   }
   if (bytes.length === 0) throw malformed('empty input');
   prescan(bytes, maxDepth);

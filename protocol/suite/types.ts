@@ -76,11 +76,17 @@ export interface CryptoSuite {
   /** Ed25519 + ML-DSA-65, valid only if both verify (hybrid.ts). */
   readonly hybrid: SignatureScheme;
   readonly aes256gcm: Aes256Gcm;
-  sha256(data: Uint8Array): Uint8Array;
-  sha3_256(data: Uint8Array): Uint8Array;
-  keccak256(data: Uint8Array): Uint8Array;
-  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
-  randomBytes(length: number): Uint8Array;
+  // Function-valued properties, not methods: they use no `this`, so they can be passed around.
+  readonly sha256: (data: Uint8Array) => Uint8Array;
+  readonly sha3_256: (data: Uint8Array) => Uint8Array;
+  readonly keccak256: (data: Uint8Array) => Uint8Array;
+  readonly hkdfSha256: (
+    ikm: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    length: number,
+  ) => Uint8Array;
+  readonly randomBytes: (length: number) => Uint8Array;
   /** Constant-time for equal lengths; lengths themselves are treated as public. */
-  equalBytes(a: Uint8Array, b: Uint8Array): boolean;
+  readonly equalBytes: (a: Uint8Array, b: Uint8Array) => boolean;
 }

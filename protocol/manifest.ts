@@ -1,0 +1,419 @@
+// The content manifest (DESIGN.md, Content manifest): published with the
+// content and served by every node holding a share. It names the content,
+// the node set, t and n, the publisher's address and access policy, and
+// commits to the CEK and to each share with salted, domain-tagged hashes:
+//   cekCommitment      = SHA-256(tag(CEK_COMMITMENT)   || salt || contentId || cek)
+//   shareCommitment[i] = SHA-256(tag(SHARE_COMMITMENT) || salt || contentId || i || share_i)
+// (i as one byte, 1..n). The body is signed by the publisher's session key
+// under a wallet delegation granting `publish` on the content.
+import { abytes } from './assert.ts';
+import { concatBytes } from './bytes.ts';
+import { encodeCanonical, type CborValue } from './codec/cbor.ts';
+import {
+  malformed,
+  readArray,
+  readBytes,
+  readLiteral,
+  readMap,
+  readText,
+  readTimestamp,
+  readUint,
+  readVersion,
+} from './codec/read.ts';
+import {
+  ADDRESS_BYTES,
+  CEK_BYTES,
+  COMMITMENT_SALT_BYTES,
+  ID_BYTES,
+  MAX_ALLOWLIST_ENTRIES,
+  MAX_DELEGATION_MESSAGE_BYTES,
+  MAX_NODES,
+  PROTOCOL_VERSION,
+  WALLET_SIGNATURE_BYTES,
+} from './constants.ts';
+import { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
+import { ErrorCode, QkmsError } from './errors.ts';
+import { delegationHash, verifyDelegation, type Delegation } from './grant/delegation.ts';
+import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from './suite/types.ts';
+
+export type AccessPolicy =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'publisher-only' }
+  | { readonly kind: 'allowlist'; readonly addresses: readonly Uint8Array[] };
+
+export interface ManifestBody {
+  readonly version: number;
+  readonly contentId: Uint8Array;
+  readonly nodeSetId: Uint8Array;
+  readonly threshold: number;
+  readonly shares: number;
+  /** The publisher's wallet address, 20 bytes. */
+  readonly publisher: Uint8Array;
+  readonly policy: AccessPolicy;
+  readonly salt: Uint8Array;
+  readonly cekCommitment: Uint8Array;
+  /** shareCommitments[i - 1] commits to the share of node i. */
+  readonly shareCommitments: readonly Uint8Array[];
+  readonly issuedAt: number;
+  /** The publisher session's Ed25519 key that signs the body. */
+  readonly sessionKey: Uint8Array;
+  readonly delegationHash: Uint8Array;
+}
+
+export interface Manifest {
+  readonly body: ManifestBody;
+  readonly signature: Uint8Array;
+  readonly delegation: Delegation;
+}
+
+/** What a manifest is checked against: the pinned node set. */
+export interface ManifestNodeSet {
+  readonly id: Uint8Array;
+  readonly threshold: number;
+  readonly nodes: readonly unknown[];
+  readonly params: {
+    readonly siweDomain: string;
+    readonly chainId: number;
+    readonly maxDelegationLifetimeMs: number;
+    readonly maxClockSkewMs: number;
+  };
+}
+
+function invalid(message: string, cause?: unknown): QkmsError {
+  return new QkmsError(ErrorCode.INVALID_MANIFEST, `manifest: ${message}`, { cause });
+}
+
+export function cekCommitment(
+  suite: CryptoSuite,
+  salt: Uint8Array,
+  contentId: Uint8Array,
+  cek: Uint8Array,
+): Uint8Array {
+  abytes(salt, 'salt', COMMITMENT_SALT_BYTES);
+  abytes(contentId, 'contentId', ID_BYTES);
+  return taggedHash(
+    suite.sha256,
+    DomainTag.CEK_COMMITMENT,
+    salt,
+    contentId,
+    abytes(cek, 'cek', CEK_BYTES),
+  );
+}
+
+export function shareCommitment(
+  suite: CryptoSuite,
+  salt: Uint8Array,
+  contentId: Uint8Array,
+  index: number,
+  share: Uint8Array,
+): Uint8Array {
+  abytes(salt, 'salt', COMMITMENT_SALT_BYTES);
+  abytes(contentId, 'contentId', ID_BYTES);
+  if (!Number.isInteger(index) || index < 1 || index > MAX_NODES)
+    throw invalid('share index out of range');
+  return taggedHash(
+    suite.sha256,
+    DomainTag.SHARE_COMMITMENT,
+    salt,
+    contentId,
+    Uint8Array.of(index),
+    abytes(share, 'share'),
+  );
+}
+
+/** Constant-time: does `cek` match the manifest's CEK commitment? */
+export function checkCek(suite: CryptoSuite, body: ManifestBody, cek: Uint8Array): boolean {
+  if (cek.length !== CEK_BYTES) return false;
+  return suite.equalBytes(cekCommitment(suite, body.salt, body.contentId, cek), body.cekCommitment);
+}
+
+/** Constant-time: does `share` match node `index`'s commitment? */
+export function checkShare(
+  suite: CryptoSuite,
+  body: ManifestBody,
+  index: number,
+  share: Uint8Array,
+): boolean {
+  const expected = body.shareCommitments[index - 1];
+  if (expected === undefined || share.length !== CEK_BYTES) return false;
+  return suite.equalBytes(
+    shareCommitment(suite, body.salt, body.contentId, index, share),
+    expected,
+  );
+}
+
+/** Whether the policy admits `wallet` (20-byte address) to recover. */
+export function policyAdmits(body: ManifestBody, wallet: Uint8Array): boolean {
+  const same = (a: Uint8Array, b: Uint8Array): boolean =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
+  switch (body.policy.kind) {
+    case 'open':
+      return true;
+    case 'publisher-only':
+      return same(wallet, body.publisher);
+    case 'allowlist':
+      return same(wallet, body.publisher) || body.policy.addresses.some((a) => same(a, wallet));
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+function policyToCbor(policy: AccessPolicy): CborValue {
+  return policy.kind === 'allowlist'
+    ? { kind: policy.kind, addresses: [...policy.addresses] }
+    : { kind: policy.kind };
+}
+
+function policyFromCbor(value: unknown, field: string): AccessPolicy {
+  const kind = readLiteral((value as { kind?: unknown } | null)?.kind, `${field}.kind`, [
+    'open',
+    'publisher-only',
+    'allowlist',
+  ]);
+  if (kind !== 'allowlist') {
+    readMap(value, field, ['kind']);
+    return { kind };
+  }
+  const m = readMap(value, field, ['kind', 'addresses']);
+  const addresses = readArray(m['addresses'], `${field}.addresses`, MAX_ALLOWLIST_ENTRIES, 1).map(
+    (a, i) => readBytes(a, `${field}.addresses[${i}]`, ADDRESS_BYTES),
+  );
+  for (let i = 1; i < addresses.length; i++) {
+    if (
+      compareBytes(addresses[i - 1] ?? new Uint8Array(0), addresses[i] ?? new Uint8Array(0)) >= 0
+    ) {
+      throw malformed(`${field}.addresses`, 'strictly ascending, unique addresses');
+    }
+  }
+  return { kind, addresses };
+}
+
+/** Sorts and de-duplicates an allowlist so its encoding is canonical. */
+export function normalizePolicy(policy: AccessPolicy): AccessPolicy {
+  if (policy.kind !== 'allowlist') return { kind: policy.kind };
+  const sorted = [...policy.addresses]
+    .map((a) => abytes(a, 'allowlist address', ADDRESS_BYTES))
+    .sort(compareBytes);
+  const unique = sorted.filter((a, i) => i === 0 || compareBytes(sorted[i - 1] ?? a, a) !== 0);
+  if (unique.length === 0 || unique.length > MAX_ALLOWLIST_ENTRIES) {
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      `allowlist: expected 1..${MAX_ALLOWLIST_ENTRIES} addresses, got ${unique.length}`,
+    );
+  }
+  return { kind: 'allowlist', addresses: unique };
+}
+
+export function manifestBodyToCbor(body: ManifestBody): CborValue {
+  return {
+    v: body.version,
+    content: body.contentId,
+    nodeSet: body.nodeSetId,
+    t: body.threshold,
+    n: body.shares,
+    publisher: body.publisher,
+    policy: policyToCbor(body.policy),
+    salt: body.salt,
+    cek: body.cekCommitment,
+    shares: [...body.shareCommitments],
+    issuedAt: body.issuedAt,
+    session: body.sessionKey,
+    delegation: body.delegationHash,
+  };
+}
+
+export function manifestBodyFromCbor(value: unknown, field = 'manifest.body'): ManifestBody {
+  const m = readMap(value, field, [
+    'v',
+    'content',
+    'nodeSet',
+    't',
+    'n',
+    'publisher',
+    'policy',
+    'salt',
+    'cek',
+    'shares',
+    'issuedAt',
+    'session',
+    'delegation',
+  ]);
+  const version = readVersion(m['v'], `${field}.v`);
+  const shares = readUint(m['n'], `${field}.n`, 2, MAX_NODES);
+  const threshold = readUint(m['t'], `${field}.t`, 2, shares);
+  const commitments = readArray(m['shares'], `${field}.shares`, shares, shares).map((c, i) =>
+    readBytes(c, `${field}.shares[${i}]`, ID_BYTES),
+  );
+  return {
+    version,
+    contentId: readBytes(m['content'], `${field}.content`, ID_BYTES),
+    nodeSetId: readBytes(m['nodeSet'], `${field}.nodeSet`, ID_BYTES),
+    threshold,
+    shares,
+    publisher: readBytes(m['publisher'], `${field}.publisher`, ADDRESS_BYTES),
+    policy: policyFromCbor(m['policy'], `${field}.policy`),
+    salt: readBytes(m['salt'], `${field}.salt`, COMMITMENT_SALT_BYTES),
+    cekCommitment: readBytes(m['cek'], `${field}.cek`, ID_BYTES),
+    shareCommitments: commitments,
+    issuedAt: readTimestamp(m['issuedAt'], `${field}.issuedAt`),
+    sessionKey: readBytes(m['session'], `${field}.session`, ED25519_LENGTHS.publicKey),
+    delegationHash: readBytes(m['delegation'], `${field}.delegation`, ID_BYTES),
+  };
+}
+
+export function delegationToCbor(d: Delegation): CborValue {
+  return { siwe: d.message, sig: d.signature };
+}
+
+export function delegationFromCbor(value: unknown, field: string): Delegation {
+  const m = readMap(value, field, ['siwe', 'sig']);
+  return {
+    message: readText(m['siwe'], `${field}.siwe`, MAX_DELEGATION_MESSAGE_BYTES),
+    signature: readBytes(m['sig'], `${field}.sig`, WALLET_SIGNATURE_BYTES),
+  };
+}
+
+export function manifestToCbor(manifest: Manifest): CborValue {
+  return {
+    body: manifestBodyToCbor(manifest.body),
+    sig: manifest.signature,
+    delegation: delegationToCbor(manifest.delegation),
+  };
+}
+
+export function manifestFromCbor(value: unknown, field = 'manifest'): Manifest {
+  const m = readMap(value, field, ['body', 'sig', 'delegation']);
+  return {
+    body: manifestBodyFromCbor(m['body'], `${field}.body`),
+    signature: readBytes(m['sig'], `${field}.sig`, ED25519_LENGTHS.signature),
+    delegation: delegationFromCbor(m['delegation'], `${field}.delegation`),
+  };
+}
+
+function signingBytes(body: ManifestBody): Uint8Array {
+  return concatBytes(
+    tagBytes(DomainTag.MANIFEST_SIGNATURE),
+    encodeCanonical(manifestBodyToCbor(body)),
+  );
+}
+
+/** SHA-256 over the whole signed manifest: what receipts and storage name it by. */
+export function manifestHash(suite: CryptoSuite, manifest: Manifest): Uint8Array {
+  return taggedHash(
+    suite.sha256,
+    DomainTag.MANIFEST_HASH,
+    encodeCanonical(manifestToCbor(manifest)),
+  );
+}
+
+export interface NewManifest {
+  readonly contentId: Uint8Array;
+  readonly nodeSetId: Uint8Array;
+  readonly threshold: number;
+  /** The shares, in node order: shares[i - 1] is node i's. */
+  readonly shares: readonly Uint8Array[];
+  readonly cek: Uint8Array;
+  readonly publisher: Uint8Array;
+  readonly policy: AccessPolicy;
+  readonly issuedAt: number;
+  readonly delegation: Delegation;
+  /** Defaults to 32 fresh random bytes; tests inject it. */
+  readonly salt?: Uint8Array;
+}
+
+export function createManifest(
+  suite: CryptoSuite,
+  session: SigningKey,
+  input: NewManifest,
+): Manifest {
+  const salt = input.salt ?? suite.randomBytes(COMMITMENT_SALT_BYTES);
+  const body: ManifestBody = {
+    version: PROTOCOL_VERSION,
+    contentId: abytes(input.contentId, 'contentId', ID_BYTES),
+    nodeSetId: abytes(input.nodeSetId, 'nodeSetId', ID_BYTES),
+    threshold: input.threshold,
+    shares: input.shares.length,
+    publisher: abytes(input.publisher, 'publisher', ADDRESS_BYTES),
+    policy: normalizePolicy(input.policy),
+    salt,
+    cekCommitment: cekCommitment(suite, salt, input.contentId, input.cek),
+    shareCommitments: input.shares.map((s, i) =>
+      shareCommitment(suite, salt, input.contentId, i + 1, s),
+    ),
+    issuedAt: input.issuedAt,
+    sessionKey: session.publicKey,
+    delegationHash: delegationHash(suite, input.delegation),
+  };
+  if (body.threshold < 2 || body.threshold > body.shares) throw invalid('threshold outside 2..n');
+  return { body, signature: session.sign(signingBytes(body)), delegation: input.delegation };
+}
+
+/**
+ * Checks a manifest against the pinned node set: structure, the publisher's
+ * delegation (valid at `at`, granting `publish` on this content to the
+ * signing session, from the publisher's wallet) and the session signature.
+ * A node passes its own clock as `at`; a player checking a manifest later
+ * passes the manifest's issuedAt (manifests outlive sessions). Failures are
+ * INVALID_MANIFEST, or the delegation's own codes.
+ */
+export function verifyManifest(
+  suite: CryptoSuite,
+  manifest: Manifest,
+  nodeSet: ManifestNodeSet,
+  at: number,
+): void {
+  const { body } = manifest;
+  if (!suite.equalBytes(body.nodeSetId, nodeSet.id)) throw invalid('names another node set');
+  if (body.shares !== nodeSet.nodes.length || body.threshold !== nodeSet.threshold) {
+    throw invalid('t and n differ from the node set');
+  }
+  const parsed = verifyDelegation(suite, manifest.delegation, {
+    domain: nodeSet.params.siweDomain,
+    nodeSetId: nodeSet.id,
+    chainId: nodeSet.params.chainId,
+    now: at,
+    maxLifetimeMs: nodeSet.params.maxDelegationLifetimeMs,
+    maxClockSkewMs: nodeSet.params.maxClockSkewMs,
+    sessionPublicKey: body.sessionKey,
+    action: 'publish',
+    contentId: body.contentId,
+  });
+  if (!suite.equalBytes(parsed.hash, body.delegationHash))
+    throw invalid('delegation hash does not match');
+  if (!suite.equalBytes(parsed.addressBytes, body.publisher))
+    throw invalid('publisher is not the delegating wallet');
+  if (!suite.ed25519.verify(manifest.signature, signingBytes(body), body.sessionKey)) {
+    throw invalid('session signature does not verify');
+  }
+}
+
+/**
+ * The HPKE context a publisher seals node `node`'s share under: `info` names
+ * the protocol version (in the tag), `aad` binds the node set, the node, the
+ * content and that share's commitment, so a sealed share opens only at its
+ * node and only as the share the manifest commits to.
+ */
+export function publishSealContext(
+  body: ManifestBody,
+  node: number,
+): { info: Uint8Array; aad: Uint8Array } {
+  const commitment = body.shareCommitments[node - 1];
+  if (commitment === undefined) throw invalid(`no share commitment for node ${node}`);
+  const binding: CborValue = {
+    v: body.version,
+    nodeSet: body.nodeSetId,
+    node,
+    content: body.contentId,
+    commitment,
+  };
+  return {
+    info: tagBytes(DomainTag.PUBLISH_SEAL_INFO),
+    aad: concatBytes(tagBytes(DomainTag.PUBLISH_SEAL_AAD), encodeCanonical(binding)),
+  };
+}
