@@ -20,6 +20,14 @@ export const LocalErrorCode = {
   INVALID_NODE_SET: 'INVALID_NODE_SET',
   /** A content manifest is malformed, inconsistent or badly signed. */
   INVALID_MANIFEST: 'INVALID_MANIFEST',
+  /** A stored value failed authentication or decoding: the disk changed under us. Reported, never used. */
+  STORE_CORRUPT: 'STORE_CORRUPT',
+  /** A node setting (flag, config file, QKMS_* variable) is invalid; the message names it. */
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  /** A keystore file is missing, malformed or has unsafe permissions. */
+  KEYSTORE_INVALID: 'KEYSTORE_INVALID',
+  /** The keystore passphrase is wrong (or missing for an encrypted keystore). */
+  WRONG_PASSPHRASE: 'WRONG_PASSPHRASE',
 } as const;
 
 export const ErrorCode = { ...RejectionCode, ...LocalErrorCode } as const;
