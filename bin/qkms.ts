@@ -3,4 +3,4 @@
 // put first on PATH by npm scripts and npx), which strips the types itself.
 import { main } from '../node/index.ts';
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -33,7 +33,12 @@ import {
 } from './constants.ts';
 import { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 import { ErrorCode, QkmsError } from './errors.ts';
-import { delegationHash, verifyDelegation, type Delegation } from './grant/delegation.ts';
+import {
+  delegationHash,
+  verifyDelegation,
+  type Delegation,
+  type ParsedDelegation,
+} from './grant/delegation.ts';
 import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from './suite/types.ts';
 
 export type AccessPolicy =
@@ -360,14 +365,14 @@ export function createManifest(
  * signing session, from the publisher's wallet) and the session signature.
  * A node passes its own clock as `at`; a player checking a manifest later
  * passes the manifest's issuedAt (manifests outlive sessions). Failures are
- * INVALID_MANIFEST, or the delegation's own codes.
+ * INVALID_MANIFEST, or the delegation's own codes. Returns the verified delegation.
  */
 export function verifyManifest(
   suite: CryptoSuite,
   manifest: Manifest,
   nodeSet: ManifestNodeSet,
   at: number,
-): void {
+): ParsedDelegation {
   const { body } = manifest;
   if (!suite.equalBytes(body.nodeSetId, nodeSet.id)) throw invalid('names another node set');
   if (body.shares !== nodeSet.nodes.length || body.threshold !== nodeSet.threshold) {
@@ -391,6 +396,7 @@ export function verifyManifest(
   if (!suite.ed25519.verify(manifest.signature, signingBytes(body), body.sessionKey)) {
     throw invalid('session signature does not verify');
   }
+  return parsed;
 }
 
 /**

@@ -66,6 +66,11 @@ export const REJECTIONS = {
   },
   UNKNOWN_CONTENT: { action: 'give-up', meaning: 'this node holds no share for the content' },
   CONTENT_OWNED: { action: 'give-up', meaning: 'another publisher owns this content id' },
+  BAD_MANIFEST: {
+    action: 'give-up',
+    meaning:
+      "the manifest is malformed, does not match the node set, or its publisher's signature does not verify",
+  },
   SHARE_MISMATCH: {
     action: 'give-up',
     meaning: 'the published share does not match its commitment in the manifest',

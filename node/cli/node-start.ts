@@ -1,0 +1,67 @@
+// `qkms node start`: validate every setting once, start the daemon, print
+// one ready line, and shut down cleanly on SIGINT/SIGTERM (a second signal
+// forces exit).
+import {
+  describeOptions,
+  parseNodeOptions,
+  PASSPHRASE_ENV,
+  resolvePassphrase,
+} from '../options.ts';
+import { startDaemon, type Daemon } from '../daemon.ts';
+import { EXIT, type CliIo } from './main.ts';
+
+export const NODE_START_USAGE = `Usage: qkms node start --dir DIR --nodeset FILE [--listen MULTIADDR] [--http HOST:PORT] [options]
+
+Runs a node of the quorum described by the signed node-set FILE, with the
+keystore in DIR (made by 'qkms node init').
+
+${describeOptions()}`;
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function nodeStart(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${NODE_START_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const options = parseNodeOptions({ argv, env: io.env, readFile: io.readFile, cwd: io.cwd });
+  const passphrase = resolvePassphrase(options.passphrase, { env: io.env, readFile: io.readFile });
+  // The passphrase has been read: it need not stay in this process's environment.
+  if (io.env === process.env) Reflect.deleteProperty(process.env, PASSPHRASE_ENV);
+  const daemon: Daemon = await startDaemon(options, { passphrase });
+  io.stdout.write(
+    `qkms node ${daemon.index} ready: peer ${daemon.peerId} listening ${daemon.listen.join(' ')} ` +
+      `metrics http://${daemon.http.host}:${daemon.http.port}/metrics\n`,
+  );
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        io.stderr.write(`qkms node: ${signal} again, exiting now\n`);
+        process.exit(EXIT.failure);
+      }
+      stopping = true;
+      io.stderr.write(`qkms node: ${signal}, shutting down\n`);
+      const force = setTimeout(() => {
+        io.stderr.write('qkms node: shutdown took too long, exiting\n');
+        process.exit(EXIT.failure);
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
+      daemon.close().then(
+        () => {
+          clearTimeout(force);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve(EXIT.ok);
+        },
+        () => {
+          clearTimeout(force);
+          resolve(EXIT.failure);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

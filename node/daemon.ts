@@ -1,0 +1,304 @@
+// The node's composition root (DESIGN.md "The daemon"; Lodestar's pattern):
+// builds keystore -> store -> replay guard -> metrics -> libp2p -> handlers
+// -> HTTP in dependency order, and closes them in reverse, once. One root
+// AbortController stops every wait and timer.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import { peerIdFromString } from '@libp2p/peer-id';
+import {
+  ErrorCode,
+  MAX_FRAME_BYTES,
+  QkmsError,
+  parseSignedNodeSetJson,
+  requireNativeSuite,
+  toHex,
+  type CryptoSuite,
+  type NodeEntry,
+  type NodeSet,
+  type RejectionCode,
+} from '../protocol/index.ts';
+import { InflightLimiter, TokenBuckets } from './admission.ts';
+import { startHttp, type HttpServer } from './http.ts';
+import { loadKeystore, type Keystore } from './keystore.ts';
+import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } from './log.ts';
+import { createNodeMetrics, type NodeMetrics, type ProtocolName } from './metrics.ts';
+import { createHost, registerHandler, type Host, type RequestOutcome } from './network/index.ts';
+import type { NodeOptions } from './options.ts';
+import { ReplayGuard } from './replay-guard.ts';
+import { DelegationCache } from './service/delegation-cache.ts';
+import { handleInfo } from './service/info.ts';
+import { PublishService } from './service/publish.ts';
+import { RecoverService } from './service/recover.ts';
+import {
+  NO_REVOCATIONS,
+  type CustodyAudit,
+  type ServiceDeps,
+  type TestFaults,
+} from './service/types.ts';
+import { NodeStore } from './store/index.ts';
+
+/** Database folder inside the node's data dir. */
+export const DB_DIR = 'db';
+/** Token buckets remembered at once (peers, wallets). */
+const RATE_BUCKETS = 100_000;
+
+export interface DaemonDeps {
+  readonly suite?: CryptoSuite;
+  readonly clock?: () => number;
+  readonly log?: Logger;
+  readonly passphrase?: string | undefined;
+  /** Test-only hooks beyond the option flags (e.g. holding a request before sealing). */
+  readonly faults?: Pick<TestFaults, 'beforeSeal'>;
+  /** The custody audit log; until its issue lands, records are accepted without a log. */
+  readonly audit?: CustodyAudit;
+}
+
+export interface Daemon {
+  readonly peerId: string;
+  readonly index: number;
+  readonly nodeSet: NodeSet;
+  readonly listen: readonly string[];
+  readonly http: { readonly host: string; readonly port: number };
+  readonly metrics: NodeMetrics;
+  readonly previousShutdownClean: boolean;
+  /** Stops everything in reverse order; idempotent. */
+  close(): Promise<void>;
+}
+
+function loadNodeSet(suite: CryptoSuite, path: string): NodeSet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new QkmsError(ErrorCode.CONFIG_INVALID, `node set file ${path}: cannot read`, {
+      cause: e,
+    });
+  }
+  return parseSignedNodeSetJson(suite, text);
+}
+
+function result(outcome: RequestOutcome): RejectionCode | 'ok' | undefined {
+  return outcome === 'refused' || outcome === 'aborted' ? undefined : outcome;
+}
+
+export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): Promise<Daemon> {
+  const suite = deps.suite ?? requireNativeSuite();
+  const clock = deps.clock ?? Date.now;
+  const log = deps.log ?? createLogger({ level: options.logLevel });
+  const root = new AbortController();
+  const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  const closeAll = async (): Promise<void> => {
+    root.abort();
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await close();
+      } catch (e) {
+        log.error('close failed', { part: name, error: e instanceof Error ? e.name : typeof e });
+      }
+    }
+  };
+
+  try {
+    // keystore
+    const keystore: Keystore = loadKeystore(options.dir, { suite, passphrase: deps.passphrase });
+    closers.push({
+      name: 'keystore',
+      close: () => {
+        keystore.wipe();
+      },
+    });
+    const nodeSet = loadNodeSet(suite, options.nodeSetFile);
+    const self: NodeEntry | undefined = nodeSet.nodes.find(
+      (n) => n.peerId === keystore.publicInfo.peerId,
+    );
+    if (self === undefined) {
+      throw new QkmsError(
+        ErrorCode.CONFIG_INVALID,
+        `node set ${options.nodeSetFile}: this node (${keystore.publicInfo.peerId}) is not in it`,
+      );
+    }
+    if (toHex(self.kemPublicKey) !== keystore.publicInfo.kemPublicKey) {
+      throw new QkmsError(
+        ErrorCode.CONFIG_INVALID,
+        `node set ${options.nodeSetFile}: node ${self.index} lists another KEM key than this keystore's`,
+      );
+    }
+    const fingerprint = createFingerprinter(deriveFingerprintKey(suite, keystore.storageKey));
+    const nodeLog = log.child({ node: self.index });
+
+    // store, replay guard
+    const store = await NodeStore.open({
+      path: join(options.dir, DB_DIR),
+      storageKey: keystore.storageKey,
+      suite,
+      clock,
+    });
+    closers.push({ name: 'store', close: () => store.close() });
+    if (!store.previousShutdownClean) {
+      nodeLog.warn(
+        'previous run did not shut down cleanly: refusing requests issued before now',
+        {},
+      );
+    }
+    const nonces = await ReplayGuard.load({
+      store,
+      clock,
+      sweepIntervalMs: options.replaySweepIntervalMs,
+      onSweepError: () => {
+        nodeLog.error('replay sweep failed', {});
+      },
+    });
+    nonces.start();
+    closers.push({ name: 'replay-guard', close: () => nonces.stop() });
+
+    // metrics
+    const metrics = createNodeMetrics();
+    metrics.sharesStored.set(await store.countContent());
+
+    // libp2p
+    const privateKey = await generateKeyPairFromSeed('Ed25519', keystore.identitySeed);
+    const host: Host = await createHost(
+      {
+        privateKey,
+        listen: options.listen,
+        nodeSetPeers: nodeSet.nodes.map((n) => peerIdFromString(n.peerId)),
+        allow: nodeSet.nodes.flatMap((n) => n.multiaddrs),
+        limits: { maxConnections: options.maxConnections },
+      },
+      { log: nodeLog },
+    );
+    closers.push({ name: 'libp2p', close: () => host.close() });
+    metrics.connections.set(0);
+    const updateConnections = (): void => {
+      metrics.connections.set(host.libp2p.getConnections().length);
+    };
+    host.libp2p.addEventListener('connection:open', updateConnections);
+    host.libp2p.addEventListener('connection:close', updateConnections);
+
+    // services
+    const inflight = new InflightLimiter(options.maxInflight);
+    const peerRate = new TokenBuckets(
+      { ratePerSecond: options.perPeerRate.perSecond, burst: options.perPeerRate.burst },
+      { maxKeys: RATE_BUCKETS, clock },
+    );
+    const walletRate = new TokenBuckets(
+      { ratePerSecond: options.perWalletRate.perSecond, burst: options.perWalletRate.burst },
+      { maxKeys: RATE_BUCKETS, clock },
+    );
+    const faults: TestFaults = options.test.enabled
+      ? {
+          wrongShare: options.test.wrongShare,
+          ...(options.test.delayMs > 0 ? { delayMs: options.test.delayMs } : {}),
+          ...(deps.faults?.beforeSeal === undefined ? {} : { beforeSeal: deps.faults.beforeSeal }),
+        }
+      : {};
+    const serviceDeps: ServiceDeps = {
+      suite,
+      nodeSet,
+      self: {
+        index: self.index,
+        identity: suite.ed25519.signer(keystore.identitySeed),
+        kem: suite.xwing.decapsulator(keystore.kemSeed),
+      },
+      store,
+      nonces,
+      revocations: NO_REVOCATIONS,
+      audit: deps.audit ?? { record: () => Promise.resolve() },
+      clock,
+      epochStart: store.replayEpochStart,
+      walletRate: (wallet) => walletRate.take(toHex(wallet)),
+      metrics,
+      log: nodeLog,
+      fingerprint,
+      faults,
+    };
+    const recover = new RecoverService(
+      serviceDeps,
+      new DelegationCache(suite, {
+        onLookup: (hit) => {
+          metrics.delegationCache.inc({ outcome: hit ? 'hit' : 'miss' });
+        },
+      }),
+    );
+    const publish = new PublishService(serviceDeps);
+
+    const admitted =
+      (handler: (frame: Uint8Array) => Promise<Uint8Array>) =>
+      async (frame: Uint8Array, ctx: { remotePeer: string }): Promise<Uint8Array> => {
+        if (!peerRate.take(ctx.remotePeer))
+          throw new QkmsError(ErrorCode.RATE_LIMITED, 'peer rate exceeded');
+        const release = inflight.tryAcquire();
+        if (release === undefined) throw new QkmsError(ErrorCode.BUSY, 'in-flight queue full');
+        metrics.inflight.inc();
+        try {
+          return await handler(frame);
+        } finally {
+          metrics.inflight.dec();
+          release();
+        }
+      };
+    const onRequest = (protocol: string, outcome: RequestOutcome, seconds: number): void => {
+      const name = protocol.split('/')[2] as ProtocolName;
+      const r = result(outcome);
+      if (r !== undefined) metrics.requests.inc({ protocol: name, result: r });
+      metrics.requestDuration.observe({ protocol: name }, seconds);
+    };
+    const handlerDeps = { log: nodeLog, onRequest, signal: root.signal };
+    const specs: [ProtocolName, number, (frame: Uint8Array) => Promise<Uint8Array>][] = [
+      ['recover', MAX_FRAME_BYTES.recover, (f) => recover.handle(f)],
+      ['publish', MAX_FRAME_BYTES.publish, (f) => publish.handle(f)],
+      ['info', MAX_FRAME_BYTES.info, (f) => handleInfo(serviceDeps, f)],
+    ];
+    for (const [name, maxFrameBytes, handler] of specs) {
+      await registerHandler(
+        host.libp2p,
+        {
+          protocol: `/qkms/${name}/1`,
+          maxFrameBytes,
+          readDeadlineMs: options.readDeadlineMs,
+          maxInboundStreams: options.maxStreamsPerProtocol,
+          handle: admitted(handler),
+        },
+        handlerDeps,
+      );
+    }
+
+    // HTTP: metrics and health, last up, first down.
+    const http: HttpServer = await startHttp(options.http, {
+      registry: metrics.registry,
+      checks: [
+        { name: 'store', ready: () => store.isOpen },
+        {
+          name: 'libp2p',
+          ready: () => host.libp2p.status === 'started' && host.libp2p.getMultiaddrs().length > 0,
+        },
+      ],
+    });
+    closers.push({ name: 'http', close: () => http.close() });
+
+    const listen = host.libp2p.getMultiaddrs().map((a) => a.toString());
+    nodeLog.info('node ready', {
+      peer: keystore.publicInfo.peerId.slice(0, 16),
+      index: self.index,
+      http: `${http.address.host}:${http.address.port}`,
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      peerId: keystore.publicInfo.peerId,
+      index: self.index,
+      nodeSet,
+      listen,
+      http: http.address,
+      metrics,
+      previousShutdownClean: store.previousShutdownClean,
+      close: () =>
+        (closing ??= closeAll().then(() => {
+          nodeLog.info('node stopped', {});
+        })),
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

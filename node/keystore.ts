@@ -1,0 +1,781 @@
+// The node keystore: ONE file, DIR/keystore.json, mode 0600 in a directory
+// created 0700, holding the node's three secrets (DESIGN.md, "Identities and
+// keys"):
+//   identitySeed  32-byte Ed25519 seed of the libp2p identity (RFC 8032; its
+//                 public key names the node: PeerId)
+//   kemSeed       32-byte X-Wing seed (draft-connolly-cfrg-xwing-kem) that
+//                 publishers seal shares to
+//   storageKey    32-byte AES-256-GCM key that encrypts shares at rest
+// either in the clear (hex; protected only by the file mode) or encrypted:
+//   key        = scrypt(NFKC(passphrase), salt (16 bytes), N = 2^17, r = 8, p = 1)   RFC 7914
+//   ciphertext = AES-256-GCM(key, nonce (12 bytes), identitySeed || kemSeed || storageKey,
+//                            aad = KEYSTORE_AAD_TAG || canonical CBOR of the header)
+// The header is every field of the file except the ciphertext — format
+// version, the public part, the KDF and its parameters, the nonce — so no
+// field can be changed (say, a public key swapped, or the cost lowered)
+// without the file failing to open. The public part (PeerId, Ed25519 and
+// X-Wing public keys) is in the clear so `status` and tooling need no
+// passphrase.
+//
+// Failure codes, as callers match them:
+//   KEYSTORE_INVALID  missing, unreadable, malformed (the message names the field),
+//                     unsafe permissions (with the chmod that fixes them), exists on init
+//   WRONG_PASSPHRASE  the file is encrypted and the passphrase is missing or wrong, OR
+//                     the encrypted file was altered: AES-GCM cannot tell those apart,
+//                     so neither do we; or a passphrase was given for a clear file.
+//
+// JS cannot promise a wiped buffer leaves no copy behind (strings, JSON text
+// and the GC are outside our control); we wipe every buffer we own anyway.
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { scrypt } from '@noble/hashes/scrypt.js';
+import {
+  AES_GCM_LENGTHS,
+  ED25519_LENGTHS,
+  ErrorCode,
+  QkmsError,
+  XWING_LENGTHS,
+  concatBytes,
+  encodeCanonical,
+  fromHex,
+  isQkmsError,
+  peerIdFromEd25519PublicKey,
+  toHex,
+  utf8,
+  wipe,
+  type CryptoSuite,
+} from '../protocol/index.ts';
+
+export const KEYSTORE_FILE = 'keystore.json';
+/** Format of the file; a reader refuses any other. */
+export const KEYSTORE_FORMAT = 1;
+/** Each secret is 32 bytes: an Ed25519 seed, an X-Wing seed, an AES-256 key. */
+export const KEYSTORE_SECRET_BYTES = 32;
+/**
+ * scrypt cost for a passphrase-encrypted keystore: N = 2^17, r = 8, p = 1 uses
+ * 128 MiB and about half a second (pure-JS @noble/hashes on a 2024 server
+ * core). This is OWASP's recommended scrypt floor; the node pays it once per
+ * start, while an attacker with the file pays it per guess, in memory a GPU
+ * cannot spread thin.
+ */
+export const KEYSTORE_SCRYPT = { logN: 17, r: 8, p: 1, saltBytes: 16, keyBytes: 32 } as const;
+/** A file asking for more than 2^20 (1 GiB of memory) is refused rather than obeyed. */
+export const KEYSTORE_SCRYPT_MAX_LOG_N = 20;
+/** Test keystores may go as low as this (2^4 is instant); only through `insecureTestKdf`. */
+export const KEYSTORE_SCRYPT_TEST_MIN_LOG_N = 4;
+/** A new passphrase shorter than this is refused: scrypt slows guessing, it cannot save "1234". */
+export const MIN_PASSPHRASE_CHARS = 8;
+/** A keystore is about 3 KB (the X-Wing public key is 2,432 hex chars); read no more than this. */
+export const MAX_KEYSTORE_FILE_BYTES = 64 * 1024;
+
+/** Prefix of the AEAD associated data (local to the node; nothing outside it checks it). */
+const KEYSTORE_AAD_TAG = utf8('qkms/v1/keystore\0');
+const PROTECTION = { none: 'none', scrypt: 'scrypt-aes256gcm' } as const;
+/** Mode bits that let anyone but the owner at the file. */
+const GROUP_OTHER_BITS = 0o077;
+const GROUP_OTHER_WRITE_BITS = 0o022;
+
+/** What an admin needs to add the node to a node set, and all `status` shows. No secrets. */
+export interface KeystorePublicInfo {
+  /** libp2p PeerId (base58btc) of the Ed25519 identity. */
+  readonly peerId: string;
+  /** Ed25519 public key, lower-case hex (32 bytes). */
+  readonly nodePublicKey: string;
+  /** X-Wing public key, lower-case hex (1216 bytes). */
+  readonly kemPublicKey: string;
+}
+
+export interface Keystore {
+  readonly path: string;
+  readonly encrypted: boolean;
+  readonly publicInfo: KeystorePublicInfo;
+  /** Ed25519 seed of the libp2p identity (32 bytes). Throws after wipe(). */
+  readonly identitySeed: Uint8Array;
+  /** X-Wing seed, the KEM secret key (32 bytes). Throws after wipe(). */
+  readonly kemSeed: Uint8Array;
+  /** AES-256-GCM key for shares at rest (32 bytes). Throws after wipe(). */
+  readonly storageKey: Uint8Array;
+  /** Zeroes the three secrets; afterwards reading them throws. Idempotent. */
+  wipe(): void;
+}
+
+/** Lowers the scrypt cost. Tests only: production paths never pass it, and then the floor is 2^17. */
+export interface InsecureTestKdf {
+  readonly logN: number;
+}
+
+export interface InitKeystoreOptions {
+  readonly suite: CryptoSuite;
+  /** Encrypts the secrets under it (NFKC-normalized, at least MIN_PASSPHRASE_CHARS); absent: clear. */
+  readonly passphrase?: string | undefined;
+  /** Only `false`: a node identity is never replaced by accident. Move the old file away first. */
+  readonly overwrite?: false;
+  readonly insecureTestKdf?: InsecureTestKdf;
+}
+
+export interface LoadKeystoreOptions {
+  readonly suite: CryptoSuite;
+  /** Required for an encrypted file, refused for a clear one. */
+  readonly passphrase?: string | undefined;
+  /** Accept files encrypted at this lower cost (tests only). */
+  readonly insecureTestKdf?: InsecureTestKdf;
+}
+
+export interface InitKeystoreResult {
+  readonly path: string;
+  readonly encrypted: boolean;
+  readonly publicInfo: KeystorePublicInfo;
+}
+
+// ---------------------------------------------------------------------------
+// Errors and option checks
+
+function invalid(message: string, cause?: unknown): QkmsError {
+  return new QkmsError(ErrorCode.KEYSTORE_INVALID, message, { cause });
+}
+
+function fsReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : e instanceof Error ? e.message : 'unknown error';
+}
+
+function checkKeys(options: object, allowed: readonly string[], name: string): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `${name}: unknown option "${key}"`);
+    }
+  }
+}
+
+function checkSuite(suite: unknown): CryptoSuite {
+  if (typeof suite !== 'object' || suite === null || !('aes256gcm' in suite)) {
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'suite: expected a CryptoSuite');
+  }
+  return suite as CryptoSuite;
+}
+
+/** The lowest scrypt cost a call accepts: production 2^17; tests may lower it explicitly. */
+function logNFloor(testKdf: InsecureTestKdf | undefined): number {
+  if (testKdf === undefined) return KEYSTORE_SCRYPT.logN;
+  const { logN } = testKdf;
+  if (
+    !Number.isSafeInteger(logN) ||
+    logN < KEYSTORE_SCRYPT_TEST_MIN_LOG_N ||
+    logN > KEYSTORE_SCRYPT_MAX_LOG_N
+  ) {
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      `insecureTestKdf.logN: expected integer in [${KEYSTORE_SCRYPT_TEST_MIN_LOG_N}, ${KEYSTORE_SCRYPT_MAX_LOG_N}], got ${String(logN)}`,
+    );
+  }
+  return logN;
+}
+
+/** User-perceived characters: an emoji or an accented letter counts once. */
+function graphemes(text: string): number {
+  return Array.from(new Intl.Segmenter().segment(text)).length;
+}
+
+function checkPassphrase(passphrase: unknown, forInit: boolean): string | undefined {
+  if (passphrase === undefined) return undefined;
+  if (typeof passphrase !== 'string') {
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      `passphrase: expected string, got ${typeof passphrase}`,
+    );
+  }
+  const normalized = passphrase.normalize('NFKC');
+  if (forInit && graphemes(normalized) < MIN_PASSPHRASE_CHARS) {
+    throw new QkmsError(
+      ErrorCode.CONFIG_INVALID,
+      `passphrase: expected at least ${MIN_PASSPHRASE_CHARS} characters`,
+    );
+  }
+  return normalized;
+}
+
+// ---------------------------------------------------------------------------
+// Key derivation and the header
+
+interface ScryptParams {
+  readonly logN: number;
+  readonly r: number;
+  readonly p: number;
+  /** Lower-case hex. */
+  readonly salt: string;
+}
+
+/** The fields the AEAD binds: the whole file except the ciphertext. */
+interface EncryptedHeader {
+  readonly publicInfo: KeystorePublicInfo;
+  readonly kdf: ScryptParams;
+  /** Lower-case hex. */
+  readonly nonce: string;
+}
+
+function headerAad(header: EncryptedHeader): Uint8Array {
+  const { publicInfo, kdf, nonce } = header;
+  return concatBytes(
+    KEYSTORE_AAD_TAG,
+    encodeCanonical({
+      qkmsKeystore: KEYSTORE_FORMAT,
+      public: {
+        peerId: publicInfo.peerId,
+        nodePublicKey: publicInfo.nodePublicKey,
+        kemPublicKey: publicInfo.kemPublicKey,
+      },
+      protection: PROTECTION.scrypt,
+      kdf: { logN: kdf.logN, r: kdf.r, p: kdf.p, salt: kdf.salt },
+      nonce,
+    }),
+  );
+}
+
+function deriveKey(passphrase: string, kdf: ScryptParams): Uint8Array {
+  const password = utf8(passphrase);
+  try {
+    const N = 2 ** kdf.logN;
+    return scrypt(password, fromHex(kdf.salt), {
+      N,
+      r: kdf.r,
+      p: kdf.p,
+      dkLen: KEYSTORE_SCRYPT.keyBytes,
+      // 128 * r * (N + p) bytes, and a little for the salt blocks.
+      maxmem: 128 * kdf.r * (N + kdf.p) + 4096,
+    });
+  } finally {
+    wipe(password);
+  }
+}
+
+function derivePublicInfo(
+  suite: CryptoSuite,
+  identitySeed: Uint8Array,
+  kemSeed: Uint8Array,
+): KeystorePublicInfo {
+  const nodePublicKey = suite.ed25519.getPublicKey(identitySeed);
+  return Object.freeze({
+    peerId: peerIdFromEd25519PublicKey(nodePublicKey),
+    nodePublicKey: toHex(nodePublicKey),
+    kemPublicKey: toHex(suite.xwing.getPublicKey(kemSeed)),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Files and directories
+
+/** Creates DIR 0700 if absent; refuses a directory others could write to (they could swap the keystore). */
+function prepareDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw invalid(`cannot create directory ${dir} (${fsReason(e)})`, e);
+  }
+  checkDir(dir);
+}
+
+function checkDir(dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw invalid(`cannot read directory ${dir} (${fsReason(e)})`, e);
+  }
+  if (!st.isDirectory()) throw invalid(`${dir} is not a directory`);
+  if ((st.mode & GROUP_OTHER_WRITE_BITS) !== 0) {
+    throw invalid(
+      `directory ${dir} has mode ${modeText(st.mode)}: others could replace the keystore; fix with: chmod 700 ${dir}`,
+    );
+  }
+}
+
+function modeText(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (e) {
+    if (fsReason(e) === 'ENOENT') return false;
+    throw invalid(`cannot check ${path} (${fsReason(e)})`, e);
+  }
+}
+
+function refuseOverwrite(path: string): QkmsError {
+  return invalid(
+    `${path} already exists; refusing to replace a node identity (move the file away first if you mean to)`,
+  );
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY);
+    fsyncSync(fd);
+  } catch {
+    // Not every platform can fsync a directory; the file itself is already synced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes a NEW file: a temp file created 0600 (never chmod-ed later) in the
+ * same directory, fsynced, then hard-linked to its name — link(2) fails if the
+ * name exists, so an existing keystore is never replaced, even by a racing
+ * init. Where hard links are unsupported, falls back to check-then-rename.
+ */
+function writeNewFile(dir: string, path: string, text: string, suite: CryptoSuite): void {
+  const tmp = join(dir, `.${KEYSTORE_FILE}.${toHex(suite.randomBytes(8))}.tmp`);
+  const bytes = Buffer.from(text, 'utf8');
+  try {
+    let fd: number;
+    try {
+      fd = openSync(
+        tmp,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
+    } catch (e) {
+      throw invalid(`cannot create ${tmp} (${fsReason(e)})`, e);
+    }
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, path);
+    } catch (e) {
+      const code = fsReason(e);
+      if (code === 'EEXIST') throw refuseOverwrite(path);
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'].includes(code)) {
+        throw invalid(`cannot create ${path} (${code})`, e);
+      }
+      if (exists(path)) throw refuseOverwrite(path);
+      renameSync(tmp, path);
+    }
+    fsyncDir(dir);
+  } catch (e) {
+    if (isQkmsError(e)) throw e;
+    throw invalid(`cannot write ${path} (${fsReason(e)})`, e);
+  } finally {
+    bytes.fill(0);
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Reads the keystore without following a symlink, checking the opened file
+ * itself (fstat, no race with a swap): a regular file, no group/other bits,
+ * within the size cap.
+ */
+function readKeystoreText(path: string, dir: string): string {
+  checkDir(dir);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = fsReason(e);
+    if (code === 'ENOENT') {
+      throw invalid(`no keystore at ${path}; create one with: qkms node init --dir ${dir}`, e);
+    }
+    if (code === 'ELOOP') throw invalid(`${path} is a symbolic link; a keystore must be a file`, e);
+    throw invalid(`cannot open ${path} (${code})`, e);
+  }
+  let bytes: Buffer | undefined;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw invalid(`${path} is not a regular file`);
+    if ((st.mode & GROUP_OTHER_BITS) !== 0) {
+      throw invalid(
+        `${path} has mode ${modeText(st.mode)}, readable or writable by others; fix with: chmod 600 ${path}`,
+      );
+    }
+    if (st.size > MAX_KEYSTORE_FILE_BYTES) {
+      throw invalid(`${path}: expected at most ${MAX_KEYSTORE_FILE_BYTES} bytes, got ${st.size}`);
+    }
+    bytes = Buffer.alloc(MAX_KEYSTORE_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, bytes, length, bytes.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_KEYSTORE_FILE_BYTES) {
+        throw invalid(`${path}: expected at most ${MAX_KEYSTORE_FILE_BYTES} bytes`);
+      }
+    }
+    return bytes.toString('utf8', 0, length);
+  } catch (e) {
+    if (isQkmsError(e)) throw e;
+    throw invalid(`cannot read ${path} (${fsReason(e)})`, e);
+  } finally {
+    bytes?.fill(0);
+    closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The file format, read strictly
+
+type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+type JsonObject = { readonly [key: string]: Json };
+
+interface ParsedFile {
+  readonly publicInfo: KeystorePublicInfo;
+  readonly secrets:
+    | {
+        readonly protection: typeof PROTECTION.none;
+        readonly identitySeed: string;
+        readonly kemSeed: string;
+        readonly storageKey: string;
+      }
+    | {
+        readonly protection: typeof PROTECTION.scrypt;
+        readonly header: EncryptedHeader;
+        readonly ciphertext: string;
+      };
+}
+
+class FileReader {
+  readonly #path: string;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  fail(field: string, expected: string): QkmsError {
+    return invalid(`keystore ${this.#path}: ${field}: expected ${expected}`);
+  }
+
+  object(value: Json | undefined, field: string, keys: readonly string[]): JsonObject {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw this.fail(field, `an object, got ${value === null ? 'null' : typeof value}`);
+    }
+    const map = value as JsonObject;
+    for (const key of Object.keys(map)) {
+      if (!keys.includes(key)) throw this.fail(`${field}.${key}`, 'no such field (unknown key)');
+    }
+    for (const key of keys) {
+      if (!Object.hasOwn(map, key)) throw this.fail(`${field}.${key}`, 'a value (missing)');
+    }
+    return map;
+  }
+
+  hex(value: Json | undefined, field: string, bytes: number): string {
+    const expected = `${bytes} bytes of lower-case hex`;
+    if (typeof value !== 'string') throw this.fail(field, `${expected}, got ${typeof value}`);
+    if (value.length !== 2 * bytes)
+      throw this.fail(field, `${expected}, got ${value.length} chars`);
+    if (!/^[0-9a-f]*$/.test(value)) throw this.fail(field, `${expected}, got another character`);
+    return value;
+  }
+
+  int(value: Json | undefined, field: string, min: number, max: number): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      const got = typeof value === 'number' ? String(value) : typeof value;
+      throw this.fail(field, min === max ? `${min}, got ${got}` : `[${min}, ${max}], got ${got}`);
+    }
+    return value;
+  }
+}
+
+function parseFile(text: string, path: string, minLogN: number): ParsedFile {
+  const r = new FileReader(path);
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch {
+    // No `cause`: V8's SyntaxError quotes the text around the error, which may be a secret.
+    throw invalid(`keystore ${path}: not valid JSON`);
+  }
+  const top = r.object(json, 'keystore', ['qkmsKeystore', 'public', 'secrets']);
+  r.int(top.qkmsKeystore, 'qkmsKeystore', KEYSTORE_FORMAT, KEYSTORE_FORMAT);
+  const pub = r.object(top.public, 'public', ['peerId', 'nodePublicKey', 'kemPublicKey']);
+  if (typeof pub.peerId !== 'string')
+    throw r.fail('public.peerId', `a string, got ${typeof pub.peerId}`);
+  const publicInfo: KeystorePublicInfo = Object.freeze({
+    peerId: pub.peerId,
+    nodePublicKey: r.hex(pub.nodePublicKey, 'public.nodePublicKey', ED25519_LENGTHS.publicKey),
+    kemPublicKey: r.hex(pub.kemPublicKey, 'public.kemPublicKey', XWING_LENGTHS.publicKey),
+  });
+  // The PeerId is the public key's multihash; a mismatch is a broken file.
+  if (peerIdFromEd25519PublicKey(fromHex(publicInfo.nodePublicKey)) !== publicInfo.peerId) {
+    throw r.fail('public.peerId', 'the PeerId of public.nodePublicKey');
+  }
+  const secretsValue = top.secrets;
+  const protection =
+    typeof secretsValue === 'object' && secretsValue !== null && !Array.isArray(secretsValue)
+      ? (secretsValue as JsonObject).protection
+      : undefined;
+  if (protection === PROTECTION.none) {
+    const s = r.object(secretsValue, 'secrets', [
+      'protection',
+      'identitySeed',
+      'kemSeed',
+      'storageKey',
+    ]);
+    return {
+      publicInfo,
+      secrets: {
+        protection,
+        identitySeed: r.hex(s.identitySeed, 'secrets.identitySeed', KEYSTORE_SECRET_BYTES),
+        kemSeed: r.hex(s.kemSeed, 'secrets.kemSeed', KEYSTORE_SECRET_BYTES),
+        storageKey: r.hex(s.storageKey, 'secrets.storageKey', KEYSTORE_SECRET_BYTES),
+      },
+    };
+  }
+  if (protection === PROTECTION.scrypt) {
+    const s = r.object(secretsValue, 'secrets', ['protection', 'kdf', 'nonce', 'ciphertext']);
+    const k = r.object(s.kdf, 'secrets.kdf', ['logN', 'r', 'p', 'salt']);
+    const kdf: ScryptParams = {
+      logN: r.int(k.logN, 'secrets.kdf.logN', minLogN, KEYSTORE_SCRYPT_MAX_LOG_N),
+      r: r.int(k.r, 'secrets.kdf.r', KEYSTORE_SCRYPT.r, KEYSTORE_SCRYPT.r),
+      p: r.int(k.p, 'secrets.kdf.p', KEYSTORE_SCRYPT.p, KEYSTORE_SCRYPT.p),
+      salt: r.hex(k.salt, 'secrets.kdf.salt', KEYSTORE_SCRYPT.saltBytes),
+    };
+    return {
+      publicInfo,
+      secrets: {
+        protection,
+        header: { publicInfo, kdf, nonce: r.hex(s.nonce, 'secrets.nonce', AES_GCM_LENGTHS.nonce) },
+        ciphertext: r.hex(
+          s.ciphertext,
+          'secrets.ciphertext',
+          3 * KEYSTORE_SECRET_BYTES + AES_GCM_LENGTHS.tag,
+        ),
+      },
+    };
+  }
+  if (typeof secretsValue !== 'object' || secretsValue === null || Array.isArray(secretsValue)) {
+    throw r.fail('secrets', 'an object');
+  }
+  throw r.fail('secrets.protection', `"${PROTECTION.none}" or "${PROTECTION.scrypt}"`);
+}
+
+// ---------------------------------------------------------------------------
+// The API
+
+function makeKeystore(
+  path: string,
+  encrypted: boolean,
+  publicInfo: KeystorePublicInfo,
+  identitySeed: Uint8Array,
+  kemSeed: Uint8Array,
+  storageKey: Uint8Array,
+): Keystore {
+  let wiped = false;
+  const read = (secret: Uint8Array): Uint8Array => {
+    if (wiped) throw invalid(`keystore ${path}: secrets used after wipe()`);
+    return secret;
+  };
+  return Object.freeze({
+    path,
+    encrypted,
+    publicInfo,
+    get identitySeed() {
+      return read(identitySeed);
+    },
+    get kemSeed() {
+      return read(kemSeed);
+    },
+    get storageKey() {
+      return read(storageKey);
+    },
+    wipe() {
+      wipe(identitySeed, kemSeed, storageKey);
+      wiped = true;
+    },
+    /** JSON.stringify(keystore) would call the getters; it shows the public part only. */
+    toJSON() {
+      return { path, encrypted, publicInfo };
+    },
+  });
+}
+
+/**
+ * Creates DIR/keystore.json with fresh secrets and returns its public part.
+ * Refuses (KEYSTORE_INVALID) if the file already exists. The secrets are wiped
+ * before returning: load the keystore to use them.
+ */
+export function initKeystore(dir: string, options: InitKeystoreOptions): InitKeystoreResult {
+  checkKeys(options, ['suite', 'passphrase', 'overwrite', 'insecureTestKdf'], 'initKeystore');
+  const suite = checkSuite(options.suite);
+  if (options.overwrite !== undefined && (options.overwrite as unknown) !== false) {
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      'overwrite: only false is supported; move the old keystore away first',
+    );
+  }
+  const passphrase = checkPassphrase(options.passphrase, true);
+  const logN = logNFloor(options.insecureTestKdf);
+  const root = resolve(dir);
+  const path = join(root, KEYSTORE_FILE);
+  prepareDir(root);
+  // Checked again, atomically, when the file is linked into place.
+  if (exists(path)) throw refuseOverwrite(path);
+
+  const identitySeed = suite.randomBytes(KEYSTORE_SECRET_BYTES);
+  const kemSeed = suite.randomBytes(KEYSTORE_SECRET_BYTES);
+  const storageKey = suite.randomBytes(KEYSTORE_SECRET_BYTES);
+  let plaintext: Uint8Array | undefined;
+  let key: Uint8Array | undefined;
+  try {
+    const publicInfo = derivePublicInfo(suite, identitySeed, kemSeed);
+    let secrets: JsonObject;
+    if (passphrase === undefined) {
+      secrets = {
+        protection: PROTECTION.none,
+        identitySeed: toHex(identitySeed),
+        kemSeed: toHex(kemSeed),
+        storageKey: toHex(storageKey),
+      };
+    } else {
+      const header: EncryptedHeader = {
+        publicInfo,
+        kdf: {
+          logN,
+          r: KEYSTORE_SCRYPT.r,
+          p: KEYSTORE_SCRYPT.p,
+          salt: toHex(suite.randomBytes(KEYSTORE_SCRYPT.saltBytes)),
+        },
+        nonce: toHex(suite.randomBytes(AES_GCM_LENGTHS.nonce)),
+      };
+      key = deriveKey(passphrase, header.kdf);
+      plaintext = concatBytes(identitySeed, kemSeed, storageKey);
+      const ciphertext = suite.aes256gcm.encrypt(
+        key,
+        fromHex(header.nonce),
+        plaintext,
+        headerAad(header),
+      );
+      secrets = {
+        protection: PROTECTION.scrypt,
+        kdf: { ...header.kdf },
+        nonce: header.nonce,
+        ciphertext: toHex(ciphertext),
+      };
+    }
+    const file = { qkmsKeystore: KEYSTORE_FORMAT, public: { ...publicInfo }, secrets };
+    writeNewFile(root, path, `${JSON.stringify(file, null, 2)}\n`, suite);
+    return Object.freeze({ path, encrypted: passphrase !== undefined, publicInfo });
+  } finally {
+    wipe(identitySeed, kemSeed, storageKey, plaintext, key);
+  }
+}
+
+/**
+ * Opens DIR/keystore.json: checks its permissions, parses it strictly,
+ * decrypts it if encrypted, and checks the public part against the secrets.
+ * The caller owns the result and calls wipe() when done with it.
+ */
+export function loadKeystore(dir: string, options: LoadKeystoreOptions): Keystore {
+  checkKeys(options, ['suite', 'passphrase', 'insecureTestKdf'], 'loadKeystore');
+  const suite = checkSuite(options.suite);
+  const passphrase = checkPassphrase(options.passphrase, false);
+  const minLogN = logNFloor(options.insecureTestKdf);
+  const root = resolve(dir);
+  const path = join(root, KEYSTORE_FILE);
+  const parsed = parseFile(readKeystoreText(path, root), path, minLogN);
+  const { secrets } = parsed;
+
+  let identitySeed: Uint8Array;
+  let kemSeed: Uint8Array;
+  let storageKey: Uint8Array;
+  if (secrets.protection === PROTECTION.none) {
+    if (passphrase !== undefined) {
+      throw new QkmsError(
+        ErrorCode.WRONG_PASSPHRASE,
+        `keystore ${path} is not encrypted, but a passphrase was given; unset it, or create an encrypted keystore`,
+      );
+    }
+    identitySeed = fromHex(secrets.identitySeed);
+    kemSeed = fromHex(secrets.kemSeed);
+    storageKey = fromHex(secrets.storageKey);
+  } else {
+    if (passphrase === undefined) {
+      throw new QkmsError(
+        ErrorCode.WRONG_PASSPHRASE,
+        `keystore ${path} is encrypted: a passphrase is required (QKMS_PASSPHRASE or --passphrase-file)`,
+      );
+    }
+    const key = deriveKey(passphrase, secrets.header.kdf);
+    let all: Uint8Array;
+    try {
+      all = suite.aes256gcm.decrypt(
+        key,
+        fromHex(secrets.header.nonce),
+        fromHex(secrets.ciphertext),
+        headerAad(secrets.header),
+      );
+    } catch (e) {
+      if (!isQkmsError(e, ErrorCode.DECRYPT_FAILED)) throw e;
+      throw new QkmsError(
+        ErrorCode.WRONG_PASSPHRASE,
+        `keystore ${path}: wrong passphrase (or the file was altered)`,
+        { cause: e },
+      );
+    } finally {
+      wipe(key);
+    }
+    identitySeed = all.slice(0, KEYSTORE_SECRET_BYTES);
+    kemSeed = all.slice(KEYSTORE_SECRET_BYTES, 2 * KEYSTORE_SECRET_BYTES);
+    storageKey = all.slice(2 * KEYSTORE_SECRET_BYTES);
+    wipe(all);
+  }
+  try {
+    const derived = derivePublicInfo(suite, identitySeed, kemSeed);
+    for (const field of ['nodePublicKey', 'kemPublicKey'] as const) {
+      if (derived[field] !== parsed.publicInfo[field]) {
+        throw invalid(
+          `keystore ${path}: public.${field}: expected the public key of the stored secret`,
+        );
+      }
+    }
+  } catch (e) {
+    wipe(identitySeed, kemSeed, storageKey);
+    throw e;
+  }
+  return makeKeystore(
+    path,
+    secrets.protection === PROTECTION.scrypt,
+    parsed.publicInfo,
+    identitySeed,
+    kemSeed,
+    storageKey,
+  );
+}
+
+/**
+ * The public part of DIR/keystore.json, without a passphrase (for `status` and
+ * tooling). Same file checks as loadKeystore; the public part is as written —
+ * only loadKeystore can check it against the secrets.
+ */
+export function readKeystorePublicInfo(dir: string): InitKeystoreResult {
+  const root = resolve(dir);
+  const path = join(root, KEYSTORE_FILE);
+  const parsed = parseFile(readKeystoreText(path, root), path, KEYSTORE_SCRYPT_TEST_MIN_LOG_N);
+  return Object.freeze({
+    path,
+    encrypted: parsed.secrets.protection === PROTECTION.scrypt,
+    publicInfo: parsed.publicInfo,
+  });
+}

@@ -1,0 +1,140 @@
+// The node's Prometheus metrics: one registry per node (several nodes can run
+// in one test process), names qkms_<subsystem>_<what>_<unit>, counters end in
+// _total, durations are _seconds histograms, and every label value comes from
+// a closed union.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REJECTIONS, type RejectionCode } from '../protocol/index.ts';
+
+export const PROTOCOLS = ['recover', 'publish', 'info'] as const;
+export type ProtocolName = (typeof PROTOCOLS)[number];
+
+/** 'ok' or the rejection code a request was answered with. */
+export type RequestResult = 'ok' | RejectionCode;
+export const REQUEST_RESULTS: readonly RequestResult[] = [
+  'ok',
+  ...(Object.keys(REJECTIONS) as RejectionCode[]),
+];
+
+export const STAGES = [
+  'decode',
+  'request_signature',
+  'delegation',
+  'store_read',
+  'replay_commit',
+  'audit',
+  'seal',
+  'store_write',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Request latency buckets: 100 µs to 2.5 s (a recover is ~1 ms of CPU; past seconds is a stall). */
+const LATENCY_BUCKETS_SECONDS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'protocol' | 'result'>;
+  readonly requestDuration: Histogram<'protocol'>;
+  readonly stageDuration: Histogram<'stage'>;
+  readonly inflight: Gauge;
+  readonly connections: Gauge;
+  readonly replayRejections: Counter;
+  readonly sharesStored: Gauge;
+  readonly delegationCache: Counter<'outcome'>;
+  readonly storeErrors: Counter<'kind'>;
+  /** Times `fn` as `stage`. */
+  time<T>(stage: Stage, fn: () => T): T;
+  timeAsync<T>(stage: Stage, fn: () => Promise<T>): Promise<T>;
+}
+
+export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): NodeMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'qkms_process_' });
+  const requests = new Counter({
+    name: 'qkms_requests_total',
+    help: 'Requests answered, by protocol and result (ok or the rejection code).',
+    labelNames: ['protocol', 'result'] as const,
+    registers: [registry],
+  });
+  // Every label combination exists from the start, so dashboards and alerts see zeros, not gaps.
+  for (const protocol of PROTOCOLS)
+    for (const result of REQUEST_RESULTS) requests.inc({ protocol, result }, 0);
+  const requestDuration = new Histogram({
+    name: 'qkms_request_duration_seconds',
+    help: 'Time from the first byte of a request to its answer, by protocol.',
+    labelNames: ['protocol'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const stageDuration = new Histogram({
+    name: 'qkms_stage_duration_seconds',
+    help: 'Time spent in each stage of request handling.',
+    labelNames: ['stage'] as const,
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const inflight = new Gauge({
+    name: 'qkms_requests_inflight',
+    help: 'Requests being handled now.',
+    registers: [registry],
+  });
+  const connections = new Gauge({
+    name: 'qkms_connections',
+    help: 'Open libp2p connections.',
+    registers: [registry],
+  });
+  const replayRejections = new Counter({
+    name: 'qkms_replay_rejections_total',
+    help: 'Requests refused because their (session key, nonce) was already used.',
+    registers: [registry],
+  });
+  const sharesStored = new Gauge({
+    name: 'qkms_shares_stored',
+    help: 'Content shares this node holds.',
+    registers: [registry],
+  });
+  const delegationCache = new Counter({
+    name: 'qkms_delegation_cache_total',
+    help: 'Delegation signature checks served from the verdict cache (hit) or computed (miss).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const storeErrors = new Counter({
+    name: 'qkms_store_errors_total',
+    help: 'Storage failures: corrupt (a value failed authentication) or io.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const time = <T>(stage: Stage, fn: () => T): T => {
+    const end = stageDuration.startTimer({ stage });
+    try {
+      return fn();
+    } finally {
+      end();
+    }
+  };
+  const timeAsync = async <T>(stage: Stage, fn: () => Promise<T>): Promise<T> => {
+    const end = stageDuration.startTimer({ stage });
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
+  };
+  return {
+    registry,
+    requests,
+    requestDuration,
+    stageDuration,
+    inflight,
+    connections,
+    replayRejections,
+    sharesStored,
+    delegationCache,
+    storeErrors,
+    time,
+    timeAsync,
+  };
+}

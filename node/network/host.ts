@@ -1,0 +1,145 @@
+// The node's libp2p host (docs/protocol.md §1; DESIGN.md, "Admission
+// control"): TCP + Noise + Yamux and nothing else — no discovery, no DHT, no
+// identify (multistream-select negotiates each stream's protocol without
+// it). Its identity is the node's Ed25519 key, so the PeerId clients pin
+// from the node set is the one Noise proves.
+//
+// js-libp2p's connection defaults (10 pending inbound upgrades, 10 s upgrade
+// timeout) let ten idle sockets lock every honest peer out; the limits below
+// are set on purpose, each with its reason, and node-set peers' addresses are
+// on libp2p's allow list so no limit ever refuses a quorum peer.
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { tcp } from '@libp2p/tcp';
+import { CODE_IP4, CODE_IP6, multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { ErrorCode, QkmsError } from '../../protocol/index.ts';
+import type { NetLogger } from './net-logger.ts';
+import { assertKnownKeys, positiveInt } from './validate.ts';
+
+/** Open connections before libp2p prunes (never allow-listed ones); with the pending allowance below and LevelDB's files this stays under the common 1024 open-file limit. */
+export const MAX_CONNECTIONS = 512;
+/** Inbound sockets still upgrading (Noise, Yamux). libp2p's 10 lets ten idle sockets lock everyone out; at the per-IP rate and upgrade timeout below, filling 256 takes at least 18 source addresses. */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 256;
+/** An inbound upgrade is about four round trips (multistream, Noise XX, multistream), so 3 s fits a 500 ms link, and an idle socket gives its pending slot back after it (libp2p: 10 s). */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 3_000;
+/** New inbound connections per source IP per second (libp2p's default, kept on purpose): it caps one address at 15 pending upgrades, and a pooling client opens one connection per node. */
+export const INBOUND_CONNECTIONS_PER_IP_PER_SECOND = 5;
+/** A new stream names its protocol in one round trip; one still negotiating after 3 s is reset (libp2p: 10 s). */
+export const INBOUND_STREAM_NEGOTIATION_TIMEOUT_MS = 3_000;
+/** Open inbound streams per connection, still-negotiating ones included: above the sum of the per-protocol limits, far below yamux's 1 000. */
+export const MAX_INBOUND_STREAMS_PER_CONNECTION = 256;
+
+export interface HostLimits {
+  readonly maxConnections: number;
+  readonly maxIncomingPendingConnections: number;
+  readonly inboundUpgradeTimeoutMs: number;
+  readonly inboundConnectionsPerIpPerSecond: number;
+  readonly inboundStreamNegotiationTimeoutMs: number;
+  readonly maxInboundStreamsPerConnection: number;
+}
+
+export const DEFAULT_HOST_LIMITS: HostLimits = {
+  maxConnections: MAX_CONNECTIONS,
+  maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
+  inboundUpgradeTimeoutMs: INBOUND_UPGRADE_TIMEOUT_MS,
+  inboundConnectionsPerIpPerSecond: INBOUND_CONNECTIONS_PER_IP_PER_SECOND,
+  inboundStreamNegotiationTimeoutMs: INBOUND_STREAM_NEGOTIATION_TIMEOUT_MS,
+  maxInboundStreamsPerConnection: MAX_INBOUND_STREAMS_PER_CONNECTION,
+};
+
+export interface HostOptions {
+  /** The node's libp2p identity: an Ed25519 key (its PeerId is in the node set). */
+  readonly privateKey: PrivateKey;
+  /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/7101`; none for a dial-only host. */
+  readonly listen: readonly string[];
+  /** PeerIds of the node set: the only peers node-to-node protocols serve. */
+  readonly nodeSetPeers: readonly PeerId[];
+  /**
+   * Multiaddrs (or `/ipN/…/ipcidr/…` ranges) whose connections no limit
+   * refuses or prunes: the node-set peers' addresses. libp2p matches them by
+   * source IP, so only IP multiaddrs count; DNS ones are skipped with a warning.
+   */
+  readonly allow: readonly string[];
+  /** Overrides of DEFAULT_HOST_LIMITS (tests, unusual deployments). */
+  readonly limits?: Partial<HostLimits>;
+}
+
+export interface HostDeps {
+  readonly log: NetLogger;
+}
+
+export interface Host {
+  readonly libp2p: Libp2p;
+  readonly peerId: PeerId;
+  readonly limits: HostLimits;
+  /** True for a PeerId of the node set (never for a client). */
+  isNodeSetPeer(peer: PeerId): boolean;
+  /** Stops libp2p: listeners, connections, streams. Idempotent. */
+  close(): Promise<void>;
+}
+
+const OPTION_KEYS = ['privateKey', 'listen', 'nodeSetPeers', 'allow', 'limits'] as const;
+const LIMIT_KEYS = Object.keys(DEFAULT_HOST_LIMITS);
+
+function resolveLimits(overrides: Partial<HostLimits> | undefined): HostLimits {
+  if (overrides === undefined) return DEFAULT_HOST_LIMITS;
+  assertKnownKeys(overrides, LIMIT_KEYS, 'host limits');
+  const limits = { ...DEFAULT_HOST_LIMITS, ...overrides };
+  for (const [key, value] of Object.entries(limits)) positiveInt(value, `host limits: ${key}`);
+  return limits;
+}
+
+/** The IP entries of `allow`, as libp2p's connection manager takes them. */
+function allowList(allow: readonly string[], log: NetLogger): string[] {
+  const out: string[] = [];
+  for (const text of allow) {
+    let first: number | undefined;
+    try {
+      first = multiaddr(text).getComponents()[0]?.code;
+    } catch (e) {
+      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'host allow: not a multiaddr', { cause: e });
+    }
+    if (first === CODE_IP4 || first === CODE_IP6) out.push(text);
+    else log.warn('allow entry skipped: not an IP multiaddr', { addr: text });
+  }
+  return out;
+}
+
+/** Builds and starts the host. */
+export async function createHost(options: HostOptions, deps: HostDeps): Promise<Host> {
+  assertKnownKeys(options, OPTION_KEYS, 'host options');
+  if (options.privateKey.type !== 'Ed25519')
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      `host options: privateKey must be Ed25519, got ${options.privateKey.type}`,
+    );
+  const limits = resolveLimits(options.limits);
+  const nodeSet = new Set(options.nodeSetPeers.map((p) => p.toString()));
+
+  const libp2p = await createLibp2p({
+    privateKey: options.privateKey,
+    addresses: { listen: [...options.listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ maxInboundStreams: limits.maxInboundStreamsPerConnection })],
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+      inboundUpgradeTimeout: limits.inboundUpgradeTimeoutMs,
+      inboundConnectionThreshold: limits.inboundConnectionsPerIpPerSecond,
+      inboundStreamProtocolNegotiationTimeout: limits.inboundStreamNegotiationTimeoutMs,
+      allow: allowList(options.allow, deps.log),
+    },
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    libp2p,
+    peerId: libp2p.peerId,
+    limits,
+    isNodeSetPeer: (peer) => nodeSet.has(peer.toString()),
+    close: () => (closing ??= Promise.resolve(libp2p.stop())),
+  };
+}

@@ -1,0 +1,452 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  ErrorCode,
+  checkRequestFreshness,
+  defaultSuite,
+  toHex,
+  type RecoverRequestBody,
+} from '../protocol/index.ts';
+import { MAX_NONCE_BATCH, ReplayGuard, type NonceStore } from './replay-guard.ts';
+import { NodeStore, type NonceEntry } from './store/index.ts';
+
+const suite = defaultSuite();
+const T0 = 1_700_000_000_000;
+const LIVE = T0 + 180_000;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function openStore(path?: string, storageKey = KEY): Promise<NodeStore> {
+  const dir = path ?? mkdtempSync(join(tmpdir(), 'qkms-'));
+  if (path === undefined) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await NodeStore.open({ path: dir, storageKey, suite });
+  cleanups.push(() => store.close());
+  return store;
+}
+const KEY = suite.randomBytes(32);
+
+function pair(): { sessionKey: Uint8Array; nonce: Uint8Array } {
+  return { sessionKey: suite.randomBytes(32), nonce: suite.randomBytes(16) };
+}
+
+/** An in-memory NonceStore whose writes can be made to fail. */
+class MemoryNonceStore implements NonceStore {
+  readonly records = new Map<string, NonceEntry>();
+  failWrites = false;
+  async putNonces(entries: readonly NonceEntry[]): Promise<void> {
+    await Promise.resolve();
+    if (this.failWrites) throw new Error('disk full');
+    for (const e of entries) this.records.set(toHex(e.sessionKey) + toHex(e.nonce), e);
+  }
+  listNonces(now: number): Promise<NonceEntry[]> {
+    return Promise.resolve([...this.records.values()].filter((e) => e.expiresAt > now));
+  }
+  deleteNonces(pairs: readonly Pick<NonceEntry, 'sessionKey' | 'nonce'>[]): Promise<void> {
+    for (const p of pairs) this.records.delete(toHex(p.sessionKey) + toHex(p.nonce));
+    return Promise.resolve();
+  }
+  sweepNonces(now: number): Promise<number> {
+    let n = 0;
+    for (const [id, e] of this.records) {
+      if (e.expiresAt <= now) {
+        this.records.delete(id);
+        n++;
+      }
+    }
+    return Promise.resolve(n);
+  }
+}
+
+async function guardOn(
+  store: NonceStore,
+  clock: () => number = () => T0,
+  extra: Partial<Parameters<typeof ReplayGuard.load>[0]> = {},
+): Promise<ReplayGuard> {
+  const guard = await ReplayGuard.load({ store, clock, ...extra });
+  cleanups.push(() => guard.stop());
+  return guard;
+}
+
+describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
+  it('refuses a sequential replay, before and after its commit', async () => {
+    const guard = await guardOn(new MemoryNonceStore());
+    const { sessionKey, nonce } = pair();
+    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
+    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(false);
+    await guard.commit(sessionKey, nonce);
+    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(false);
+    // A copy of the same bytes is the same pair.
+    expect(guard.reserve(sessionKey.slice(), nonce.slice(), LIVE)).toBe(false);
+  });
+
+  it('lets exactly one of 50 concurrent copies of one request through', async () => {
+    const guard = await guardOn(await openStore());
+    const { sessionKey, nonce } = pair();
+    const handle = async (): Promise<boolean> => {
+      await Promise.resolve(); // each copy arrives on its own turn, as from a stream
+      if (!guard.reserve(sessionKey, nonce, LIVE)) return false;
+      await guard.commit(sessionKey, nonce);
+      return true;
+    };
+    const results = await Promise.all(Array.from({ length: 50 }, handle));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('treats another nonce, or the same nonce under another session key, as independent', async () => {
+    const guard = await guardOn(new MemoryNonceStore());
+    const { sessionKey, nonce } = pair();
+    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
+    expect(guard.reserve(sessionKey, suite.randomBytes(16), LIVE)).toBe(true);
+    expect(guard.reserve(suite.randomBytes(32), nonce, LIVE)).toBe(true);
+    expect(guard.size).toBe(3);
+  });
+
+  it('is keyed by the caller bytes at reserve time, not by a buffer the caller later changes', async () => {
+    const guard = await guardOn(new MemoryNonceStore());
+    const { sessionKey, nonce } = pair();
+    const original = nonce.slice();
+    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
+    nonce.fill(0);
+    expect(guard.reserve(sessionKey, original, LIVE)).toBe(false);
+  });
+
+  it('refuses a pair whose expiry has already passed by its clock: too old to guard', async () => {
+    let now = T0;
+    const guard = await guardOn(new MemoryNonceStore(), () => now);
+    expect(guard.reserve(suite.randomBytes(32), suite.randomBytes(16), T0)).toBe(false);
+    now = T0 - 1;
+    expect(guard.reserve(suite.randomBytes(32), suite.randomBytes(16), T0)).toBe(true);
+  });
+
+  it('never lets a replay through, whatever interleaving of reserves, commits and sweeps (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('reserve', 'commit', 'sweep', 'tick', 'flush'), {
+          maxLength: 40,
+          size: 'medium',
+        }),
+        async (ops) => {
+          let now = T0;
+          const guard = await ReplayGuard.load({ store: new MemoryNonceStore(), clock: () => now });
+          const { sessionKey, nonce } = pair();
+          const expiresAt = T0 + 10;
+          let granted = 0;
+          const commits: Promise<void>[] = [];
+          for (const op of ops) {
+            if (op === 'reserve' && guard.reserve(sessionKey, nonce, expiresAt)) granted++;
+            if (op === 'commit' && granted > 0)
+              commits.push(guard.commit(sessionKey, nonce).catch(() => undefined));
+            if (op === 'sweep') await guard.sweep();
+            if (op === 'tick') now += 6;
+            if (op === 'flush') await new Promise((resolve) => setImmediate(resolve));
+          }
+          await Promise.all(commits);
+          await guard.stop();
+          return granted <= 1;
+        },
+      ),
+    );
+  });
+});
+
+describe('ReplayGuard: durable commits', () => {
+  it('refuses a replay after close and reopen: commits survive and are loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qkms-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { sessionKey, nonce } = pair();
+
+    const store = await NodeStore.open({ path: dir, storageKey: KEY, suite });
+    const guard = await ReplayGuard.load({ store, clock: () => T0 });
+    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
+    await guard.commit(sessionKey, nonce);
+    await guard.stop();
+    await store.close();
+
+    const store2 = await openStore(dir);
+    const guard2 = await guardOn(store2);
+    expect(guard2.size).toBe(1);
+    expect(guard2.reserve(sessionKey, nonce, LIVE)).toBe(false);
+    await expect(guard2.commit(sessionKey, nonce)).resolves.toBeUndefined();
+  });
+
+  it('groups many concurrent commits into few synced batches, each resolving after its write', async () => {
+    const store = await openStore();
+    const guard = await guardOn(store);
+    const put = vi.spyOn(store, 'putNonces');
+    const pairs = Array.from({ length: 200 }, pair);
+    await Promise.all(
+      pairs.map(async (p) => {
+        expect(guard.reserve(p.sessionKey, p.nonce, LIVE)).toBe(true);
+        await guard.commit(p.sessionKey, p.nonce);
+        // By the time a commit resolves, its pair has been handed to a completed write.
+        const written = put.mock.calls.flatMap((c) => c[0]);
+        expect(written.some((e) => toHex(e.nonce) === toHex(p.nonce))).toBe(true);
+      }),
+    );
+    expect(put.mock.calls.length).toBeGreaterThanOrEqual(1);
+    expect(put.mock.calls.length).toBeLessThan(pairs.length);
+    expect(put.mock.calls.length).toBeLessThanOrEqual(3);
+    expect(put.mock.calls.flatMap((c) => c[0])).toHaveLength(pairs.length);
+    expect(await store.listNonces(T0)).toHaveLength(pairs.length);
+  });
+
+  it('caps a batch at MAX_NONCE_BATCH pairs and writes the rest in the next', async () => {
+    const store = new MemoryNonceStore();
+    const put = vi.spyOn(store, 'putNonces');
+    const guard = await guardOn(store);
+    const pairs = Array.from({ length: MAX_NONCE_BATCH + 10 }, pair);
+    const commits = pairs.map((p) => {
+      guard.reserve(p.sessionKey, p.nonce, LIVE);
+      return guard.commit(p.sessionKey, p.nonce);
+    });
+    await Promise.all(commits);
+    expect(put.mock.calls.map((c) => c[0].length)).toEqual([MAX_NONCE_BATCH, 10]);
+  });
+
+  it('waits up to flushIntervalMs for companions', async () => {
+    const store = new MemoryNonceStore();
+    const put = vi.spyOn(store, 'putNonces');
+    const guard = await guardOn(store, () => T0, { flushIntervalMs: 200 });
+    const a = pair();
+    const b = pair();
+    guard.reserve(a.sessionKey, a.nonce, LIVE);
+    guard.reserve(b.sessionKey, b.nonce, LIVE);
+    const first = guard.commit(a.sessionKey, a.nonce);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = guard.commit(b.sessionKey, b.nonce);
+    await Promise.all([first, second]);
+    expect(put).toHaveBeenCalledTimes(1);
+  });
+
+  it('rejects every commit of a batch whose write fails, and the pairs stay refused', async () => {
+    const store = new MemoryNonceStore();
+    store.failWrites = true;
+    const guard = await guardOn(store);
+    const pairs = [pair(), pair(), pair()];
+    for (const p of pairs) guard.reserve(p.sessionKey, p.nonce, LIVE);
+    const results = await Promise.allSettled(pairs.map((p) => guard.commit(p.sessionKey, p.nonce)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    store.failWrites = false;
+    for (const p of pairs) {
+      expect(guard.reserve(p.sessionKey, p.nonce, LIVE)).toBe(false);
+      await expect(guard.commit(p.sessionKey, p.nonce)).rejects.toThrow('disk full');
+    }
+    // The guard still works for new pairs.
+    const fresh = pair();
+    expect(guard.reserve(fresh.sessionKey, fresh.nonce, LIVE)).toBe(true);
+    await guard.commit(fresh.sessionKey, fresh.nonce);
+    expect(store.records.size).toBe(1);
+  });
+
+  it('refuses to commit a pair that was never reserved', async () => {
+    const guard = await guardOn(new MemoryNonceStore());
+    const { sessionKey, nonce } = pair();
+    await expect(guard.commit(sessionKey, nonce)).rejects.toMatchObject({
+      code: ErrorCode.INVALID_ARGUMENT,
+    });
+  });
+
+  it('counts pending commits until their batch is written, and committing twice shares the write', async () => {
+    const store = new MemoryNonceStore();
+    const put = vi.spyOn(store, 'putNonces');
+    const guard = await guardOn(store);
+    const { sessionKey, nonce } = pair();
+    guard.reserve(sessionKey, nonce, LIVE);
+    const once = guard.commit(sessionKey, nonce);
+    const twice = guard.commit(sessionKey, nonce);
+    expect(guard.pendingCommits).toBe(1);
+    await Promise.all([once, twice]);
+    expect(guard.pendingCommits).toBe(0);
+    expect(put).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('ReplayGuard: expiry', () => {
+  it('sweeps expired pairs from memory and store, and load skips and deletes expired records', async () => {
+    let now = T0;
+    const store = await openStore();
+    const guard = await guardOn(store, () => now);
+    const short = pair();
+    const long = pair();
+    guard.reserve(short.sessionKey, short.nonce, T0 + 1_000);
+    guard.reserve(long.sessionKey, long.nonce, T0 + 5_000);
+    await Promise.all([
+      guard.commit(short.sessionKey, short.nonce),
+      guard.commit(long.sessionKey, long.nonce),
+    ]);
+
+    expect(await guard.sweep(T0 + 999)).toBe(0);
+    now = T0 + 1_000; // live while now < expiresAt
+    expect(await guard.sweep()).toBe(1);
+    expect(guard.size).toBe(1);
+    expect((await store.listNonces(0)).map((e) => toHex(e.nonce))).toEqual([toHex(long.nonce)]);
+    // The swept pair is still refused: its expiry has passed.
+    expect(guard.reserve(short.sessionKey, short.nonce, T0 + 1_000)).toBe(false);
+
+    const reloaded = await guardOn(store, () => T0 + 5_000);
+    expect(reloaded.size).toBe(0);
+    expect(await store.listNonces(0)).toEqual([]);
+  });
+
+  it('sweeps a reserved but never committed pair from memory only', async () => {
+    const store = new MemoryNonceStore();
+    const del = vi.spyOn(store, 'deleteNonces');
+    const guard = await guardOn(store);
+    const p = pair();
+    guard.reserve(p.sessionKey, p.nonce, T0 + 10);
+    expect(await guard.sweep(T0 + 10)).toBe(1);
+    expect(del).not.toHaveBeenCalled();
+    await expect(guard.commit(p.sessionKey, p.nonce)).rejects.toMatchObject({
+      code: ErrorCode.INVALID_ARGUMENT,
+    });
+  });
+
+  it('a swept pair is past every freshness window: a replay of it is refused as expired first (property)', () => {
+    // The service sets expiresAt = issuedAt + maxGrantAgeMs + maxClockSkewMs and
+    // the guard forgets a pair once now >= expiresAt. At any such now, the
+    // freshness check (step 3) refuses the request before step 8 runs.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.integer({ min: 1, max: 3_600_000 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        fc.nat({ max: 10 ** 9 }),
+        (issuedAt, maxAgeMs, maxSkewMs, later) => {
+          const expiresAt = issuedAt + maxAgeMs + maxSkewMs;
+          const now = Math.max(expiresAt, issuedAt + maxAgeMs + 1) + later;
+          const body = { issuedAt } as RecoverRequestBody;
+          expect(() => checkRequestFreshness(body, { now, maxAgeMs, maxSkewMs })).toThrow(
+            expect.objectContaining({ code: ErrorCode.REQUEST_EXPIRED }),
+          );
+        },
+      ),
+    );
+  });
+
+  it('sweeps on a timer after start(), reports failures, and stop() clears the timer', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let now = T0;
+    const store = new MemoryNonceStore();
+    const errors: unknown[] = [];
+    const guard = await guardOn(store, () => now, {
+      sweepIntervalMs: 1_000,
+      onSweepError: (e) => errors.push(e),
+    });
+    guard.start();
+    guard.start(); // idempotent
+    expect(vi.getTimerCount()).toBe(1);
+    const p = pair();
+    guard.reserve(p.sessionKey, p.nonce, T0 + 500);
+    await guard.commit(p.sessionKey, p.nonce);
+    now = T0 + 600;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(guard.size).toBe(0);
+    expect(store.records.size).toBe(0);
+
+    const q = pair();
+    guard.reserve(q.sessionKey, q.nonce, T0 + 700);
+    await guard.commit(q.sessionKey, q.nonce);
+    vi.spyOn(store, 'deleteNonces').mockRejectedValueOnce(new Error('io'));
+    now = T0 + 800;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(errors).toHaveLength(1);
+    expect(guard.sweepFailures).toBe(1);
+
+    await guard.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('ReplayGuard: lifecycle and input', () => {
+  it('stop() writes the commits already queued, then refuses new work with BUSY', async () => {
+    const store = new MemoryNonceStore();
+    const guard = await guardOn(store, () => T0, { flushIntervalMs: 10_000 });
+    const p = pair();
+    guard.reserve(p.sessionKey, p.nonce, LIVE);
+    const commit = guard.commit(p.sessionKey, p.nonce);
+    const stopping = guard.stop();
+    expect(guard.stop()).toBe(stopping);
+    await stopping;
+    await expect(commit).resolves.toBeUndefined();
+    expect(store.records.size).toBe(1);
+
+    const q = pair();
+    expect(() => guard.reserve(q.sessionKey, q.nonce, LIVE)).toThrow(
+      expect.objectContaining({ code: ErrorCode.BUSY }),
+    );
+    guard.start(); // no timer after stop
+  });
+
+  it('throws BUSY beyond maxEntries', async () => {
+    const guard = await guardOn(new MemoryNonceStore(), () => T0, { maxEntries: 2 });
+    const [a, b, c] = [pair(), pair(), pair()];
+    expect(guard.reserve(a.sessionKey, a.nonce, LIVE)).toBe(true);
+    expect(guard.reserve(b.sessionKey, b.nonce, LIVE)).toBe(true);
+    // A replay is still answered as a replay when full.
+    expect(guard.reserve(a.sessionKey, a.nonce, LIVE)).toBe(false);
+    expect(() => guard.reserve(c.sessionKey, c.nonce, LIVE)).toThrow(
+      expect.objectContaining({ code: ErrorCode.BUSY }),
+    );
+  });
+
+  it.each([
+    [
+      'a 31-byte session key',
+      new Uint8Array(31),
+      new Uint8Array(16),
+      LIVE,
+      ErrorCode.INVALID_LENGTH,
+    ],
+    [
+      'a 33-byte session key',
+      new Uint8Array(33),
+      new Uint8Array(16),
+      LIVE,
+      ErrorCode.INVALID_LENGTH,
+    ],
+    ['a 15-byte nonce', new Uint8Array(32), new Uint8Array(15), LIVE, ErrorCode.INVALID_LENGTH],
+    [
+      'a fractional expiry',
+      new Uint8Array(32),
+      new Uint8Array(16),
+      LIVE + 0.5,
+      ErrorCode.INVALID_ARGUMENT,
+    ],
+    [
+      'a NaN expiry',
+      new Uint8Array(32),
+      new Uint8Array(16),
+      Number.NaN,
+      ErrorCode.INVALID_ARGUMENT,
+    ],
+  ] as const)('reserve refuses %s', async (_name, sessionKey, nonce, expiresAt, code) => {
+    const guard = await guardOn(new MemoryNonceStore());
+    expect(() => guard.reserve(sessionKey, nonce, expiresAt)).toThrow(
+      expect.objectContaining({ code }),
+    );
+    expect(guard.size).toBe(0);
+  });
+
+  it('refuses unknown or invalid options', async () => {
+    const store = new MemoryNonceStore();
+    await expect(
+      ReplayGuard.load({ store, clock: () => T0, window: 5 } as unknown as Parameters<
+        typeof ReplayGuard.load
+      >[0]),
+    ).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(
+      ReplayGuard.load({ store, clock: () => T0, flushIntervalMs: -1 }),
+    ).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(
+      ReplayGuard.load({ store, clock: () => T0, sweepIntervalMs: 0 }),
+    ).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+});

@@ -1,0 +1,428 @@
+// Step 8 of recover (DESIGN.md, "Recover, as a node sees it"): a request's
+// nonce is used once. Keyed by (session key, nonce) — never by signature
+// bytes, which a signer can vary without changing what it asks for.
+//
+// - reserve() is synchronous, so the service calls it before its first
+//   await: of any number of concurrent copies of one request, exactly one
+//   gets true.
+// - commit() resolves once the pair is on disk. Commits are grouped: pairs
+//   committed while a batch is pending or being written go to disk together
+//   in ONE synced LevelDB batch, and every caller resolves after that batch's
+//   fsync. A failed write rejects every commit of its batch, and the service
+//   then refuses the request: no share leaves without a durable nonce record.
+// - load() reads every unexpired record back, so a replay after a restart is
+//   refused. What a crash may lose is covered by the store's replay epoch
+//   (NodeStore.replayEpochStart).
+// - sweep() forgets expired pairs, in memory and on disk.
+//
+// Why forgetting is safe. A pair is kept while now < expiresAt, and the caller
+// sets expiresAt later than the last instant at which the freshness check
+// (step 3: issuedAt >= now - maxGrantAgeMs, inclusive) still accepts the
+// request — the service uses issuedAt + maxGrantAgeMs + maxClockSkewMs.
+// issuedAt is signed, so a replay carries the same issuedAt and gets the same
+// expiresAt: by the time a pair is swept, a replay of it is refused by the
+// freshness check first. reserve() also refuses a pair whose expiresAt has
+// already passed by the guard's own clock, so even a request that passed the
+// freshness check an instant earlier cannot slip in after the sweep.
+import { ErrorCode, NONCE_BYTES, QkmsError } from '../protocol/index.ts';
+import type { NonceEntry } from './store/index.ts';
+
+/** What the guard needs from the node's store (NodeStore implements it). */
+export interface NonceStore {
+  /** One synced batch; resolves once durable. */
+  putNonces(entries: readonly NonceEntry[]): Promise<void>;
+  /** Records with expiresAt > now. */
+  listNonces(now: number): Promise<NonceEntry[]>;
+  deleteNonces(pairs: readonly Pick<NonceEntry, 'sessionKey' | 'nonce'>[]): Promise<void>;
+  /** Deletes records with expiresAt <= now; returns how many. */
+  sweepNonces(now: number): Promise<number>;
+}
+
+export interface ReplayGuardInit {
+  readonly store: NonceStore;
+  /** ms since the epoch: the same clock the freshness check reads. */
+  readonly clock: () => number;
+  /**
+   * Longest a commit waits for companions before its batch is written, in
+   * ms. 0 (default): the next turn of the event loop, which already gathers
+   * every request handled in the same tick; commits arriving while a batch is
+   * being written wait for it and form the next batch.
+   */
+  readonly flushIntervalMs?: number;
+  /** Period of the sweep timer started by start(). */
+  readonly sweepIntervalMs?: number;
+  /** Pairs held in memory at most; reserve() throws BUSY beyond it. */
+  readonly maxEntries?: number;
+  /** Called when a timer-driven sweep fails (the daemon logs it); the next tick tries again. */
+  readonly onSweepError?: (error: unknown) => void;
+}
+
+/** A session key is an Ed25519 public key. */
+const SESSION_KEY_BYTES = 32;
+/** Expired pairs cost only memory until swept; half a minute of them is little. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
+/**
+ * ~160 bytes of heap each (measured on Node 24), so 1e6 pairs is ~160 MB at
+ * worst. Pairs live about
+ * maxGrantAge + 2 x maxClockSkew (3 min by default): room for ~5,000
+ * recoveries a second, beyond what one node's fsyncs and seals sustain.
+ */
+export const DEFAULT_MAX_REPLAY_ENTRIES = 1_000_000;
+/** Pairs per synced batch: bounds one write; further pairs form the next batch. */
+export const MAX_NONCE_BATCH = 4096;
+
+const INIT_KEYS = new Set([
+  'store',
+  'clock',
+  'flushIntervalMs',
+  'sweepIntervalMs',
+  'maxEntries',
+  'onSweepError',
+]);
+
+type EntryState = 'reserved' | 'queued' | 'durable' | 'failed';
+
+interface Batch {
+  readonly entries: Entry[];
+  readonly promise: Promise<undefined>;
+  readonly resolve: (value: undefined) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Entry {
+  /** pairId(sessionKey, nonce): the pair's bytes, kept once, as a compact string. */
+  readonly id: string;
+  readonly expiresAt: number;
+  state: EntryState;
+  /** While queued or being written: the batch the pair goes to disk with. */
+  batch: Batch | undefined;
+  /** When failed: why. */
+  error: Error | undefined;
+}
+
+function stoppedError(): QkmsError {
+  return new QkmsError(ErrorCode.BUSY, 'replay guard: stopped');
+}
+
+function checkBytes(value: unknown, name: string, length: number): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== length) {
+    throw new QkmsError(
+      ErrorCode.INVALID_LENGTH,
+      `${name}: expected Uint8Array(${length}), got ${value instanceof Uint8Array ? `Uint8Array(${value.length})` : typeof value}`,
+    );
+  }
+  return value;
+}
+
+function checkMs(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `${name}: expected an integer >= ${min}`);
+  }
+  return value;
+}
+
+/**
+ * The pair as a map key: one char per byte (a flat one-byte string of 48
+ * chars). Both parts have fixed lengths, so the concatenation is unambiguous.
+ * Far smaller than two Uint8Arrays per pair (each with its own ArrayBuffer),
+ * which matters at a million pairs.
+ */
+function pairId(sessionKey: Uint8Array, nonce: Uint8Array): string {
+  return String.fromCharCode(...sessionKey, ...nonce);
+}
+
+/** The pair's bytes back from its id, for the store. */
+function pairOf(id: string): { sessionKey: Uint8Array; nonce: Uint8Array } {
+  const bytes = new Uint8Array(id.length);
+  for (let i = 0; i < id.length; i++) bytes[i] = id.charCodeAt(i);
+  return {
+    sessionKey: bytes.subarray(0, SESSION_KEY_BYTES),
+    nonce: bytes.subarray(SESSION_KEY_BYTES),
+  };
+}
+
+function newBatch(): Batch {
+  const { promise, resolve, reject } = Promise.withResolvers<undefined>();
+  // Every commit returns this promise and its caller handles it; this keeps
+  // a caller that stopped waiting (aborted request) from crashing the node.
+  promise.catch(ignoreRejection);
+  return { entries: [], promise, resolve, reject };
+}
+
+function ignoreRejection(): void {
+  // handled by each commit's caller
+}
+
+export class ReplayGuard {
+  readonly #store: NonceStore;
+  readonly #clock: () => number;
+  readonly #flushIntervalMs: number;
+  readonly #sweepIntervalMs: number;
+  readonly #maxEntries: number;
+  readonly #onSweepError: (error: unknown) => void;
+  readonly #entries = new Map<string, Entry>();
+  /** Batches waiting to be written, oldest first; the last one still takes pairs. */
+  readonly #batches: Batch[] = [];
+  #cancelFlush: (() => void) | undefined;
+  #draining: Promise<void> | undefined;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #sweeping: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #sweepFailures = 0;
+
+  private constructor(init: ReplayGuardInit) {
+    this.#store = init.store;
+    this.#clock = init.clock;
+    this.#flushIntervalMs = checkMs(init.flushIntervalMs ?? 0, 'flushIntervalMs', 0);
+    this.#sweepIntervalMs = checkMs(
+      init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+      'sweepIntervalMs',
+      1,
+    );
+    this.#maxEntries = checkMs(init.maxEntries ?? DEFAULT_MAX_REPLAY_ENTRIES, 'maxEntries', 1);
+    this.#onSweepError = init.onSweepError ?? ignoreRejection;
+  }
+
+  /**
+   * Builds the guard and loads every unexpired pair from the store (deleting
+   * the expired ones first), so a replay after a restart is refused.
+   * STORE_CORRUPT if a record fails authentication.
+   */
+  static async load(init: ReplayGuardInit): Promise<ReplayGuard> {
+    for (const key of Object.keys(init)) {
+      if (!INIT_KEYS.has(key))
+        throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `replay guard: unknown option ${key}`);
+    }
+    const guard = new ReplayGuard(init);
+    const now = init.clock();
+    await init.store.sweepNonces(now);
+    for (const e of await init.store.listNonces(now)) {
+      const id = pairId(e.sessionKey, e.nonce);
+      guard.#entries.set(id, {
+        id,
+        expiresAt: e.expiresAt,
+        state: 'durable',
+        batch: undefined,
+        error: undefined,
+      });
+    }
+    return guard;
+  }
+
+  /** Pairs held in memory (reserved, being written or recorded): a gauge. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Pairs committed but not yet durable: a gauge. */
+  get pendingCommits(): number {
+    let n = 0;
+    for (const b of this.#batches) n += b.entries.length;
+    return n;
+  }
+
+  /** Timer-driven sweeps that failed so far: a counter. */
+  get sweepFailures(): number {
+    return this.#sweepFailures;
+  }
+
+  /**
+   * Synchronous: true if the pair was unused and is now reserved, false if it
+   * was already reserved or recorded — or if expiresAt has already passed, as
+   * such a request is too old to guard (see the file comment). Throws BUSY once
+   * stopped or when maxEntries pairs are held.
+   */
+  reserve(sessionKey: Uint8Array, nonce: Uint8Array, expiresAt: number): boolean {
+    if (this.#stopping !== undefined) throw stoppedError();
+    checkBytes(sessionKey, 'sessionKey', SESSION_KEY_BYTES);
+    checkBytes(nonce, 'nonce', NONCE_BYTES);
+    checkMs(expiresAt, 'expiresAt', 0);
+    const id = pairId(sessionKey, nonce);
+    if (this.#entries.has(id)) return false;
+    if (expiresAt <= this.#clock()) return false;
+    if (this.#entries.size >= this.#maxEntries)
+      throw new QkmsError(ErrorCode.BUSY, 'replay guard: full');
+    this.#entries.set(id, {
+      id,
+      expiresAt,
+      state: 'reserved',
+      batch: undefined,
+      error: undefined,
+    });
+    return true;
+  }
+
+  /**
+   * Resolves once the reserved pair is durably recorded (with the other
+   * pairs of its batch). Rejects if the write fails, if the pair was not
+   * reserved, or if the guard is stopping. Committing twice is harmless.
+   */
+  async commit(sessionKey: Uint8Array, nonce: Uint8Array): Promise<void> {
+    const id = pairId(
+      checkBytes(sessionKey, 'sessionKey', SESSION_KEY_BYTES),
+      checkBytes(nonce, 'nonce', NONCE_BYTES),
+    );
+    const entry = this.#entries.get(id);
+    if (entry === undefined)
+      throw new QkmsError(
+        ErrorCode.INVALID_ARGUMENT,
+        'replay guard: commit of a pair not reserved',
+      );
+    switch (entry.state) {
+      case 'durable':
+        return;
+      case 'failed':
+        throw entry.error ?? stoppedError();
+      case 'queued':
+        if (entry.batch === undefined) throw stoppedError();
+        return entry.batch.promise;
+      case 'reserved':
+        break;
+    }
+    if (this.#stopping !== undefined) throw stoppedError();
+    let batch = this.#batches.at(-1);
+    if (batch === undefined || batch.entries.length >= MAX_NONCE_BATCH) {
+      batch = newBatch();
+      this.#batches.push(batch);
+    }
+    batch.entries.push(entry);
+    entry.state = 'queued';
+    entry.batch = batch;
+    this.#scheduleFlush();
+    return batch.promise;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#draining !== undefined || this.#cancelFlush !== undefined) return;
+    // A full batch goes now; otherwise give companions the window.
+    if (this.#batches.length > 1 || (this.#batches[0]?.entries.length ?? 0) >= MAX_NONCE_BATCH) {
+      this.#drain();
+      return;
+    }
+    const fire = (): void => {
+      this.#cancelFlush = undefined;
+      this.#drain();
+    };
+    if (this.#flushIntervalMs > 0) {
+      const timer = setTimeout(fire, this.#flushIntervalMs);
+      this.#cancelFlush = () => {
+        clearTimeout(timer);
+      };
+    } else {
+      const immediate = setImmediate(fire);
+      this.#cancelFlush = () => {
+        clearImmediate(immediate);
+      };
+    }
+  }
+
+  /** Writes batches one at a time until none is left; those formed meanwhile go next. */
+  #drain(): void {
+    this.#cancelFlush?.();
+    this.#cancelFlush = undefined;
+    if (this.#draining !== undefined || this.#batches.length === 0) return;
+    // #batches is non-empty, so run() awaits before it clears #draining.
+    const run = async (): Promise<void> => {
+      try {
+        for (let b = this.#batches.shift(); b !== undefined; b = this.#batches.shift()) {
+          await this.#write(b);
+        }
+      } finally {
+        this.#draining = undefined;
+      }
+    };
+    this.#draining = run();
+  }
+
+  /** Never rejects: the outcome goes to the batch's callers. */
+  async #write(batch: Batch): Promise<void> {
+    try {
+      await this.#store.putNonces(
+        batch.entries.map((e) => ({
+          ...pairOf(e.id),
+          expiresAt: e.expiresAt,
+        })),
+      );
+    } catch (cause) {
+      const error =
+        cause instanceof Error ? cause : new Error('replay guard: nonce write failed', { cause });
+      for (const e of batch.entries) {
+        e.state = 'failed';
+        e.error = error;
+        e.batch = undefined;
+      }
+      batch.reject(error);
+      return;
+    }
+    for (const e of batch.entries) {
+      e.state = 'durable';
+      e.batch = undefined;
+    }
+    batch.resolve(undefined);
+  }
+
+  /**
+   * Forgets every pair expired at `now` (expiresAt <= now) in memory and
+   * deletes their records; returns how many pairs were forgotten. Pairs still
+   * being written are left for the next sweep.
+   */
+  async sweep(now: number = this.#clock()): Promise<number> {
+    const onDisk: { sessionKey: Uint8Array; nonce: Uint8Array }[] = [];
+    let forgotten = 0;
+    for (const [id, e] of this.#entries) {
+      if (e.expiresAt > now || e.state === 'queued') continue;
+      this.#entries.delete(id);
+      forgotten++;
+      // A failed batch may still have reached the disk before its error.
+      if (e.state !== 'reserved') onDisk.push(pairOf(id));
+    }
+    if (onDisk.length > 0) await this.#store.deleteNonces(onDisk);
+    return forgotten;
+  }
+
+  /** Starts the periodic sweep. Idempotent; stop() clears the timer. */
+  start(): void {
+    if (this.#stopping !== undefined || this.#sweepTimer !== undefined) return;
+    this.#sweepTimer = setInterval(() => {
+      this.#sweepTick();
+    }, this.#sweepIntervalMs);
+    // The daemon's lifetime is held by its listeners, not by this timer.
+    this.#sweepTimer.unref();
+  }
+
+  #sweepTick(): void {
+    if (this.#sweeping !== undefined) return;
+    this.#sweeping = this.sweep().then(
+      () => {
+        this.#sweeping = undefined;
+      },
+      (error: unknown) => {
+        this.#sweeping = undefined;
+        this.#sweepFailures++;
+        try {
+          this.#onSweepError(error);
+        } catch {
+          // a failing error reporter must not take the guard down
+        }
+      },
+    );
+  }
+
+  /**
+   * Clears every timer, writes the commits already queued and waits for them
+   * and for a sweep in flight. Final: reserve and new commits are refused
+   * (BUSY) from the first call. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    this.#drain();
+    await this.#draining;
+    await this.#sweeping;
+  }
+}

@@ -1,0 +1,111 @@
+// What the request services need from the rest of the node, as narrow
+// interfaces: the daemon wires the real implementations; tests wire fakes.
+import type { CryptoSuite, Decapsulator, NodeSet, SigningKey } from '../../protocol/index.ts';
+import type { Logger } from '../log.ts';
+import type { NodeMetrics } from '../metrics.ts';
+
+/** One content's record in the node's store. `share` is secret. */
+export interface StoredContent {
+  readonly contentId: Uint8Array;
+  /** The canonical CBOR of the signed manifest. */
+  readonly manifest: Uint8Array;
+  readonly manifestHash: Uint8Array;
+  /** The publisher's wallet address: the content id's owner. */
+  readonly owner: Uint8Array;
+  readonly share: Uint8Array;
+  readonly storedAt: number;
+}
+
+export interface ContentStore {
+  getContent(contentId: Uint8Array): Promise<StoredContent | undefined>;
+  /** Durable (synced) before it resolves. */
+  putContent(record: StoredContent): Promise<void>;
+}
+
+export interface NonceGuard {
+  /** Synchronous: false when (sessionKey, nonce) was already used. */
+  reserve(sessionKey: Uint8Array, nonce: Uint8Array, expiresAt: number): boolean;
+  /** Resolves once the pair is durably recorded. */
+  commit(sessionKey: Uint8Array, nonce: Uint8Array): Promise<void>;
+}
+
+/** The principals a request acts for: what revocations name. */
+export interface Principals {
+  readonly wallet: Uint8Array;
+  readonly session: Uint8Array;
+  readonly delegation: Uint8Array;
+  /** When the delegation was issued (ms): "log out everywhere" revokes those issued before a time. */
+  readonly delegationIssuedAt: number;
+  readonly content: Uint8Array;
+}
+
+/**
+ * Steps 6 and 9 of recover: the live revocation set. The revocation issue
+ * provides the quorum-wide set; until then a node holds none.
+ */
+export interface RevocationCheck {
+  /** Throws QkmsError REVOKED when any principal is revoked. Synchronous: it must not yield. */
+  assertNotRevoked(principals: Principals): void;
+}
+
+export type CustodyEvent =
+  | { readonly kind: 'share-released'; readonly principals: Principals }
+  | {
+      readonly kind: 'share-published';
+      readonly principals: Principals;
+      readonly status: 'stored' | 'unchanged';
+    };
+
+/**
+ * Step 10: the custody audit log (its own issue). `record` resolves once the
+ * record is durable; if it rejects, no share leaves.
+ */
+export interface CustodyAudit {
+  record(event: CustodyEvent): Promise<void>;
+}
+
+/** Test-only behaviour, enabled only with QKMS_ENABLE_TEST_FAULTS=1 (node/options.ts). */
+export interface TestFaults {
+  /** Serve a share with one byte flipped (a lying node). */
+  readonly wrongShare?: boolean;
+  /** Delay every answer by this long (a slow node). */
+  readonly delayMs?: number;
+  /** Called between the step-6 revocation check and sealing (to land a revocation in flight). */
+  readonly beforeSeal?: () => Promise<void>;
+}
+
+export interface ServiceDeps {
+  readonly suite: CryptoSuite;
+  readonly nodeSet: NodeSet;
+  readonly self: {
+    readonly index: number;
+    /** The node's libp2p Ed25519 identity: signs publish receipts. */
+    readonly identity: SigningKey;
+    /** The node's X-Wing key, imported once: opens published shares. */
+    readonly kem: Decapsulator;
+  };
+  readonly store: ContentStore;
+  readonly nonces: NonceGuard;
+  readonly revocations: RevocationCheck;
+  readonly audit: CustodyAudit;
+  readonly clock: () => number;
+  /**
+   * Requests issued before this time are refused STALE_EPOCH: after an
+   * unclean shutdown the node cannot trust its nonce records to be complete.
+   * 0 after a clean shutdown.
+   */
+  readonly epochStart: number;
+  /** Per-wallet rate limit (token bucket keyed by wallet); false = RATE_LIMITED. */
+  readonly walletRate: (wallet: Uint8Array) => boolean;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly fingerprint: (bytes: Uint8Array) => string;
+  readonly faults: TestFaults;
+}
+
+/** The empty revocation set of a node that has received no revocations. */
+export const NO_REVOCATIONS: RevocationCheck = {
+  assertNotRevoked(): void {
+    // nothing is revoked
+  },
+};

@@ -1,0 +1,114 @@
+// The one table of key prefixes of a node's LevelDB (DESIGN.md, Storage).
+// Every record kind owns one prefix; a record's key is its prefix followed by
+// a fixed layout, so a range [prefix, prefix + 1) lists exactly one kind.
+// keys.test.ts proves no prefix is reused and none is a prefix of another.
+//
+// Every value, whatever its kind, is sealed by record-cipher.ts:
+//   version (1 byte) || GCM nonce (12) || AES-256-GCM(plaintext) || tag (16)
+// with associated data = version || the full key, so a value moved under
+// another key, or another kind, fails authentication. "Value" below is the
+// plaintext: canonical CBOR (protocol/codec).
+//
+// Prefixes are printable ASCII so a raw dump of the database reads.
+import { ADDRESS_BYTES, CEK_BYTES, ID_BYTES, NONCE_BYTES } from '../../protocol/index.ts';
+
+export const KeyPrefix = {
+  /**
+   * Node metadata, one record per name (MetaName).
+   * Key: 'm' || UTF-8 name. Value: a CBOR map per name (records.ts).
+   * `run` = { running, startedAt, cleanShutdownAt }: set running at open and
+   * cleared at close, so the next open knows whether the last run ended
+   * cleanly. Durability: synced writes.
+   */
+  meta: 0x6d, // 'm'
+  /**
+   * One published content this node holds a share of.
+   * Key: 'c' || contentId (32). Value: { contentId, manifest (canonical
+   * CBOR of the signed manifest), manifestHash (32), owner (20-byte address),
+   * share (32, secret), storedAt (ms) }. Durability: synced put, before the
+   * publish receipt is signed.
+   */
+  content: 0x63, // 'c'
+  /**
+   * A used recover-request nonce (replay guard, recover step 8).
+   * Key: 'n' || sessionKey (32, Ed25519 public key) || nonce (16).
+   * Value: { expiresAt (ms) }. Durability: synced batch (group commit) before
+   * the share leaves; deleted once expired (unsynced: a lost delete is redone
+   * by the next sweep).
+   */
+  nonce: 0x6e, // 'n'
+  /**
+   * RESERVED for the revocation issue, not written yet: one admin-signed
+   * revocation record. Key: 'r' || record id (32, hash of the record).
+   * Value: the canonical record. Durability: synced, before it is applied or
+   * acknowledged; never deleted (the set only grows).
+   */
+  revocation: 0x72, // 'r'
+  /**
+   * RESERVED for the audit-log issue, not written yet: one custody record of
+   * the hash chain. Key: 'a' || sequence number (8, big-endian, so keys sort in
+   * chain order). Value: { seq, prevHash, event, signature }. Durability:
+   * synced, before the action it records takes effect; never deleted.
+   */
+  audit: 0x61, // 'a'
+} as const;
+export type RecordKind = keyof typeof KeyPrefix;
+
+/** Meta record names: a closed set. */
+export const MetaName = {
+  /** Running marker and clean-shutdown time. */
+  run: 'run',
+} as const;
+export type MetaName = (typeof MetaName)[keyof typeof MetaName];
+
+/** Lengths of the fixed parts of the keys and records. */
+export const STORE_LENGTHS = {
+  contentId: ID_BYTES,
+  manifestHash: ID_BYTES,
+  owner: ADDRESS_BYTES,
+  /** A Shamir share of a 32-byte CEK: its y-values (x is the node index). */
+  share: CEK_BYTES,
+  /** Ed25519 public key of a session. */
+  sessionKey: 32,
+  nonce: NONCE_BYTES,
+} as const;
+
+export function contentKey(contentId: Uint8Array): Uint8Array {
+  const key = new Uint8Array(1 + STORE_LENGTHS.contentId);
+  key[0] = KeyPrefix.content;
+  key.set(contentId, 1);
+  return key;
+}
+
+export function nonceKey(sessionKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const key = new Uint8Array(1 + STORE_LENGTHS.sessionKey + STORE_LENGTHS.nonce);
+  key[0] = KeyPrefix.nonce;
+  key.set(sessionKey, 1);
+  key.set(nonce, 1 + STORE_LENGTHS.sessionKey);
+  return key;
+}
+
+const encoder = new TextEncoder();
+
+export function metaKey(name: MetaName): Uint8Array {
+  const utf8 = encoder.encode(name);
+  const key = new Uint8Array(1 + utf8.length);
+  key[0] = KeyPrefix.meta;
+  key.set(utf8, 1);
+  return key;
+}
+
+/** The range holding every key of one kind, for iterators: [gte, lt). */
+export function kindRange(kind: RecordKind): { gte: Uint8Array; lt: Uint8Array } {
+  const prefix = KeyPrefix[kind];
+  return { gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) };
+}
+
+/** The kind a key belongs to, by its prefix (for error messages), or undefined. */
+export function kindOfKey(key: Uint8Array): RecordKind | undefined {
+  const first = key[0];
+  for (const kind of Object.keys(KeyPrefix) as RecordKind[]) {
+    if (KeyPrefix[kind] === first) return kind;
+  }
+  return undefined;
+}

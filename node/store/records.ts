@@ -1,0 +1,189 @@
+// The plaintext of each stored record kind (keys.ts), as canonical CBOR
+// (protocol/codec, RFC 8949 §4.2). Encoders check their input and throw
+// INVALID_ARGUMENT / INVALID_LENGTH; decoders run on bytes that already
+// passed authentication, and anything that still does not decode to the
+// exact shape throws STORE_CORRUPT (naming the kind, never content).
+import {
+  ErrorCode,
+  MAX_FRAME_BYTES,
+  QkmsError,
+  decodeCanonical,
+  encodeCanonical,
+} from '../../protocol/index.ts';
+import { STORE_LENGTHS, type RecordKind } from './keys.ts';
+
+/** One content's record. `share` is secret: the caller wipes it after use. */
+export interface StoredContent {
+  readonly contentId: Uint8Array;
+  /** The canonical CBOR of the signed manifest. */
+  readonly manifest: Uint8Array;
+  readonly manifestHash: Uint8Array;
+  /** The publisher's wallet address: the content id's owner. */
+  readonly owner: Uint8Array;
+  readonly share: Uint8Array;
+  /** When this node stored it, ms since the epoch. */
+  readonly storedAt: number;
+}
+
+/** A used (session key, nonce) pair and when its record may be forgotten (ms). */
+export interface NonceEntry {
+  readonly sessionKey: Uint8Array;
+  readonly nonce: Uint8Array;
+  readonly expiresAt: number;
+}
+
+/** The `run` meta record. */
+export interface RunState {
+  /** True from open until a clean close. */
+  readonly running: boolean;
+  /** When the latest run opened the store (ms). */
+  readonly startedAt: number;
+  /** When a run last closed the store cleanly (ms), or null if none has. */
+  readonly cleanShutdownAt: number | null;
+}
+
+/** A manifest fits in a publish frame with its sealed share, so never more than the frame. */
+export const MAX_STORED_MANIFEST_BYTES = MAX_FRAME_BYTES.publish;
+/** Largest record plaintext: a content record's manifest plus its ~150 bytes of other fields. */
+export const MAX_RECORD_BYTES = MAX_STORED_MANIFEST_BYTES + 1024;
+
+function invalid(message: string, length = false): QkmsError {
+  return new QkmsError(length ? ErrorCode.INVALID_LENGTH : ErrorCode.INVALID_ARGUMENT, message);
+}
+
+function checkBytes(value: unknown, name: string, length: number): Uint8Array {
+  if (!(value instanceof Uint8Array))
+    throw invalid(`${name}: expected Uint8Array, got ${typeof value}`);
+  if (value.length !== length)
+    throw invalid(`${name}: expected ${length} bytes, got ${value.length}`, true);
+  return value;
+}
+
+function checkTime(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalid(`${name}: expected a non-negative integer of ms, got ${typeof value}`);
+  return value;
+}
+
+export function checkContent(record: StoredContent): StoredContent {
+  checkBytes(record.contentId, 'contentId', STORE_LENGTHS.contentId);
+  if (!(record.manifest instanceof Uint8Array))
+    throw invalid(`manifest: expected Uint8Array, got ${typeof record.manifest}`);
+  if (record.manifest.length === 0 || record.manifest.length > MAX_STORED_MANIFEST_BYTES)
+    throw invalid(
+      `manifest: expected 1..${MAX_STORED_MANIFEST_BYTES} bytes, got ${record.manifest.length}`,
+      true,
+    );
+  checkBytes(record.manifestHash, 'manifestHash', STORE_LENGTHS.manifestHash);
+  checkBytes(record.owner, 'owner', STORE_LENGTHS.owner);
+  checkBytes(record.share, 'share', STORE_LENGTHS.share);
+  checkTime(record.storedAt, 'storedAt');
+  return record;
+}
+
+export function checkNonceEntry(entry: NonceEntry): NonceEntry {
+  checkBytes(entry.sessionKey, 'sessionKey', STORE_LENGTHS.sessionKey);
+  checkBytes(entry.nonce, 'nonce', STORE_LENGTHS.nonce);
+  checkTime(entry.expiresAt, 'expiresAt');
+  return entry;
+}
+
+/** Plaintext of a content record. Secret (holds the share): the caller wipes it once sealed. */
+export function encodeContent(record: StoredContent): Uint8Array {
+  checkContent(record);
+  return encodeCanonical({
+    contentId: record.contentId,
+    manifest: record.manifest,
+    manifestHash: record.manifestHash,
+    owner: record.owner,
+    share: record.share,
+    storedAt: record.storedAt,
+  });
+}
+
+export function encodeNonceValue(expiresAt: number): Uint8Array {
+  return encodeCanonical({ expiresAt: checkTime(expiresAt, 'expiresAt') });
+}
+
+export function encodeRunState(state: RunState): Uint8Array {
+  return encodeCanonical({
+    running: state.running,
+    startedAt: checkTime(state.startedAt, 'startedAt'),
+    cleanShutdownAt:
+      state.cleanShutdownAt === null ? null : checkTime(state.cleanShutdownAt, 'cleanShutdownAt'),
+  });
+}
+
+// ---- decoding: authenticated bytes that must still have the exact shape ----
+
+function corrupt(kind: RecordKind, cause?: unknown): QkmsError {
+  return new QkmsError(
+    ErrorCode.STORE_CORRUPT,
+    `node store: ${kind} record does not decode to its shape`,
+    { cause },
+  );
+}
+
+/** The decoded map with exactly `fields`, or STORE_CORRUPT. */
+function readMap(
+  kind: RecordKind,
+  plaintext: Uint8Array,
+  fields: readonly string[],
+): Readonly<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = decodeCanonical(plaintext, MAX_RECORD_BYTES);
+  } catch (e) {
+    throw corrupt(kind, e);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt(kind);
+  if (value instanceof Uint8Array) throw corrupt(kind);
+  const map = value as Record<string, unknown>;
+  const keys = Object.keys(map);
+  if (keys.length !== fields.length || !fields.every((f) => Object.hasOwn(map, f)))
+    throw corrupt(kind);
+  return map;
+}
+
+/** A copy that owns its memory: decoded byte strings may alias the plaintext, which the caller wipes. */
+function ownBytes(kind: RecordKind, value: unknown, min: number, max = min): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length < min || value.length > max)
+    throw corrupt(kind);
+  return new Uint8Array(value);
+}
+
+function readTime(kind: RecordKind, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw corrupt(kind);
+  return value;
+}
+
+const CONTENT_FIELDS = ['contentId', 'manifest', 'manifestHash', 'owner', 'share', 'storedAt'];
+
+export function decodeContent(plaintext: Uint8Array): StoredContent {
+  const m = readMap('content', plaintext, CONTENT_FIELDS);
+  return {
+    contentId: ownBytes('content', m['contentId'], STORE_LENGTHS.contentId),
+    manifest: ownBytes('content', m['manifest'], 1, MAX_STORED_MANIFEST_BYTES),
+    manifestHash: ownBytes('content', m['manifestHash'], STORE_LENGTHS.manifestHash),
+    owner: ownBytes('content', m['owner'], STORE_LENGTHS.owner),
+    share: ownBytes('content', m['share'], STORE_LENGTHS.share),
+    storedAt: readTime('content', m['storedAt']),
+  };
+}
+
+export function decodeNonceValue(plaintext: Uint8Array): number {
+  const m = readMap('nonce', plaintext, ['expiresAt']);
+  return readTime('nonce', m['expiresAt']);
+}
+
+export function decodeRunState(plaintext: Uint8Array): RunState {
+  const m = readMap('meta', plaintext, ['running', 'startedAt', 'cleanShutdownAt']);
+  const running = m['running'];
+  if (typeof running !== 'boolean') throw corrupt('meta');
+  const clean = m['cleanShutdownAt'];
+  return {
+    running,
+    startedAt: readTime('meta', m['startedAt']),
+    cleanShutdownAt: clean === null ? null : readTime('meta', clean),
+  };
+}

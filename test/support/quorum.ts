@@ -1,0 +1,216 @@
+// A real local quorum for end-to-end tests: keystores made by the node's own
+// keystore code, a signed node set on free loopback ports, nodes started
+// in-process (startDaemon) or as child processes (bin/qkms.ts node start),
+// and a minimal libp2p test client.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { startDaemon, type Daemon } from '../../node/daemon.ts';
+import { initKeystore } from '../../node/keystore.ts';
+import { silentLogger } from '../../node/log.ts';
+import { requestOnce } from '../../node/network/index.ts';
+import { parseNodeOptions } from '../../node/options.ts';
+import {
+  createNodeSetDocument,
+  decodeMessage,
+  fromHex,
+  parseSignedNodeSetJson,
+  requireNativeSuite,
+  serializeSignedNodeSet,
+  signNodeSet,
+  type Message,
+  type MessageType,
+  type NodeSet,
+} from '../../protocol/index.ts';
+import { seedBytes } from './protocol-fixture.ts';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+const suite = requireNativeSuite();
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        resolvePort(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+  });
+}
+
+export interface QuorumFiles {
+  readonly root: string;
+  readonly dirs: readonly string[];
+  readonly ports: readonly number[];
+  readonly nodeSetPath: string;
+  readonly nodeSet: NodeSet;
+  cleanup(): void;
+}
+
+export async function createQuorumFiles(n: number, t: number): Promise<QuorumFiles> {
+  const root = mkdtempSync(join(tmpdir(), 'qkms-e2e-'));
+  const dirs = Array.from({ length: n }, (_, i) => join(root, `node-${i + 1}`));
+  const infos = dirs.map((dir) => initKeystore(dir, { suite }).publicInfo);
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) ports.push(await freePort());
+  const adminSeed = seedBytes(300, 64);
+  const document = createNodeSetDocument({
+    epoch: 1,
+    threshold: t,
+    nodes: infos.map((info, i) => ({
+      index: i + 1,
+      peerId: info.peerId,
+      multiaddrs: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`],
+      kemPublicKey: fromHex(info.kemPublicKey),
+    })),
+    admins: { threshold: 1, keys: [suite.hybrid.getPublicKey(adminSeed)] },
+    params: {
+      maxGrantAgeMs: 120_000,
+      maxClockSkewMs: 30_000,
+      maxDelegationLifetimeMs: 7 * 24 * 3600_000,
+      siweDomain: 'qkms.local',
+      chainId: 1,
+    },
+  });
+  const file = serializeSignedNodeSet(document, [
+    signNodeSet(suite, document, { index: 0, secretKey: adminSeed }),
+  ]);
+  const nodeSetPath = join(root, 'nodeset.json');
+  writeFileSync(nodeSetPath, file);
+  return {
+    root,
+    dirs,
+    ports,
+    nodeSetPath,
+    nodeSet: parseSignedNodeSetJson(suite, file),
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function nodeArgs(files: QuorumFiles, index: number, extra: readonly string[] = []): string[] {
+  return [
+    '--dir',
+    files.dirs[index - 1] ?? '',
+    '--nodeset',
+    files.nodeSetPath,
+    '--listen',
+    `/ip4/127.0.0.1/tcp/${files.ports[index - 1] ?? 0}`,
+    '--http',
+    '127.0.0.1:0',
+    ...extra,
+  ];
+}
+
+/** Starts node `index` in this process. */
+export async function startNode(
+  files: QuorumFiles,
+  index: number,
+  options: {
+    env?: Record<string, string>;
+    deps?: Parameters<typeof startDaemon>[1];
+    args?: readonly string[];
+  } = {},
+): Promise<Daemon> {
+  const parsed = parseNodeOptions({
+    argv: nodeArgs(files, index, options.args),
+    env: options.env ?? {},
+    readFile: () => {
+      throw new Error('no config file in tests');
+    },
+  });
+  return startDaemon(parsed, { log: silentLogger, ...options.deps });
+}
+
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  /** The ready line the node printed. */
+  readonly ready: string;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+}
+
+/** Starts node `index` as a child process of the real executable and waits for its ready line. */
+export async function spawnNode(
+  files: QuorumFiles,
+  index: number,
+  options: { env?: Record<string, string>; args?: readonly string[]; timeoutMs?: number } = {},
+): Promise<NodeProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'bin', 'qkms.ts'), 'node', 'start', ...nodeArgs(files, index, options.args)],
+    {
+      env: { PATH: process.env['PATH'] ?? '', QKMS_LOG_LEVEL: 'warn', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | NodeJS.Signals>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      resolveExit(signal ?? code ?? 0);
+    });
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const ready = await new Promise<string>((resolveReady, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      reject(new Error(`node ${index} not ready in time; stderr: ${stderr.slice(-2000)}`));
+    }, options.timeoutMs ?? 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.includes(' ready: '));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolveReady(line);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `node ${index} exited (${String(code)}) before ready; stderr: ${stderr.slice(-2000)}`,
+        ),
+      );
+    });
+  });
+  return { child, ready, exited };
+}
+
+export async function createClient(): Promise<Libp2p> {
+  return createLibp2p({
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+  });
+}
+
+/** One request to node `index` over libp2p; the decoded answer (the expected type, or a reject). */
+export async function ask<T extends MessageType>(
+  client: Libp2p,
+  files: QuorumFiles,
+  index: number,
+  protocol: 'recover' | 'publish' | 'info',
+  frame: Uint8Array,
+  expected: T,
+): Promise<Extract<Message, { type: T | 'reject' }>> {
+  const node = files.nodeSet.nodes[index - 1];
+  if (node === undefined) throw new Error(`no node ${index}`);
+  const target = multiaddr(`${node.multiaddrs[0] ?? ''}/p2p/${node.peerId}`);
+  const reply = await requestOnce(client, target, `/qkms/${protocol}/1`, frame, {
+    signal: AbortSignal.timeout(10_000),
+    maxReplyBytes: 1 << 16,
+  });
+  return decodeMessage(reply, 1 << 16, [expected, 'reject']);
+}
