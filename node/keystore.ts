@@ -26,21 +26,6 @@
 //
 // JS cannot promise a wiped buffer leaves no copy behind (strings, JSON text
 // and the GC are outside our control); we wipe every buffer we own anyway.
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { scrypt } from '@noble/hashes/scrypt.js';
 import {
@@ -59,6 +44,12 @@ import {
   wipe,
   type CryptoSuite,
 } from '../protocol/index.ts';
+import {
+  assertNoSecretFile,
+  prepareSecretDir,
+  readSecretFile,
+  writeNewSecretFile,
+} from './secret-file.ts';
 
 export const KEYSTORE_FILE = 'keystore.json';
 /** Format of the file; a reader refuses any other. */
@@ -85,9 +76,8 @@ export const MAX_KEYSTORE_FILE_BYTES = 64 * 1024;
 /** Prefix of the AEAD associated data (local to the node; nothing outside it checks it). */
 const KEYSTORE_AAD_TAG = utf8('qkms/v1/keystore\0');
 const PROTECTION = { none: 'none', scrypt: 'scrypt-aes256gcm' } as const;
-/** Mode bits that let anyone but the owner at the file. */
-const GROUP_OTHER_BITS = 0o077;
-const GROUP_OTHER_WRITE_BITS = 0o022;
+/** What the "already exists" refusal says a keystore holds. */
+const KEYSTORE_WHAT = 'a node identity';
 
 /** What an admin needs to add the node to a node set, and all `status` shows. No secrets. */
 export interface KeystorePublicInfo {
@@ -146,11 +136,6 @@ export interface InitKeystoreResult {
 
 function invalid(message: string, cause?: unknown): QkmsError {
   return new QkmsError(ErrorCode.KEYSTORE_INVALID, message, { cause });
-}
-
-function fsReason(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : e instanceof Error ? e.message : 'unknown error';
 }
 
 function checkKeys(options: object, allowed: readonly string[], name: string): void {
@@ -276,161 +261,14 @@ function derivePublicInfo(
 }
 
 // ---------------------------------------------------------------------------
-// Files and directories
+// The file on disk (secret-file.ts checks directory, mode, links and size)
 
-/** Creates DIR 0700 if absent; refuses a directory others could write to (they could swap the keystore). */
-function prepareDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw invalid(`cannot create directory ${dir} (${fsReason(e)})`, e);
-  }
-  checkDir(dir);
-}
-
-function checkDir(dir: string): void {
-  let st;
-  try {
-    st = statSync(dir);
-  } catch (e) {
-    throw invalid(`cannot read directory ${dir} (${fsReason(e)})`, e);
-  }
-  if (!st.isDirectory()) throw invalid(`${dir} is not a directory`);
-  if ((st.mode & GROUP_OTHER_WRITE_BITS) !== 0) {
-    throw invalid(
-      `directory ${dir} has mode ${modeText(st.mode)}: others could replace the keystore; fix with: chmod 700 ${dir}`,
-    );
-  }
-}
-
-function modeText(mode: number): string {
-  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch (e) {
-    if (fsReason(e) === 'ENOENT') return false;
-    throw invalid(`cannot check ${path} (${fsReason(e)})`, e);
-  }
-}
-
-function refuseOverwrite(path: string): QkmsError {
-  return invalid(
-    `${path} already exists; refusing to replace a node identity (move the file away first if you mean to)`,
-  );
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, constants.O_RDONLY);
-    fsyncSync(fd);
-  } catch {
-    // Not every platform can fsync a directory; the file itself is already synced.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/**
- * Writes a NEW file: a temp file created 0600 (never chmod-ed later) in the
- * same directory, fsynced, then hard-linked to its name — link(2) fails if the
- * name exists, so an existing keystore is never replaced, even by a racing
- * init. Where hard links are unsupported, falls back to check-then-rename.
- */
-function writeNewFile(dir: string, path: string, text: string, suite: CryptoSuite): void {
-  const tmp = join(dir, `.${KEYSTORE_FILE}.${toHex(suite.randomBytes(8))}.tmp`);
-  const bytes = Buffer.from(text, 'utf8');
-  try {
-    let fd: number;
-    try {
-      fd = openSync(
-        tmp,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        0o600,
-      );
-    } catch (e) {
-      throw invalid(`cannot create ${tmp} (${fsReason(e)})`, e);
-    }
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(tmp, path);
-    } catch (e) {
-      const code = fsReason(e);
-      if (code === 'EEXIST') throw refuseOverwrite(path);
-      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'].includes(code)) {
-        throw invalid(`cannot create ${path} (${code})`, e);
-      }
-      if (exists(path)) throw refuseOverwrite(path);
-      renameSync(tmp, path);
-    }
-    fsyncDir(dir);
-  } catch (e) {
-    if (isQkmsError(e)) throw e;
-    throw invalid(`cannot write ${path} (${fsReason(e)})`, e);
-  } finally {
-    bytes.fill(0);
-    rmSync(tmp, { force: true });
-  }
-}
-
-/**
- * Reads the keystore without following a symlink, checking the opened file
- * itself (fstat, no race with a swap): a regular file, no group/other bits,
- * within the size cap.
- */
+/** The keystore's text: DIR must pass checkSecretDir and the file readSecretFile's checks. */
 function readKeystoreText(path: string, dir: string): string {
-  checkDir(dir);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (e) {
-    const code = fsReason(e);
-    if (code === 'ENOENT') {
-      throw invalid(`no keystore at ${path}; create one with: qkms node init --dir ${dir}`, e);
-    }
-    if (code === 'ELOOP') throw invalid(`${path} is a symbolic link; a keystore must be a file`, e);
-    throw invalid(`cannot open ${path} (${code})`, e);
-  }
-  let bytes: Buffer | undefined;
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw invalid(`${path} is not a regular file`);
-    if ((st.mode & GROUP_OTHER_BITS) !== 0) {
-      throw invalid(
-        `${path} has mode ${modeText(st.mode)}, readable or writable by others; fix with: chmod 600 ${path}`,
-      );
-    }
-    if (st.size > MAX_KEYSTORE_FILE_BYTES) {
-      throw invalid(`${path}: expected at most ${MAX_KEYSTORE_FILE_BYTES} bytes, got ${st.size}`);
-    }
-    bytes = Buffer.alloc(MAX_KEYSTORE_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, bytes, length, bytes.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > MAX_KEYSTORE_FILE_BYTES) {
-        throw invalid(`${path}: expected at most ${MAX_KEYSTORE_FILE_BYTES} bytes`);
-      }
-    }
-    return bytes.toString('utf8', 0, length);
-  } catch (e) {
-    if (isQkmsError(e)) throw e;
-    throw invalid(`cannot read ${path} (${fsReason(e)})`, e);
-  } finally {
-    bytes?.fill(0);
-    closeSync(fd);
-  }
+  return readSecretFile(path, {
+    maxBytes: MAX_KEYSTORE_FILE_BYTES,
+    missingHint: `create the keystore with: qkms node init --dir ${dir}`,
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -629,9 +467,9 @@ export function initKeystore(dir: string, options: InitKeystoreOptions): InitKey
   const logN = logNFloor(options.insecureTestKdf);
   const root = resolve(dir);
   const path = join(root, KEYSTORE_FILE);
-  prepareDir(root);
+  prepareSecretDir(root);
   // Checked again, atomically, when the file is linked into place.
-  if (exists(path)) throw refuseOverwrite(path);
+  assertNoSecretFile(path, KEYSTORE_WHAT);
 
   const identitySeed = suite.randomBytes(KEYSTORE_SECRET_BYTES);
   const kemSeed = suite.randomBytes(KEYSTORE_SECRET_BYTES);
@@ -675,7 +513,10 @@ export function initKeystore(dir: string, options: InitKeystoreOptions): InitKey
       };
     }
     const file = { qkmsKeystore: KEYSTORE_FORMAT, public: { ...publicInfo }, secrets };
-    writeNewFile(root, path, `${JSON.stringify(file, null, 2)}\n`, suite);
+    writeNewSecretFile(path, `${JSON.stringify(file, null, 2)}\n`, {
+      randomSuffix: toHex(suite.randomBytes(8)),
+      what: KEYSTORE_WHAT,
+    });
     return Object.freeze({ path, encrypted: passphrase !== undefined, publicInfo });
   } finally {
     wipe(identitySeed, kemSeed, storageKey, plaintext, key);

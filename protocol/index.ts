@@ -42,6 +42,7 @@ export {
 export { ed25519PublicKeyFromPeerId, peerIdFromEd25519PublicKey } from './peer-id.ts';
 export {
   DEFAULT_NODE_SET_PARAMS,
+  MAX_NODE_SET_JSON_CHARS,
   createNodeSetDocument,
   nodeSetId,
   parseNodeSetDocument,
@@ -49,6 +50,7 @@ export {
   parseSignedNodeSetJson,
   serializeSignedNodeSet,
   signNodeSet,
+  verifyNodeSetSignature,
   type NodeEntry,
   type NodeSet,
   type NodeSetDocumentInput,

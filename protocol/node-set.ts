@@ -418,6 +418,16 @@ function signedMessage(id: Uint8Array): Uint8Array {
   return concatBytes(tagBytes(DomainTag.NODE_SET_SIGNATURE), id);
 }
 
+/** Whether `signature` (hex) is a valid hybrid signature of `adminPublicKey` over node set `id`. */
+export function verifyNodeSetSignature(
+  suite: CryptoSuite,
+  id: Uint8Array,
+  adminPublicKey: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  return suite.hybrid.verify(signature, signedMessage(id), adminPublicKey);
+}
+
 function toDocumentJson(doc: ParsedDocument): NodeSetDocumentJson {
   return {
     qkmsNodeSet: NODE_SET_FORMAT_VERSION,

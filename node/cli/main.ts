@@ -4,6 +4,7 @@
 // or keystore error (one-line reason on stderr).
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isQkmsError } from '../../protocol/index.ts';
+import { adminKeyNew, adminNodeSetShow, adminNodeSetSign } from './admin.ts';
 import { nodeInit } from './node-init.ts';
 import { nodeStart } from './node-start.ts';
 
@@ -33,11 +34,12 @@ export function processIo(): CliIo {
 const USAGE = `qkms — distributed threshold key management
 
 Usage:
-  qkms node <command>   run and manage a node (qkms node --help)
-  qkms --version        print the version
-  qkms help             this text
+  qkms node <command>    run and manage a node (qkms node --help)
+  qkms admin <command>   admin keys and node-set signing (qkms admin --help)
+  qkms --version         print the version
+  qkms help              this text
 
-Commands for content and admins arrive with their issues; see docs/.`;
+Commands for content arrive with their issues; see docs/.`;
 
 interface Command {
   readonly summary: string;
@@ -55,12 +57,36 @@ const NODE_COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
-function nodeUsage(): string {
-  const width = Math.max(...Object.keys(NODE_COMMANDS).map((n) => n.length));
-  const lines = Object.entries(NODE_COMMANDS).map(
-    ([name, c]) => `  qkms node ${name.padEnd(width)}   ${c.summary}`,
+const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
+  'key new': {
+    summary: 'create an admin signing key (Ed25519 + ML-DSA-65)',
+    run: adminKeyNew,
+  },
+  'nodeset sign': {
+    summary: "add this admin's signature to a node-set file",
+    run: adminNodeSetSign,
+  },
+  'nodeset show': {
+    summary: 'verify a signed node set and print it',
+    run: adminNodeSetShow,
+  },
+};
+
+/** Command groups: `qkms <group> <command…>`; a command name may be two words ("key new"). */
+const GROUPS = {
+  node: NODE_COMMANDS,
+  admin: ADMIN_COMMANDS,
+} as const satisfies Readonly<Record<string, Readonly<Record<string, Command>>>>;
+
+type Group = keyof typeof GROUPS;
+
+function groupUsage(group: Group): string {
+  const commands = GROUPS[group];
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(
+    ([name, c]) => `  qkms ${group} ${name.padEnd(width)}   ${c.summary}`,
   );
-  return `Usage: qkms node <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nqkms node <command> --help describes one.`;
+  return `Usage: qkms ${group} <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nqkms ${group} <command> --help describes one.`;
 }
 
 function version(): string {
@@ -86,6 +112,7 @@ async function runCommand(
     }
     if (
       isQkmsError(e, ErrorCode.CONFIG_INVALID) ||
+      isQkmsError(e, ErrorCode.INVALID_NODE_SET) ||
       isQkmsError(e, ErrorCode.KEYSTORE_INVALID) ||
       isQkmsError(e, ErrorCode.WRONG_PASSPHRASE)
     ) {
@@ -102,22 +129,37 @@ async function runCommand(
   }
 }
 
-async function node(argv: readonly string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === '--help' || sub === '-h' || sub === 'help') {
-    io.stdout.write(`${nodeUsage()}\n`);
+const HELP_WORDS: readonly (string | undefined)[] = ['--help', '-h', 'help'];
+
+/**
+ * Runs `qkms GROUP <command> ARGS`, where a command name is one or two words
+ * ("init", "key new"). `qkms GROUP [WORD] --help` prints the group's usage.
+ */
+async function runGroup(group: Group, argv: readonly string[], io: CliIo): Promise<number> {
+  const commands: Readonly<Record<string, Command>> = GROUPS[group];
+  const [first, second] = argv;
+  for (const words of [2, 1]) {
+    if (argv.length < words) continue;
+    const name = argv.slice(0, words).join(' ');
+    const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (command !== undefined) {
+      return runCommand(`${group} ${name}`, command, argv.slice(words), io);
+    }
+  }
+  // "key" in "key new": the first word of some command.
+  const isPrefix =
+    first !== undefined && Object.keys(commands).some((n) => n.startsWith(`${first} `));
+  if (HELP_WORDS.includes(first) || (isPrefix && HELP_WORDS.includes(second))) {
+    io.stdout.write(`${groupUsage(group)}\n`);
     return EXIT.ok;
   }
-  if (sub === undefined) {
-    io.stderr.write(`${nodeUsage()}\n`);
+  if (first === undefined || (isPrefix && second === undefined)) {
+    io.stderr.write(`${groupUsage(group)}\n`);
     return EXIT.usage;
   }
-  const command = Object.hasOwn(NODE_COMMANDS, sub) ? NODE_COMMANDS[sub] : undefined;
-  if (command === undefined) {
-    io.stderr.write(`qkms node: unknown command '${sub}' (try 'qkms node --help')\n`);
-    return EXIT.usage;
-  }
-  return runCommand(`node ${sub}`, command, rest, io);
+  const shown = isPrefix && second !== undefined ? `${first} ${second}` : first;
+  io.stderr.write(`qkms ${group}: unknown command '${shown}' (try 'qkms ${group} --help')\n`);
+  return EXIT.usage;
 }
 
 /** Runs the CLI and resolves to its exit code. Never rejects. */
@@ -135,7 +177,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
     case 'node':
-      return node(rest, io);
+    case 'admin':
+      return runGroup(command, rest, io);
     default:
       io.stderr.write(`qkms: unknown command '${command}' (try 'qkms help')\n`);
       return EXIT.usage;

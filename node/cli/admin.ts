@@ -1,0 +1,516 @@
+// `qkms admin`: the commands of a node-set admin (DESIGN.md, "The node-set
+// document").
+//   key new        creates a hybrid Ed25519 + ML-DSA-65 admin signing key
+//   nodeset sign   adds this admin's signature to a node-set file
+//   nodeset show   verifies a signed node set and prints it
+//
+// The admin key file is ONE line, "0x" and 128 lower-case hex characters: the
+// 64-byte hybrid seed (Ed25519 seed || ML-DSA-65 seed, protocol/suite/hybrid.ts),
+// mode 0600 in a directory others cannot write to (secret-file.ts). Only its
+// public key is ever printed.
+//
+// The other files are public (documents and node sets), read through io.readFile.
+// An error about one never quotes its content: an admin who passes the key file
+// where a document goes must not see the key on the terminal (V8's JSON.parse
+// errors quote the text they choke on).
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  ErrorCode,
+  HYBRID_LENGTHS,
+  QkmsError,
+  fromHex,
+  isQkmsError,
+  parseNodeSetDocument,
+  parseSignedNodeSetJson,
+  requireNativeSuite,
+  serializeSignedNodeSet,
+  signNodeSet,
+  toHex,
+  verifyNodeSetSignature,
+  MAX_NODE_SET_JSON_CHARS,
+  wipe,
+  type CryptoSuite,
+  type NodeSet,
+  type SignedNodeSetJson,
+} from '../../protocol/index.ts';
+import {
+  assertNoSecretFile,
+  prepareSecretDir,
+  readSecretFile,
+  writeNewSecretFile,
+} from '../secret-file.ts';
+import { parseArgs } from './args.ts';
+import { EXIT, type CliIo } from './main.ts';
+
+export const ADMIN_KEY_NEW_USAGE = `Usage: qkms admin key new --out FILE [--json]
+
+Creates an admin signing key: a hybrid Ed25519 + ML-DSA-65 key, whose
+signatures count only while both halves verify. FILE gets its 64-byte secret
+seed as one line of hex ("0x…"), file mode 0600 (a missing directory is
+created 0700). Refuses to replace an existing file. Keep FILE offline and
+backed up: whoever holds it is one of the node set's admins.
+
+Prints the public key (${HYBRID_LENGTHS.publicKey} bytes, hex) to add to "admins.keys" of the
+node-set document; --json prints one JSON object instead. Never prints the
+secret.
+
+Exit codes: 0 created, 2 usage error, 3 configuration or key file error.`;
+
+export const ADMIN_NODESET_SIGN_USAGE = `Usage: qkms admin nodeset sign --document FILE --admin-key FILE --out FILE [--signed FILE]
+
+Signs a node set as one of its admins.
+
+  --document FILE   the node-set document: the JSON object with qkmsNodeSet,
+                    epoch, threshold, nodes, admins and params (what a signed
+                    node-set file holds under "document"). It is validated, and
+                    the admin key's public key must be one of its admins.keys.
+  --admin-key FILE  this admin's key, made by 'qkms admin key new' (mode 0600).
+  --signed FILE     a node-set file other admins have signed: it must be for
+                    the same document (the same node-set id) and its
+                    signatures must verify. They are kept; this admin's
+                    signature is added (replacing its earlier one, if any).
+  --out FILE        where the signed node-set file goes (normalized JSON). It
+                    may be the --signed file; another existing file is replaced
+                    only if it is a file of the same node set whose signatures
+                    are all kept. Never the admin key.
+
+Prints the node-set id, the signatures present against admins.threshold, and
+whether the file is valid (ready for 'qkms node start --nodeset') or needs
+more signatures.
+
+Exit codes: 0 signed (valid or not yet), 2 usage error, 3 configuration or
+key file error (the message names the file and the field).`;
+
+export const ADMIN_NODESET_SHOW_USAGE = `Usage: qkms admin nodeset show --nodeset FILE [--json]
+
+Verifies the signed node-set FILE as a node does (the document, every
+signature, at least admins.threshold signers) and prints its id, epoch,
+threshold t of n, the nodes (index, PeerId, multiaddrs), the admins and the
+parameters. --json prints one JSON object instead.
+
+Exit codes: 0 valid, 2 usage error, 3 invalid or unreadable (the reason on stderr).`;
+
+/** What the "already exists" refusal says an admin key file holds. */
+const ADMIN_KEY_WHAT = 'an admin key';
+/** The file is 131 bytes ("0x", 128 hex, newline); anything much larger is not an admin key. */
+const MAX_ADMIN_KEY_FILE_BYTES = 1024;
+/** One line, "0x" and the seed in lower-case hex, as `key new` writes it. */
+const ADMIN_KEY_LINE = new RegExp(`^0x([0-9a-f]{${2 * HYBRID_LENGTHS.seed}})\\r?\\n?$`);
+/** Random bytes naming a temp file next to the one being written. */
+const TEMP_SUFFIX_BYTES = 8;
+
+interface Signature {
+  readonly admin: number;
+  readonly signature: string;
+}
+
+function usageError(message: string): QkmsError {
+  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
+}
+
+function configError(message: string, cause?: unknown): QkmsError {
+  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
+}
+
+function fsReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
+}
+
+function abbreviate(hex: string): string {
+  return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function noPositionals(positionals: readonly string[]): void {
+  if (positionals.length > 0) {
+    throw usageError(`${JSON.stringify(positionals[0])}: unexpected argument`);
+  }
+}
+
+function requiredPath(value: string | undefined, flag: string, io: CliIo): string {
+  if (value === undefined) throw usageError(`${flag} FILE: required`);
+  if (value === '') throw usageError(`${flag}: expected a file, got ""`);
+  return resolve(io.cwd, value);
+}
+
+/** Runs `read`, reporting a node-set problem as CONFIG_INVALID prefixed with where it came from. */
+function fromFile<T>(origin: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (isQkmsError(e, ErrorCode.INVALID_NODE_SET)) throw configError(`${origin}: ${e.message}`, e);
+    throw e;
+  }
+}
+
+/** A public file's text. `origin` ("--document FILE") starts every error. */
+function readTextFile(io: CliIo, origin: string, path: string): string {
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (e) {
+    throw configError(`${origin}: cannot read (${fsReason(e)})`, e);
+  }
+  if (text.length > MAX_NODE_SET_JSON_CHARS) {
+    throw configError(
+      `${origin}: expected at most ${MAX_NODE_SET_JSON_CHARS} characters, got ${text.length}`,
+    );
+  }
+  return text;
+}
+
+/** A public JSON file. Errors name the file and never quote it. */
+function readJsonFile(io: CliIo, origin: string, path: string): unknown {
+  const text = readTextFile(io, origin, path);
+  try {
+    return JSON.parse(text);
+  } catch {
+    // No cause: the SyntaxError quotes the text, which may be a secret given by mistake.
+    throw configError(`${origin}: not valid JSON`);
+  }
+}
+
+/** The admin's 64-byte hybrid seed. The caller wipes it. */
+function readAdminKey(path: string): Uint8Array {
+  const text = readSecretFile(path, {
+    maxBytes: MAX_ADMIN_KEY_FILE_BYTES,
+    missingHint: 'create an admin key with: qkms admin key new --out FILE',
+  });
+  const hex = ADMIN_KEY_LINE.exec(text)?.[1];
+  if (hex === undefined) {
+    throw new QkmsError(
+      ErrorCode.KEYSTORE_INVALID,
+      `admin key ${path}: expected one line, "0x" and ${2 * HYBRID_LENGTHS.seed} lower-case hex characters, as 'qkms admin key new' writes`,
+    );
+  }
+  return fromHex(hex);
+}
+
+/** Writes a public file whole or not at all: a temp file beside it, renamed over it. */
+function writePublicFile(path: string, text: string, suite: CryptoSuite): void {
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${toHex(suite.randomBytes(TEMP_SUFFIX_BYTES))}.tmp`,
+  );
+  let created = false;
+  try {
+    writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
+    created = true;
+    renameSync(tmp, path);
+    created = false;
+  } catch (e) {
+    throw configError(`--out ${path}: cannot write (${fsReason(e)})`, e);
+  } finally {
+    if (created) rmSync(tmp, { force: true });
+  }
+}
+
+/** Whether two paths name the same existing file (links included). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (e) {
+    if (fsReason(e) === 'ENOENT') return false;
+    throw configError(`${path}: cannot check (${fsReason(e)})`, e);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// key new
+
+/** Runs `qkms admin key new ARGS`. */
+export function adminKeyNew(argv: readonly string[], io: CliIo): number {
+  const { flags, positionals } = parseArgs(argv, {
+    out: 'string',
+    json: 'boolean',
+    help: 'boolean',
+  });
+  if (flags.help) {
+    io.stdout.write(`${ADMIN_KEY_NEW_USAGE}\n`);
+    return EXIT.ok;
+  }
+  noPositionals(positionals);
+  const out = requiredPath(flags.out, '--out', io);
+  const suite = requireNativeSuite();
+  prepareSecretDir(dirname(out));
+  // Checked again, atomically, when the file is linked into place.
+  assertNoSecretFile(out, ADMIN_KEY_WHAT);
+  const seed = suite.randomBytes(HYBRID_LENGTHS.seed);
+  let publicKey: string;
+  try {
+    publicKey = toHex(suite.hybrid.getPublicKey(seed));
+    writeNewSecretFile(out, `0x${toHex(seed)}\n`, {
+      randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
+      what: ADMIN_KEY_WHAT,
+    });
+  } finally {
+    wipe(seed);
+  }
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify({ keyFile: out, publicKey })}\n`);
+    return EXIT.ok;
+  }
+  io.stdout.write(
+    [
+      `Created ${out} (mode 0600): an admin signing key (Ed25519 + ML-DSA-65).`,
+      'Keep it offline and backed up; its secret is never printed.',
+      '',
+      `  Public key  ${abbreviate(publicKey)} (${publicKey.length / 2} bytes; in full below)`,
+      '',
+      'Add this public key to "admins.keys" of the node-set document:',
+      '',
+      JSON.stringify(publicKey),
+      '',
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}
+
+// ---------------------------------------------------------------------------
+// nodeset sign
+
+/**
+ * The verified signatures of an existing node-set file, which must be of the
+ * document with id `id`. `file.origin` is "--signed FILE" or "--out FILE".
+ */
+function readSignatures(
+  suite: CryptoSuite,
+  io: CliIo,
+  file: { readonly origin: string; readonly path: string },
+  document: unknown,
+  id: Uint8Array,
+): readonly Signature[] {
+  const { origin } = file;
+  const json = readJsonFile(io, origin, file.path);
+  if (!isRecord(json) || !Object.hasOwn(json, 'document') || !Object.hasOwn(json, 'signatures')) {
+    throw configError(`${origin}: expected a node-set file ({"document": …, "signatures": […]})`);
+  }
+  const theirs = fromFile(origin, () => parseNodeSetDocument(suite, json.document));
+  if (!suite.equalBytes(theirs.id, id)) {
+    throw configError(
+      `${origin}: is node set ${toHex(theirs.id)}, but --document is ${toHex(id)}; they are different documents`,
+    );
+  }
+  // serializeSignedNodeSet checks the shape (admin positions, lengths, each admin once) and sorts.
+  const normalized = JSON.parse(
+    fromFile(origin, () =>
+      serializeSignedNodeSet(document, json.signatures as readonly Signature[]),
+    ),
+  ) as SignedNodeSetJson;
+  for (const { admin, signature } of normalized.signatures) {
+    const key = theirs.admins.keys[admin];
+    if (key === undefined || !verifyNodeSetSignature(suite, id, key, fromHex(signature))) {
+      throw configError(
+        `${origin}: the signature of admins.keys[${admin}] does not verify for this document; remove it, or have that admin sign again`,
+      );
+    }
+  }
+  return normalized.signatures;
+}
+
+/** Runs `qkms admin nodeset sign ARGS`. */
+export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
+  const { flags, positionals } = parseArgs(argv, {
+    document: 'string',
+    'admin-key': 'string',
+    signed: 'string',
+    out: 'string',
+    help: 'boolean',
+  });
+  if (flags.help) {
+    io.stdout.write(`${ADMIN_NODESET_SIGN_USAGE}\n`);
+    return EXIT.ok;
+  }
+  noPositionals(positionals);
+  const documentPath = requiredPath(flags.document, '--document', io);
+  const keyPath = requiredPath(flags['admin-key'], '--admin-key', io);
+  const out = requiredPath(flags.out, '--out', io);
+  const signedPath =
+    flags.signed === undefined ? undefined : requiredPath(flags.signed, '--signed', io);
+  if (out === keyPath || sameFile(out, keyPath)) {
+    throw configError(`--out ${out}: is the admin key file; refusing to overwrite it`);
+  }
+  const suite = requireNativeSuite();
+
+  const documentOrigin = `--document ${documentPath}`;
+  const document = readJsonFile(io, documentOrigin, documentPath);
+  if (isRecord(document) && Object.hasOwn(document, 'document')) {
+    throw configError(
+      `${documentOrigin}: is a signed node-set file, not a document; give it as --signed FILE, and the document you reviewed as --document FILE`,
+    );
+  }
+  const doc = fromFile(documentOrigin, () => parseNodeSetDocument(suite, document));
+  const existing =
+    signedPath === undefined
+      ? []
+      : readSignatures(
+          suite,
+          io,
+          { origin: `--signed ${signedPath}`, path: signedPath },
+          document,
+          doc.id,
+        );
+
+  const seed = readAdminKey(keyPath);
+  let mine: Signature;
+  try {
+    const publicKey = suite.hybrid.getPublicKey(seed);
+    const index = doc.admins.keys.findIndex((k) => suite.equalBytes(k, publicKey));
+    if (index === -1) {
+      throw configError(
+        `--admin-key ${keyPath}: its public key ${abbreviate(toHex(publicKey))} is not in document.admins.keys of ${documentPath}; sign with the key of a listed admin, or add this one to the document`,
+      );
+    }
+    mine = signNodeSet(suite, document, { index, secretKey: seed });
+  } finally {
+    wipe(seed);
+  }
+  const replaced = existing.some((s) => s.admin === mine.admin);
+  const signatures = [...existing.filter((s) => s.admin !== mine.admin), mine].sort(
+    (a, b) => a.admin - b.admin,
+  );
+
+  // An existing --out other than --signed: only a file of this node set whose
+  // signatures all survive may be replaced.
+  if (out !== signedPath && exists(out)) {
+    const outOrigin = `--out ${out}`;
+    let theirs: readonly Signature[];
+    try {
+      theirs = readSignatures(suite, io, { origin: outOrigin, path: out }, document, doc.id);
+    } catch (e) {
+      if (!isQkmsError(e, ErrorCode.CONFIG_INVALID)) throw e;
+      throw configError(`${e.message}; refusing to overwrite it (choose another --out)`, e);
+    }
+    const dropped = theirs
+      .map((s) => s.admin)
+      .filter((a) => !signatures.some((s) => s.admin === a));
+    if (dropped.length > 0) {
+      throw configError(
+        `${outOrigin}: already holds signatures of ${dropped.map((a) => `admins.keys[${a}]`).join(', ')} that would be lost; pass it as --signed ${out} to keep them`,
+      );
+    }
+  }
+
+  const text = serializeSignedNodeSet(document, signatures);
+  const needed = doc.admins.threshold;
+  let valid = true;
+  try {
+    parseSignedNodeSetJson(suite, text);
+  } catch (e) {
+    // Every signature was verified above, so only too few of them can make it invalid.
+    if (!isQkmsError(e, ErrorCode.INVALID_NODE_SET) || signatures.length >= needed) throw e;
+    valid = false;
+  }
+  writePublicFile(out, text, suite);
+
+  const signers = signatures.map((s) => `admins.keys[${s.admin}]`).join(', ');
+  const unsigned = doc.admins.keys
+    .map((_, i) => i)
+    .filter((i) => !signatures.some((s) => s.admin === i))
+    .map((i) => `admins.keys[${i}]`)
+    .join(', ');
+  io.stdout.write(
+    [
+      `Signed as admins.keys[${mine.admin}]${replaced ? ' (replacing its earlier signature)' : ''}; wrote ${out}.`,
+      '',
+      `  Node set    ${toHex(doc.id)}`,
+      `  Epoch       ${doc.epoch}, threshold ${doc.threshold} of ${doc.nodes.length} nodes`,
+      `  Signatures  ${signatures.length} of ${needed} needed (${signers})`,
+      '',
+      valid
+        ? `Valid: nodes can start with it (qkms node start --nodeset ${out}).`
+        : [
+            `Not valid yet: needs ${plural(needed - signatures.length, 'more signature')}, from any of ${unsigned}.`,
+            `Each adds theirs with: qkms admin nodeset sign --signed ${out} …`,
+          ].join('\n'),
+      '',
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}
+
+// ---------------------------------------------------------------------------
+// nodeset show
+
+function showJson(path: string, set: NodeSet): string {
+  return `${JSON.stringify({
+    file: path,
+    nodeSetId: toHex(set.id),
+    epoch: set.epoch,
+    threshold: set.threshold,
+    nodes: set.nodes.map((n) => ({
+      index: n.index,
+      peerId: n.peerId,
+      multiaddrs: n.multiaddrs,
+      kemPublicKey: toHex(n.kemPublicKey),
+    })),
+    admins: {
+      threshold: set.admins.threshold,
+      keys: set.admins.keys.map((k) => toHex(k)),
+      signers: set.signers,
+    },
+    params: set.params,
+  })}\n`;
+}
+
+function showHuman(path: string, set: NodeSet): string {
+  const { params } = set;
+  return [
+    `Node set ${path}: valid.`,
+    '',
+    `  Id          ${toHex(set.id)}`,
+    `  Epoch       ${set.epoch}`,
+    `  Threshold   ${set.threshold} of ${set.nodes.length} nodes`,
+    `  Admins      ${set.admins.threshold} of ${set.admins.keys.length} must sign; signed by ${set.signers.map((a) => `admins.keys[${a}]`).join(', ')}`,
+    `  SIWE        domain ${params.siweDomain}, chain id ${params.chainId}`,
+    `  Limits      grant age ${params.maxGrantAgeMs} ms, clock skew ${params.maxClockSkewMs} ms, delegation lifetime ${params.maxDelegationLifetimeMs} ms`,
+    '',
+    'Nodes:',
+    ...set.nodes.map(
+      (n) => `  ${String(n.index).padStart(3)}  ${n.peerId}  ${n.multiaddrs.join(' ')}`,
+    ),
+    '',
+  ].join('\n');
+}
+
+/** Runs `qkms admin nodeset show ARGS`. */
+export function adminNodeSetShow(argv: readonly string[], io: CliIo): number {
+  const { flags, positionals } = parseArgs(argv, {
+    nodeset: 'string',
+    json: 'boolean',
+    help: 'boolean',
+  });
+  if (flags.help) {
+    io.stdout.write(`${ADMIN_NODESET_SHOW_USAGE}\n`);
+    return EXIT.ok;
+  }
+  noPositionals(positionals);
+  const path = requiredPath(flags.nodeset, '--nodeset', io);
+  const origin = `--nodeset ${path}`;
+  const text = readTextFile(io, origin, path);
+  const suite = requireNativeSuite();
+  // As a node reads it (daemon.ts): the JSON error names no content, only "expected JSON text".
+  const set = fromFile(origin, () => parseSignedNodeSetJson(suite, text));
+  io.stdout.write(flags.json ? showJson(path, set) : showHuman(path, set));
+  return EXIT.ok;
+}

@@ -1,0 +1,263 @@
+// Secret files on disk: the node keystore, an admin's signing key. What every
+// one of them needs, in one place:
+//   - its directory is created 0700, and one that group or others can write to
+//     is refused (they could rename a file of ours away and put theirs in);
+//   - a new file is created 0600 from the start (O_CREAT|O_EXCL|O_NOFOLLOW on a
+//     temp file, never chmod-ed later), fsynced, and hard-linked to its name:
+//     link(2) fails if the name exists, so an existing secret is never
+//     replaced, not even by a racing writer; then the directory is fsynced;
+//   - a read opens without following a symbolic link and checks the opened
+//     file itself (fstat, so nothing can be swapped in between): a regular
+//     file, no group or other permission bits, within a size cap.
+// Every failure is QkmsError KEYSTORE_INVALID whose message names the file and,
+// where there is one, the command that fixes it. Messages never quote a
+// file's content.
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCode, QkmsError, isQkmsError } from '../protocol/index.ts';
+
+/** Mode of a directory we create for secrets: the owner only. */
+export const SECRET_DIR_MODE = 0o700;
+/** Mode of a secret file we create: the owner reads and writes, nobody else anything. */
+export const SECRET_FILE_MODE = 0o600;
+/** The largest read cap a caller may ask for: secret files are a few KB, a bigger cap is a mistake. */
+export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
+/** Mode bits that let anyone but the owner at a secret file. */
+const GROUP_OTHER_BITS = 0o077;
+/** Mode bits that let anyone but the owner add, remove or rename files in a directory. */
+const GROUP_OTHER_WRITE_BITS = 0o022;
+/** The temp file's random part: lower-case hex, enough that names never collide. */
+const RANDOM_SUFFIX = /^[0-9a-f]{8,64}$/;
+/** link(2) errors that mean "no hard links here" rather than a real failure. */
+const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'];
+
+export interface WriteNewSecretFileOptions {
+  /** Lower-case hex (8..64 chars) naming the temp file: fresh randomness from the caller's suite. */
+  readonly randomSuffix: string;
+  /** What the file holds, for the refusal when it exists: "a node identity", "an admin key". */
+  readonly what: string;
+}
+
+export interface ReadSecretFileOptions {
+  /** Refuse a larger file (1..MAX_SECRET_FILE_BYTES). */
+  readonly maxBytes: number;
+  /** Appended when the file does not exist: how to create it. */
+  readonly missingHint?: string;
+}
+
+function invalid(message: string, cause?: unknown): QkmsError {
+  return new QkmsError(ErrorCode.KEYSTORE_INVALID, message, { cause });
+}
+
+function argument(message: string): QkmsError {
+  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
+}
+
+/** The errno name of a failed fs call ("ENOENT"), else its message. */
+function fsReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : e instanceof Error ? e.message : 'unknown error';
+}
+
+function modeText(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+function checkKeys(options: object, allowed: readonly string[], name: string): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw argument(`${name}: unknown option "${key}"`);
+  }
+}
+
+function refuseOverwrite(path: string, what: string): QkmsError {
+  return invalid(
+    `${path} already exists; refusing to replace ${what} (move the file away first if you mean to)`,
+  );
+}
+
+/** Refuses a directory that group or others can write to (they could replace the files in it). */
+export function checkSecretDir(dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw invalid(`cannot read directory ${dir} (${fsReason(e)})`, e);
+  }
+  if (!st.isDirectory()) throw invalid(`${dir} is not a directory`);
+  if ((st.mode & GROUP_OTHER_WRITE_BITS) !== 0) {
+    throw invalid(
+      `directory ${dir} has mode ${modeText(st.mode)}: others could replace the secret files in it; fix with: chmod 700 ${dir}`,
+    );
+  }
+}
+
+/** Creates DIR (and its parents) 0700 if absent, then checks it as checkSecretDir does. */
+export function prepareSecretDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: SECRET_DIR_MODE });
+  } catch (e) {
+    throw invalid(`cannot create directory ${dir} (${fsReason(e)})`, e);
+  }
+  checkSecretDir(dir);
+}
+
+/**
+ * Throws the "already exists" refusal if anything (a file, a link, a directory)
+ * is at PATH. An early, friendly check before generating a secret;
+ * writeNewSecretFile checks again, atomically.
+ */
+export function assertNoSecretFile(path: string, what: string): void {
+  try {
+    lstatSync(path);
+  } catch (e) {
+    if (fsReason(e) === 'ENOENT') return;
+    throw invalid(`cannot check ${path} (${fsReason(e)})`, e);
+  }
+  throw refuseOverwrite(path, what);
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY);
+    fsyncSync(fd);
+  } catch {
+    // Not every platform can fsync a directory; the file itself is already synced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes TEXT to a NEW file PATH, mode 0600, in a directory that must already
+ * pass checkSecretDir. Refuses (KEYSTORE_INVALID) if PATH exists. Where hard
+ * links are unsupported, falls back to check-then-rename.
+ */
+export function writeNewSecretFile(
+  path: string,
+  text: string,
+  options: WriteNewSecretFileOptions,
+): void {
+  checkKeys(options, ['randomSuffix', 'what'], 'writeNewSecretFile');
+  const { randomSuffix, what } = options;
+  if (typeof randomSuffix !== 'string' || !RANDOM_SUFFIX.test(randomSuffix)) {
+    throw argument('randomSuffix: expected 8..64 lower-case hex characters');
+  }
+  if (typeof what !== 'string' || what === '') throw argument('what: expected a description');
+  const dir = dirname(path);
+  checkSecretDir(dir);
+  const tmp = join(dir, `.${basename(path)}.${randomSuffix}.tmp`);
+  const bytes = Buffer.from(text, 'utf8');
+  // Only a temp file this call created is removed afterwards, never one it found.
+  let created = false;
+  try {
+    let fd: number;
+    try {
+      fd = openSync(
+        tmp,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        SECRET_FILE_MODE,
+      );
+    } catch (e) {
+      throw invalid(`cannot create ${tmp} (${fsReason(e)})`, e);
+    }
+    created = true;
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, path);
+    } catch (e) {
+      const code = fsReason(e);
+      if (code === 'EEXIST') throw refuseOverwrite(path, what);
+      if (!NO_HARD_LINKS.includes(code)) throw invalid(`cannot create ${path} (${code})`, e);
+      assertNoSecretFile(path, what);
+      renameSync(tmp, path);
+    }
+    fsyncDir(dir);
+  } catch (e) {
+    if (isQkmsError(e)) throw e;
+    throw invalid(`cannot write ${path} (${fsReason(e)})`, e);
+  } finally {
+    bytes.fill(0);
+    if (created) rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Reads a secret file as UTF-8 text, after checking its directory
+ * (checkSecretDir) and the opened file itself: not a symbolic link, a regular
+ * file, no group/other permission bits, at most maxBytes.
+ */
+export function readSecretFile(path: string, options: ReadSecretFileOptions): string {
+  checkKeys(options, ['maxBytes', 'missingHint'], 'readSecretFile');
+  const { maxBytes, missingHint } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_SECRET_FILE_BYTES) {
+    throw argument(`maxBytes: expected an integer in [1, ${MAX_SECRET_FILE_BYTES}]`);
+  }
+  checkSecretDir(dirname(path));
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = fsReason(e);
+    if (code === 'ENOENT') {
+      throw invalid(
+        `${path} does not exist${missingHint === undefined ? '' : `; ${missingHint}`}`,
+        e,
+      );
+    }
+    if (code === 'ELOOP') {
+      throw invalid(`${path} is a symbolic link; a secret file must be a regular file`, e);
+    }
+    throw invalid(`cannot open ${path} (${code})`, e);
+  }
+  let bytes: Buffer | undefined;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw invalid(`${path} is not a regular file`);
+    if ((st.mode & GROUP_OTHER_BITS) !== 0) {
+      throw invalid(
+        `${path} has mode ${modeText(st.mode)}, readable or writable by others; fix with: chmod 600 ${path}`,
+      );
+    }
+    if (st.size > maxBytes) {
+      throw invalid(`${path}: expected at most ${maxBytes} bytes, got ${st.size}`);
+    }
+    // One byte more than allowed, so a file that grew since fstat is caught too.
+    bytes = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, bytes, length, bytes.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > maxBytes) throw invalid(`${path}: expected at most ${maxBytes} bytes`);
+    }
+    return bytes.toString('utf8', 0, length);
+  } catch (e) {
+    if (isQkmsError(e)) throw e;
+    throw invalid(`cannot read ${path} (${fsReason(e)})`, e);
+  } finally {
+    bytes?.fill(0);
+    closeSync(fd);
+  }
+}
