@@ -1,0 +1,65 @@
+// `qkms node status --quorum FILE`: each node's reachability, version and
+// round-trip time, as seen from here.
+import { parseArgs } from 'node:util';
+import { defaultSuite } from '../../protocol/index.ts';
+import { QuorumClient } from '../quorum-client.ts';
+import { loadNodeSet } from './files.ts';
+import { CLIENT_EXIT, usageError, type ClientCliIo } from './io.ts';
+
+export const STATUS_USAGE = `Usage: qkms node status --quorum FILE [--json]
+
+Asks every node of the quorum who it is: reachable or not, the node set it
+serves, its protocol versions and software, and the round trip. Exits 0 when
+at least t nodes are reachable and serve this node set, 4 otherwise.`;
+
+export async function nodeStatus(argv: readonly string[], io: ClientCliIo): Promise<number> {
+  let values: {
+    quorum?: string | undefined;
+    json?: boolean | undefined;
+    help?: boolean | undefined;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { quorum: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+      strict: true,
+    }));
+  } catch (e) {
+    throw usageError(e instanceof Error ? e.message : 'bad arguments');
+  }
+  if (values.help === true) {
+    io.stdout.write(`${STATUS_USAGE}\n`);
+    return CLIENT_EXIT.ok;
+  }
+  if (values.quorum === undefined) throw usageError('--quorum FILE: required');
+  const nodeSet = loadNodeSet(io, defaultSuite(), values.quorum);
+  const client = await QuorumClient.create({ nodeSet, requestTimeoutMs: 3_000 });
+  try {
+    const statuses = await client.info();
+    const healthy = statuses.filter(
+      (s) => s.reachable && s.sameNodeSet === true && s.servesIndex === s.index,
+    ).length;
+    if (values.json === true) {
+      io.stdout.write(
+        `${JSON.stringify({ threshold: nodeSet.threshold, healthy, nodes: statuses })}\n`,
+      );
+    } else {
+      for (const s of statuses) {
+        const state = !s.reachable
+          ? 'unreachable'
+          : s.code !== undefined
+            ? `refused (${s.code})`
+            : s.sameNodeSet !== true || s.servesIndex !== s.index
+              ? 'serves another node set or index'
+              : `ok  ${s.software ?? ''}  v${(s.versions ?? []).join(',')}  ${Math.round(s.ms ?? 0)} ms`;
+        io.stdout.write(`node ${s.index}  ${s.peerId.slice(0, 16)}…  ${state}\n`);
+      }
+      io.stdout.write(
+        `${healthy} of ${statuses.length} nodes healthy; ${nodeSet.threshold} needed to recover\n`,
+      );
+    }
+    return healthy >= nodeSet.threshold ? CLIENT_EXIT.ok : CLIENT_EXIT.unavailable;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,60 @@
+// Which nodes to ask first: an exponentially weighted moving average (EWMA)
+// of each node's answer time, kept for the life of a QuorumClient. Nodes
+// never measured come first (so every node gets measured once, and a node
+// back from an outage is tried again), then the fastest; ties are broken at
+// random so that many players do not all load the same t nodes.
+// Not secret and not security-relevant: a lying node gains nothing by being
+// asked first, since every share is checked against its commitment.
+
+/** Weight of the newest sample: 0.3 follows a node that slowed down within a few requests. */
+export const LATENCY_EWMA_ALPHA = 0.3;
+
+export class LatencyTracker {
+  readonly #estimates = new Map<number, number>();
+  readonly #alpha: number;
+
+  constructor(alpha = LATENCY_EWMA_ALPHA) {
+    this.#alpha = alpha;
+  }
+
+  /** The node answered (or failed) after `ms`. */
+  observe(index: number, ms: number): void {
+    const previous = this.#estimates.get(index);
+    this.#estimates.set(
+      index,
+      previous === undefined ? ms : previous + this.#alpha * (ms - previous),
+    );
+  }
+
+  /** The node was cancelled after `ms`: it takes at least that long, so only a higher value counts. */
+  observeAtLeast(index: number, ms: number): void {
+    const previous = this.#estimates.get(index);
+    if (previous === undefined || ms > previous) this.observe(index, ms);
+  }
+
+  /** The current estimate in ms, or undefined for a node never measured. */
+  estimate(index: number): number | undefined {
+    return this.#estimates.get(index);
+  }
+
+  /**
+   * `indexes` in the order to ask them: unmeasured first, then by estimate
+   * ascending; equal ones in random order (`random` gives uniformly random bytes).
+   */
+  order(indexes: readonly number[], random: (length: number) => Uint8Array): number[] {
+    const out = [...indexes];
+    const bytes = random(4 * out.length);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = view.getUint32(4 * i) % (i + 1);
+      const a = out[i];
+      const b = out[j];
+      if (a !== undefined && b !== undefined) {
+        out[i] = b;
+        out[j] = a;
+      }
+    }
+    const rank = (index: number): number => this.#estimates.get(index) ?? -1;
+    return out.sort((a, b) => rank(a) - rank(b));
+  }
+}

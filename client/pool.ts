@@ -1,0 +1,238 @@
+// The client's connection pool (DESIGN.md, "Recover, as the client sees
+// it"): one libp2p connection per node of the pinned node set, opened on
+// first use and reused for every request (each request is a new stream on
+// it). The PeerId each node's connection must authenticate is pinned from
+// the node set: Noise refuses any other key, and the pool checks it again.
+//
+// Reconnecting: a connection found closed is replaced on the next request.
+// A retry after a transport fault asks for a connection opened after its
+// failed attempt began (`freshAfter`): an older pooled connection — one that
+// may have gone silently stale, e.g. behind a restarted node or a dead NAT —
+// is retired and a new one opened; one that another request already opened
+// meanwhile is reused, so concurrent retries do not tear down each other's
+// new connections. A retired connection is closed once the requests still
+// on it have ended (each has its own deadline), not under them.
+//
+// At most MAX_STREAMS_PER_NODE requests run on a node's connection at once;
+// more wait their turn (under their own signal), so a burst of recovers never
+// trips the node's per-connection stream limit, which would reset streams.
+import type { Connection, PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Libp2p } from 'libp2p';
+import { ErrorCode, QkmsError, type NodeEntry } from '../protocol/index.ts';
+import { raceSignal } from './abort.ts';
+import { requestOnConnection } from './stream.ts';
+import {
+  MAX_REPLY_BYTES,
+  PROTOCOL_IDS,
+  type NodeRequestOptions,
+  type NodeTransport,
+  type ProtocolName,
+} from './transport.ts';
+
+/**
+ * Requests in flight per node. A node accepts 16 concurrent streams per
+ * protocol and connection by default (node/options.ts, maxStreamsPerProtocol)
+ * and resets the rest; staying at or under it keeps a burst from looking
+ * like a transport fault.
+ */
+export const MAX_STREAMS_PER_NODE = 16;
+
+/** A dial is TCP, Noise XX and Yamux negotiation: a few round trips, well under this. */
+export const DIAL_TIMEOUT_MS = 5_000;
+
+interface Target {
+  readonly peer: PeerId;
+  readonly addrs: readonly Multiaddr[];
+}
+
+interface Pooled {
+  readonly connection: Connection;
+  /** performance.now() when the pool took it. */
+  readonly since: number;
+  /** Requests running on it. */
+  active: number;
+  /** Out of the pool: closed as soon as `active` reaches 0. */
+  retired: boolean;
+}
+
+/** A counting semaphore whose waits take an AbortSignal. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(count: number) {
+    this.#free = count;
+  }
+
+  async acquire(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    const { promise, resolve } = Promise.withResolvers<undefined>();
+    const wake = (): void => {
+      resolve(undefined);
+    };
+    this.#waiting.push(wake);
+    try {
+      await raceSignal(promise, signal);
+    } catch (e) {
+      const at = this.#waiting.indexOf(wake);
+      if (at >= 0) this.#waiting.splice(at, 1);
+      else this.release(); // handed a slot in the same tick it gave up: pass it on
+      throw e;
+    }
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#free++;
+    else next();
+  }
+}
+
+/** The node's multiaddrs, each ending in /p2p/<its pinned PeerId>. */
+function targetOf(node: NodeEntry): Target {
+  const peer = peerIdFromString(node.peerId);
+  const addrs = node.multiaddrs.map((text) => {
+    const addr = multiaddr(text);
+    const named = addr.getComponents().findLast((c) => c.code === CODE_P2P)?.value;
+    if (named === undefined) return addr.encapsulate(`/p2p/${node.peerId}`);
+    if (named !== node.peerId)
+      throw new QkmsError(
+        ErrorCode.INVALID_NODE_SET,
+        `node ${node.index}: a multiaddr names another PeerId`,
+      );
+    return addr;
+  });
+  return { peer, addrs };
+}
+
+function close(connection: Connection): void {
+  if (connection.status === 'open' || connection.status === 'closing')
+    connection.abort(new Error('connection retired'));
+}
+
+export class ConnectionPool implements NodeTransport {
+  readonly #libp2p: Libp2p;
+  readonly #targets = new Map<number, Target>();
+  readonly #slots = new Map<number, Slots>();
+  readonly #pooled = new Map<number, Pooled>();
+  readonly #dialing = new Map<number, Promise<Pooled>>();
+  readonly #now: () => number;
+
+  constructor(
+    libp2p: Libp2p,
+    nodes: readonly NodeEntry[],
+    now: () => number = () => performance.now(),
+  ) {
+    this.#libp2p = libp2p;
+    this.#now = now;
+    for (const node of nodes) {
+      this.#targets.set(node.index, targetOf(node));
+      this.#slots.set(node.index, new Slots(MAX_STREAMS_PER_NODE));
+    }
+  }
+
+  async request(
+    node: NodeEntry,
+    protocol: ProtocolName,
+    body: Uint8Array,
+    options: NodeRequestOptions,
+  ): Promise<Uint8Array> {
+    const { signal } = options;
+    const slots = this.#slots.get(node.index);
+    if (slots === undefined)
+      throw new QkmsError(
+        ErrorCode.INVALID_ARGUMENT,
+        `pool: node ${node.index} is not in the node set`,
+      );
+    await slots.acquire(signal);
+    try {
+      const pooled = await this.#connection(node.index, signal, options.freshAfter);
+      pooled.active++;
+      try {
+        return await requestOnConnection(pooled.connection, PROTOCOL_IDS[protocol], body, {
+          signal,
+          maxReplyBytes: MAX_REPLY_BYTES[protocol],
+        });
+      } finally {
+        pooled.active--;
+        // A connection that died under the request leaves the pool at once.
+        if (pooled.connection.status !== 'open') this.#retire(node.index, pooled);
+        else if (pooled.retired && pooled.active === 0) close(pooled.connection);
+      }
+    } finally {
+      slots.release();
+    }
+  }
+
+  /** Connections the pool holds (tests, metrics). */
+  get size(): number {
+    return this.#pooled.size;
+  }
+
+  async #connection(index: number, signal: AbortSignal, freshAfter?: number): Promise<Pooled> {
+    const target = this.#targets.get(index);
+    if (target === undefined)
+      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `pool: node ${index} is not in the node set`);
+    for (;;) {
+      const current = this.#pooled.get(index);
+      if (current !== undefined) {
+        const stale = freshAfter !== undefined && current.since < freshAfter;
+        if (current.connection.status === 'open' && !stale) return current;
+        this.#retire(index, current);
+      }
+      const pending = this.#dialing.get(index);
+      if (pending !== undefined) {
+        // Another request is connecting: wait for it, then look again.
+        await raceSignal(
+          pending.then(
+            () => undefined,
+            () => undefined,
+          ),
+          signal,
+        );
+        continue;
+      }
+      const dial = this.#dial(index, target).finally(() => {
+        this.#dialing.delete(index);
+      });
+      this.#dialing.set(index, dial);
+      return raceSignal(dial, signal);
+    }
+  }
+
+  /**
+   * A new connection to the node, pooled. Always a new one (`force`): the pool,
+   * not libp2p, decides which connection serves a node, and a retired one may
+   * still be open for the requests finishing on it. Bounded by its own
+   * deadline rather than one caller's signal, since other requests may wait on it.
+   */
+  async #dial(index: number, target: Target): Promise<Pooled> {
+    const connection = await this.#libp2p.dial([...target.addrs], {
+      signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
+      force: true,
+    });
+    if (!connection.remotePeer.equals(target.peer)) {
+      // Noise already refused any other key; this makes the pin explicit.
+      close(connection);
+      throw new QkmsError(
+        ErrorCode.INVALID_ARGUMENT,
+        `pool: node ${index} answered as another PeerId`,
+      );
+    }
+    const pooled: Pooled = { connection, since: this.#now(), active: 0, retired: false };
+    this.#pooled.set(index, pooled);
+    return pooled;
+  }
+
+  #retire(index: number, pooled: Pooled): void {
+    if (this.#pooled.get(index) === pooled) this.#pooled.delete(index);
+    pooled.retired = true;
+    if (pooled.active === 0) close(pooled.connection);
+  }
+}

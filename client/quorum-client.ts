@@ -1,0 +1,287 @@
+// The client's composition root: what a publisher or a player runtime holds
+// for the life of the app. It pins one node set, owns one libp2p host (TCP,
+// Noise, Yamux — what nodes speak; no listening, no discovery) and the
+// connection pool on it, and remembers how fast each node answered. Sessions
+// are separate (session.ts): one client serves any number of them.
+//
+// Deadlines: `requestTimeoutMs` bounds a whole recover or publish call
+// (together with the call's own signal); one attempt at one node gets half of
+// it, so the one retry after a transport fault still fits.
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import {
+  ErrorCode,
+  QkmsError,
+  decodeMessage,
+  defaultSuite,
+  encodeMessage,
+  type AccessPolicy,
+  type CryptoSuite,
+  type Manifest,
+  type NodeSet,
+  type RejectionCode,
+} from '../protocol/index.ts';
+import { LatencyTracker } from './latency.ts';
+import { ConnectionPool } from './pool.ts';
+import {
+  publishContent,
+  type PublishDeps,
+  type PublishOptions,
+  type PublishResult,
+} from './publish.ts';
+import { recoverCek, type RecoverDeps } from './recover.ts';
+import type { NodeReport } from './report.ts';
+import type { Session } from './session.ts';
+import { MAX_REPLY_BYTES, type NodeTransport } from './transport.ts';
+import { assertFunction, intInRange, optionBag, optionalSignal } from './validate.ts';
+
+/** A player wants its key in well under this, or an error it can show. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Shortest call deadline accepted: below it a dial on a WAN link cannot even finish. */
+export const MIN_REQUEST_TIMEOUT_MS = 100;
+/** Longest call deadline accepted: a recover or publish is a few round trips. */
+export const MAX_REQUEST_TIMEOUT_MS = 10 * 60_000;
+/** One extra node asked at once: one slow or lying node costs no extra round trip. */
+export const DEFAULT_HEDGE = 1;
+
+export interface QuorumClientOptions {
+  /** The pinned node set (parseSignedNodeSetJson: admin signatures verified). */
+  readonly nodeSet: NodeSet;
+  readonly suite?: CryptoSuite;
+  /** Wall clock, ms since the epoch (requests' and manifests' issuedAt); Date.now by default. */
+  readonly clock?: () => number;
+  /** Deadline of one recover or publish call, ms; DEFAULT_REQUEST_TIMEOUT_MS by default. */
+  readonly requestTimeoutMs?: number;
+  /** Nodes asked at once beyond t (0..n − t); DEFAULT_HEDGE by default. */
+  readonly hedge?: number;
+}
+
+const OPTION_KEYS = ['nodeSet', 'suite', 'clock', 'requestTimeoutMs', 'hedge'] as const;
+const PUBLISH_KEYS = ['cek', 'contentId', 'policy', 'signal'] as const;
+const RECOVER_KEYS = ['signal'] as const;
+
+interface Resolved {
+  readonly nodeSet: NodeSet;
+  readonly suite: CryptoSuite;
+  readonly clock: () => number;
+  readonly requestTimeoutMs: number;
+  readonly hedge: number;
+}
+
+function resolveOptions(options: QuorumClientOptions): Resolved {
+  const bag = optionBag(options, 'QuorumClient', OPTION_KEYS, ['nodeSet']);
+  const nodeSet = options.nodeSet;
+  if (
+    typeof nodeSet !== 'object' ||
+    !(nodeSet.id instanceof Uint8Array) ||
+    !Array.isArray(nodeSet.nodes) ||
+    nodeSet.nodes.length < nodeSet.threshold
+  )
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      'QuorumClient: nodeSet: expected a parsed NodeSet',
+    );
+  if (options.clock !== undefined) assertFunction(options.clock, 'QuorumClient: clock');
+  const n = nodeSet.nodes.length;
+  return {
+    nodeSet,
+    suite: options.suite ?? defaultSuite(),
+    clock: options.clock ?? Date.now,
+    requestTimeoutMs: intInRange(
+      bag['requestTimeoutMs'] ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      'QuorumClient: requestTimeoutMs',
+      MIN_REQUEST_TIMEOUT_MS,
+      MAX_REQUEST_TIMEOUT_MS,
+    ),
+    hedge: intInRange(
+      bag['hedge'] ?? Math.min(DEFAULT_HEDGE, n - nodeSet.threshold),
+      'QuorumClient: hedge',
+      0,
+      n - nodeSet.threshold,
+    ),
+  };
+}
+
+/** One node's answer to `info()`. */
+export interface NodeStatus {
+  readonly index: number;
+  readonly peerId: string;
+  readonly reachable: boolean;
+  /** Round trip, milliseconds (when reachable). */
+  readonly ms?: number;
+  /** The node refused the info request with this code. */
+  readonly code?: RejectionCode;
+  /** Whether the node serves the node set this client pinned. */
+  readonly sameNodeSet?: boolean;
+  /** The index the node says it has in it. */
+  readonly servesIndex?: number;
+  readonly versions?: readonly number[];
+  readonly software?: string;
+}
+
+export class QuorumClient {
+  readonly nodeSet: NodeSet;
+  readonly #options: Resolved;
+  readonly #transport: NodeTransport;
+  readonly #libp2p: Libp2p | undefined;
+  readonly #latency = new LatencyTracker();
+  readonly #now = (): number => performance.now();
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: Resolved, transport: NodeTransport, libp2p: Libp2p | undefined) {
+    this.nodeSet = options.nodeSet;
+    this.#options = options;
+    this.#transport = transport;
+    this.#libp2p = libp2p;
+  }
+
+  /** Starts the client's libp2p host and pool for `options.nodeSet`. */
+  static async create(options: QuorumClientOptions): Promise<QuorumClient> {
+    const resolved = resolveOptions(options);
+    const libp2p = await createLibp2p({
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    });
+    try {
+      return new QuorumClient(resolved, new ConnectionPool(libp2p, resolved.nodeSet.nodes), libp2p);
+    } catch (e) {
+      await libp2p.stop();
+      throw e;
+    }
+  }
+
+  /**
+   * A client over another transport (an in-memory quorum in tests, or a
+   * libp2p host the embedder built, e.g. with browser transports, wrapped in
+   * a ConnectionPool). close() does not stop what the caller built.
+   */
+  static withTransport(options: QuorumClientOptions, transport: NodeTransport): QuorumClient {
+    return new QuorumClient(resolveOptions(options), transport, undefined);
+  }
+
+  /**
+   * Publishes a CEK: split t-of-n, a manifest signed by `session`, one sealed
+   * share to each node, each receipt verified. Node failures are reported in
+   * `receipts`, not thrown; the content is recoverable once t nodes report `ok`.
+   */
+  publish(
+    session: Session,
+    options: {
+      cek?: Uint8Array;
+      contentId?: Uint8Array;
+      policy: AccessPolicy;
+      signal?: AbortSignal;
+    },
+  ): Promise<PublishResult> {
+    return this.#run(async () => {
+      optionBag(options, 'publish', PUBLISH_KEYS, ['policy']);
+      optionalSignal(options.signal, 'publish: signal');
+      const publishOptions: PublishOptions = {
+        policy: options.policy,
+        ...(options.cek === undefined ? {} : { cek: options.cek }),
+        ...(options.contentId === undefined ? {} : { contentId: options.contentId }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      };
+      return publishContent(this.#deps(), session, publishOptions, this.#options.requestTimeoutMs);
+    });
+  }
+
+  /**
+   * Recovers the CEK of `manifest` for `session`: a fresh array the caller
+   * owns and should wipe, plus what each node did. Throws QkmsError before
+   * any request for a manifest that does not verify against the node set;
+   * RecoverError (with the per-node report) when no verified CEK results.
+   */
+  recover(
+    manifest: Manifest,
+    session: Session,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ cek: Uint8Array; report: readonly NodeReport[] }> {
+    return this.#run(() => {
+      optionBag(options, 'recover', RECOVER_KEYS);
+      const signal = optionalSignal(options.signal, 'recover: signal');
+      return recoverCek(
+        { ...this.#deps(), latency: this.#latency, hedge: this.#options.hedge },
+        manifest,
+        session,
+        { timeoutMs: this.#options.requestTimeoutMs, signal },
+      );
+    });
+  }
+
+  /**
+   * Asks every node who it is (`/qkms/info`): reachability, the node set it
+   * serves, its protocol versions and software, and the round-trip time.
+   * Never throws for a node's failure; each node gets its own entry.
+   */
+  info(options: { signal?: AbortSignal } = {}): Promise<readonly NodeStatus[]> {
+    return this.#run(() =>
+      Promise.all(
+        this.nodeSet.nodes.map(async (node): Promise<NodeStatus> => {
+          const started = this.#now();
+          const signal = AbortSignal.any([
+            AbortSignal.timeout(this.#options.requestTimeoutMs),
+            ...(options.signal === undefined ? [] : [options.signal]),
+          ]);
+          try {
+            const reply = await this.#transport.request(
+              node,
+              'info',
+              encodeMessage({ type: 'info' }),
+              { signal },
+            );
+            const ms = this.#now() - started;
+            const answer = decodeMessage(reply, MAX_REPLY_BYTES.info, ['info-ok', 'reject']);
+            if (answer.type === 'reject')
+              return {
+                index: node.index,
+                peerId: node.peerId,
+                reachable: true,
+                ms,
+                code: answer.code,
+              };
+            return {
+              index: node.index,
+              peerId: node.peerId,
+              reachable: true,
+              ms,
+              sameNodeSet: this.#options.suite.equalBytes(answer.info.nodeSetId, this.nodeSet.id),
+              servesIndex: answer.info.node,
+              versions: answer.info.versions,
+              software: answer.info.software,
+            };
+          } catch {
+            return { index: node.index, peerId: node.peerId, reachable: false };
+          }
+        }),
+      ),
+    );
+  }
+
+  /** Stops the libp2p host (every pooled connection with it). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.resolve(this.#libp2p?.stop());
+    return this.#closing;
+  }
+
+  #deps(): Omit<RecoverDeps, 'latency' | 'hedge'> & PublishDeps {
+    const o = this.#options;
+    return {
+      suite: o.suite,
+      nodeSet: o.nodeSet,
+      transport: this.#transport,
+      clock: o.clock,
+      now: this.#now,
+      attemptTimeoutMs: Math.ceil(o.requestTimeoutMs / 2),
+    };
+  }
+
+  async #run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined)
+      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'QuorumClient: closed');
+    return work();
+  }
+}

@@ -1,0 +1,420 @@
+// Recover, as the client sees it (DESIGN.md): from a manifest and a session,
+// the CEK — reconstructed only from shares that each matched their
+// commitment, and accepted only if it matches the CEK commitment.
+//
+//   1. The manifest is verified against the pinned node set before anything
+//      is sent (verifyManifest at the manifest's issuedAt).
+//   2. t + hedge nodes are asked at once, fastest-known first (latency.ts);
+//      each gets its own fresh request: a new nonce, addressed to that node.
+//   3. Each answer is opened with the session's X-Wing key under the seal
+//      context of the request it answers, and checked against the manifest's
+//      commitment for x = the node's index in the pinned node set — never a
+//      value the node sent. A share that fails is named `wrong-share`; any
+//      node that ends without a good share is replaced by one not yet asked.
+//   4. A transport fault (refused, reset, timeout, stale pooled connection)
+//      is retried once on a fresh connection with a fresh request; a
+//      rejection is final, except `retry-fresh` codes (one fresh request) and
+//      `renew-session` codes (the session renews once per call, then one
+//      fresh request). One retry per node, whatever the cause.
+//   5. With t verified shares in hand, the rest are cancelled and the shares
+//      combined with verify = checkCek; if no t-subset matches (the
+//      publisher's commitments disagree), more nodes are asked.
+//   6. Fewer than t good shares once every node has been tried, or the
+//      deadline or the caller's signal first: RecoverError with the per-node
+//      report. Every share is wiped before returning, either way.
+import {
+  ErrorCode,
+  QkmsError,
+  checkCek,
+  checkShare,
+  decodeMessage,
+  encodeMessage,
+  recoverSealContext,
+  rejectionAction,
+  verifyManifest,
+  wipe,
+  type CryptoSuite,
+  type Manifest,
+  type NodeEntry,
+  type NodeSet,
+  type RejectionCode,
+} from '../protocol/index.ts';
+import { ShamirError, combine, type Share } from '../shamir/index.ts';
+import { raceSignal, whenAborted } from './abort.ts';
+import { RecoverError, type RecoverFailure } from './errors.ts';
+import type { LatencyTracker } from './latency.ts';
+import { nodeReport, type NodeOutcome, type NodeReport } from './report.ts';
+import type { Grant, Session } from './session.ts';
+import { MAX_REPLY_BYTES, isBadAnswer, type NodeTransport } from './transport.ts';
+
+export interface RecoverDeps {
+  readonly suite: CryptoSuite;
+  /** The pinned node set. */
+  readonly nodeSet: NodeSet;
+  readonly transport: NodeTransport;
+  readonly latency: LatencyTracker;
+  /** Wall clock, ms since the epoch: each request's issuedAt. */
+  readonly clock: () => number;
+  /** Monotonic clock, ms: durations and fresh-connection instants (performance.now). */
+  readonly now: () => number;
+  /** Nodes asked at once beyond t. */
+  readonly hedge: number;
+  /** Deadline of one attempt at one node. */
+  readonly attemptTimeoutMs: number;
+}
+
+export interface RecoverCall {
+  /** Deadline of the whole call. */
+  readonly timeoutMs: number;
+  /** The caller's signal, if any. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** How one node's part ended, as the loop sees it; a share only with `ok`. */
+type NodeResult =
+  | { readonly outcome: 'ok'; readonly share: Uint8Array; readonly retried: boolean }
+  | { readonly outcome: 'rejected'; readonly code: RejectionCode; readonly retried: boolean }
+  | {
+      readonly outcome: 'wrong-share' | 'unreachable' | 'timeout' | 'cancelled';
+      readonly retried: boolean;
+    };
+
+interface NodeState {
+  readonly started: number;
+  readonly controller: AbortController;
+  outcome?: NodeOutcome;
+  code?: RejectionCode;
+  ms?: number;
+  retried?: boolean;
+}
+
+/** What every node's task shares within one call. */
+interface CallContext {
+  readonly deps: RecoverDeps;
+  readonly manifest: Manifest;
+  readonly session: Session;
+  /** The delegation in use; replaced once if a node asks for a renewal. */
+  grant: Grant;
+  renewal: Promise<Grant> | undefined;
+}
+
+const ABORTED = Symbol('aborted');
+
+function sameNodeSet(a: NodeSet, b: NodeSet, suite: CryptoSuite): boolean {
+  return a === b || suite.equalBytes(a.id, b.id);
+}
+
+/** Renews the session at most once per call; nodes refused for the same reason share it. */
+function renewOnce(ctx: CallContext, signal: AbortSignal): Promise<Grant> {
+  ctx.renewal ??= ctx.session.renew(ctx.grant).then((grant) => {
+    ctx.grant = grant;
+    return grant;
+  });
+  return raceSignal(ctx.renewal, signal);
+}
+
+/** One node's task: ask, retry at most once, check. Never rejects. */
+async function askNode(
+  ctx: CallContext,
+  node: NodeEntry,
+  cancel: AbortSignal,
+  onRetry: () => void,
+): Promise<NodeResult> {
+  const { deps, manifest, session } = ctx;
+  // A function, not the property: TypeScript would otherwise keep its narrowing across awaits.
+  const cancelled = (): boolean => cancel.aborted;
+  let retried = false;
+  let freshAfter: number | undefined;
+  for (;;) {
+    if (cancelled()) return { outcome: 'cancelled', retried };
+    const grant = ctx.grant;
+    const attemptStarted = deps.now();
+    const request = session.signRecoverRequest(grant, {
+      node: node.index,
+      contentId: manifest.body.contentId,
+      issuedAt: deps.clock(),
+    });
+    const frame = encodeMessage({ type: 'recover', request, delegation: grant.delegation });
+    const timeout = AbortSignal.timeout(deps.attemptTimeoutMs);
+    let reply: Uint8Array;
+    try {
+      reply = await deps.transport.request(node, 'recover', frame, {
+        signal: AbortSignal.any([cancel, timeout]),
+        ...(freshAfter === undefined ? {} : { freshAfter }),
+      });
+    } catch (e) {
+      if (cancelled()) return { outcome: 'cancelled', retried };
+      if (isBadAnswer(e)) return { outcome: 'wrong-share', retried };
+      if (!retried) {
+        retried = true;
+        onRetry();
+        freshAfter = attemptStarted;
+        continue;
+      }
+      return { outcome: timeout.aborted ? 'timeout' : 'unreachable', retried };
+    }
+
+    let message;
+    try {
+      message = decodeMessage(reply, MAX_REPLY_BYTES.recover, ['share', 'reject']);
+    } catch {
+      return { outcome: 'wrong-share', retried };
+    }
+    if (message.type === 'reject') {
+      const action = rejectionAction(message.code);
+      if (!retried && action === 'retry-fresh') {
+        retried = true;
+        onRetry();
+        continue;
+      }
+      if (!retried && action === 'renew-session') {
+        retried = true;
+        onRetry();
+        try {
+          await renewOnce(ctx, cancel);
+        } catch {
+          if (cancelled()) return { outcome: 'cancelled', retried };
+          return { outcome: 'rejected', code: message.code, retried };
+        }
+        continue;
+      }
+      return { outcome: 'rejected', code: message.code, retried };
+    }
+
+    let share: Uint8Array;
+    try {
+      share = await session.openShare(recoverSealContext(request.body), message.sealed);
+    } catch {
+      return { outcome: 'wrong-share', retried };
+    }
+    // x is this node's index in the pinned node set, whatever the node may think it is.
+    if (cancelled() || !checkShare(deps.suite, manifest.body, node.index, share)) {
+      wipe(share);
+      return { outcome: cancelled() ? 'cancelled' : 'wrong-share', retried };
+    }
+    return { outcome: 'ok', share, retried };
+  }
+}
+
+/** The code a failed recover carries: the rejection most nodes gave, else NOT_READY. */
+function failureCode(states: readonly NodeState[]): ErrorCode {
+  const counts = new Map<RejectionCode, number>();
+  for (const s of states)
+    if (s.code !== undefined) counts.set(s.code, (counts.get(s.code) ?? 0) + 1);
+  let best: RejectionCode | undefined;
+  for (const [code, count] of counts)
+    if (best === undefined || count > (counts.get(best) ?? 0)) best = code;
+  return best ?? ErrorCode.NOT_READY;
+}
+
+function buildReport(nodeSet: NodeSet, states: ReadonlyMap<number, NodeState>): NodeReport[] {
+  return nodeSet.nodes.map((node) => {
+    const s = states.get(node.index);
+    if (s?.outcome === undefined)
+      return nodeReport({ index: node.index, peerId: node.peerId, outcome: 'not-asked' });
+    return nodeReport({
+      index: node.index,
+      peerId: node.peerId,
+      outcome: s.outcome,
+      code: s.code,
+      ms: s.ms,
+      retried: s.retried,
+    });
+  });
+}
+
+/** Back-off answers and faults count as slow, so the node is asked later next time. */
+function penalised(result: NodeResult): boolean {
+  if (result.outcome === 'rejected') return rejectionAction(result.code) === 'back-off';
+  return result.outcome !== 'ok' && result.outcome !== 'cancelled';
+}
+
+/**
+ * Recovers the CEK of `manifest` through the quorum. Resolves with a fresh
+ * 32-byte CEK the caller owns (and should wipe) and the per-node report.
+ * Throws QkmsError before sending anything when the manifest does not verify
+ * against the node set (INVALID_MANIFEST or a delegation code), the session
+ * is for another node set (INVALID_ARGUMENT) or lacks `recover` on the
+ * content (CAPABILITY_DENIED); RecoverError when no verified CEK results.
+ */
+export async function recoverCek(
+  deps: RecoverDeps,
+  manifest: Manifest,
+  session: Session,
+  call: RecoverCall,
+): Promise<{ cek: Uint8Array; report: readonly NodeReport[] }> {
+  const { suite, nodeSet } = deps;
+  if (session.destroyed)
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: session destroyed');
+  if (!sameNodeSet(session.nodeSet, nodeSet, suite))
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: the session is for another node set');
+  if (typeof manifest !== 'object' || typeof manifest.body !== 'object')
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: manifest: expected a Manifest');
+  verifyManifest(suite, manifest, nodeSet, manifest.body.issuedAt);
+  const contentId = manifest.body.contentId;
+  if (!session.covers('recover', contentId))
+    throw new QkmsError(
+      ErrorCode.CAPABILITY_DENIED,
+      'recover: the session may not recover this content',
+    );
+
+  const deadline = AbortSignal.timeout(call.timeoutMs);
+  const signal = call.signal === undefined ? deadline : AbortSignal.any([call.signal, deadline]);
+  const t = nodeSet.threshold;
+  const states = new Map<number, NodeState>();
+  const inFlight = new Map<number, Promise<{ index: number; result: NodeResult }>>();
+  const good: Share[] = [];
+  const abort = whenAborted(signal, ABORTED);
+
+  /** Ends an in-flight node's task; a share it may still deliver is wiped on arrival. */
+  const stop = (index: number, outcome: NodeOutcome): void => {
+    const s = states.get(index);
+    const task = inFlight.get(index);
+    inFlight.delete(index);
+    if (task !== undefined) {
+      void task.then(({ result }) => {
+        if (result.outcome === 'ok') wipe(result.share);
+      });
+    }
+    if (s === undefined) return;
+    s.outcome = outcome;
+    s.ms = deps.now() - s.started;
+    s.controller.abort(new Error('recover: node no longer needed'));
+    deps.latency.observeAtLeast(index, s.ms);
+  };
+
+  const fail = (
+    reason: RecoverFailure,
+    code: ErrorCode,
+    message: string,
+    cause?: unknown,
+  ): never => {
+    const outcome: NodeOutcome = deadline.aborted ? 'timeout' : 'cancelled';
+    for (const index of [...inFlight.keys()]) stop(index, outcome);
+    throw new RecoverError(
+      code,
+      reason,
+      message,
+      buildReport(nodeSet, states),
+      cause === undefined ? undefined : { cause },
+    );
+  };
+
+  try {
+    let grant: Grant;
+    try {
+      grant = await raceSignal(session.grant(), signal);
+    } catch (e) {
+      if (signal.aborted)
+        return fail('aborted', ErrorCode.TIMEOUT, 'recover: aborted', signal.reason);
+      throw e;
+    }
+    const ctx: CallContext = { deps, manifest, session, grant, renewal: undefined };
+    const queue = deps.latency.order(
+      nodeSet.nodes.map((n) => n.index),
+      suite.randomBytes,
+    );
+    const byIndex = new Map(nodeSet.nodes.map((n) => [n.index, n]));
+    let wanted = t + deps.hedge;
+
+    const launch = (): void => {
+      while (!signal.aborted && good.length + inFlight.size < wanted && queue.length > 0) {
+        const index = queue.shift();
+        const node = index === undefined ? undefined : byIndex.get(index);
+        if (node === undefined) continue;
+        const controller = new AbortController();
+        const state: NodeState = { started: deps.now(), controller };
+        states.set(node.index, state);
+        const onRetry = (): void => {
+          state.retried = true;
+        };
+        const task = askNode(ctx, node, AbortSignal.any([signal, controller.signal]), onRetry)
+          .catch((): NodeResult => ({ outcome: 'unreachable', retried: false }))
+          .then((result) => ({ index: node.index, result }));
+        inFlight.set(node.index, task);
+      }
+    };
+
+    launch();
+    while (inFlight.size > 0) {
+      const next = await Promise.race([...inFlight.values(), abort.promise]);
+      if (next === ABORTED) break;
+      const { index, result } = next;
+      inFlight.delete(index);
+      const state = states.get(index);
+      if (state === undefined || state.outcome !== undefined) {
+        // Already stopped; a share that raced the stop is wiped here.
+        if (result.outcome === 'ok') wipe(result.share);
+        continue;
+      }
+      // A task cut short by the call's own deadline timed out; by the caller, it was cancelled.
+      state.outcome =
+        result.outcome === 'cancelled' && deadline.aborted ? 'timeout' : result.outcome;
+      state.ms = deps.now() - state.started;
+      state.retried = result.retried;
+      if (result.outcome === 'rejected') state.code = result.code;
+      deps.latency.observe(index, penalised(result) ? deps.attemptTimeoutMs : state.ms);
+
+      if (result.outcome === 'ok') {
+        good.push({ x: index, y: result.share });
+        if (good.length >= t) {
+          const cek = tryCombine(suite, manifest, good, t);
+          if (cek !== undefined) {
+            for (const other of [...inFlight.keys()]) stop(other, 'cancelled');
+            return { cek, report: buildReport(nodeSet, states) };
+          }
+          // Every share matched its commitment, yet no t of them give the committed CEK.
+          wanted = good.length + 1;
+        }
+      }
+      launch();
+    }
+
+    if (signal.aborted)
+      return fail(
+        'aborted',
+        ErrorCode.TIMEOUT,
+        'recover: aborted before t shares verified',
+        signal.reason,
+      );
+    const all = [...states.values()];
+    if (all.some((s) => s.code === ErrorCode.REVOKED))
+      return fail('revoked', ErrorCode.REVOKED, 'recover: revoked, and fewer than t nodes served');
+    if (good.length >= t)
+      return fail(
+        'not-enough-shares',
+        ErrorCode.INVALID_MANIFEST,
+        'recover: the verified shares do not reconstruct the committed CEK',
+      );
+    return fail(
+      'not-enough-shares',
+      failureCode(all),
+      `recover: ${good.length} verified shares, ${t} needed`,
+    );
+  } finally {
+    abort.dispose();
+    for (const share of good) wipe(share.y);
+  }
+}
+
+/** The CEK from the verified shares if some t of them match the CEK commitment. */
+function tryCombine(
+  suite: CryptoSuite,
+  manifest: Manifest,
+  shares: readonly Share[],
+  threshold: number,
+): Uint8Array | undefined {
+  try {
+    return combine(shares, {
+      threshold,
+      verify: (secret) => checkCek(suite, manifest.body, secret),
+    }).secret;
+  } catch (e) {
+    if (
+      e instanceof ShamirError &&
+      (e.code === 'NO_VERIFIED_SUBSET' || e.code === 'TOO_MANY_CANDIDATES')
+    )
+      return undefined;
+    throw e;
+  }
+}
