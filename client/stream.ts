@@ -10,30 +10,7 @@
 // for the node's end-of-stream (a node that forgets to close costs nothing),
 // but refuses bytes beyond the frame that arrived with it.
 import type { Connection, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
-import {
-  ErrorCode,
-  QkmsError,
-  concatBytes,
-  encodeFrame,
-  readFrameHeader,
-} from '../protocol/index.ts';
-
-/** A minimal varint prefix of a frame under any of our caps fits in this many bytes. */
-const PREFIX_PROBE_BYTES = 4;
-
-/** The first PREFIX_PROBE_BYTES buffered bytes (fewer if fewer arrived). */
-function head(chunks: readonly Uint8Array[]): Uint8Array {
-  const out: number[] = [];
-  for (const chunk of chunks) {
-    for (const byte of chunk.subarray(0, PREFIX_PROBE_BYTES - out.length)) out.push(byte);
-    if (out.length === PREFIX_PROBE_BYTES) break;
-  }
-  return Uint8Array.from(out);
-}
-
-function malformed(message: string): QkmsError {
-  return new QkmsError(ErrorCode.MALFORMED, `reply: ${message}`);
-}
+import { encodeFrame, FrameAssembler } from '../protocol/index.ts';
 
 /**
  * Starts reading one frame of at most `maxBytes` from `stream`; listeners are
@@ -42,27 +19,18 @@ function malformed(message: string): QkmsError {
  */
 function readOneFrame(stream: Stream, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
   const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
-  const chunks: Uint8Array[] = [];
-  let buffered = 0;
-  let frameBytes: { prefix: number; total: number } | undefined;
-
-  const progress = (): Uint8Array | undefined => {
-    if (frameBytes === undefined) {
-      const header = readFrameHeader(head(chunks), maxBytes);
-      if (header.complete)
-        frameBytes = { prefix: header.prefixBytes, total: header.prefixBytes + header.length };
-    }
-    if (frameBytes !== undefined) {
-      if (buffered > frameBytes.total) throw malformed('bytes after the frame');
-      if (buffered === frameBytes.total) return concatBytes(...chunks).subarray(frameBytes.prefix);
-    }
+  const frame = new FrameAssembler(maxBytes);
+  /** The body once the frame is complete; undefined while more bytes are due. */
+  const progress = (chunk?: Uint8Array): Uint8Array | undefined => {
+    const body = chunk === undefined ? undefined : frame.push(chunk);
+    if (body !== undefined) return body;
     if (stream.remoteWriteStatus !== 'writable' && stream.readBufferLength === 0)
-      throw malformed(`stream ended after ${buffered} bytes`);
+      return frame.end();
     return undefined;
   };
-  const settle = (): void => {
+  const settle = (chunk?: Uint8Array): void => {
     try {
-      const body = progress();
+      const body = progress(chunk);
       if (body !== undefined) resolve(body);
     } catch (e) {
       reject(e);
@@ -70,9 +38,9 @@ function readOneFrame(stream: Stream, maxBytes: number, signal: AbortSignal): Pr
   };
   const onMessage = (evt: StreamMessageEvent): void => {
     // Uint8Array or Uint8ArrayList: subarray() gives contiguous bytes either way.
-    const chunk = evt.data.subarray();
-    chunks.push(chunk);
-    buffered += chunk.length;
+    settle(evt.data.subarray());
+  };
+  const onRemoteClose = (): void => {
     settle();
   };
   const onClose = (evt: StreamCloseEvent): void => {
@@ -84,7 +52,7 @@ function readOneFrame(stream: Stream, maxBytes: number, signal: AbortSignal): Pr
   };
   const cleanup = (): void => {
     stream.removeEventListener('message', onMessage);
-    stream.removeEventListener('remoteCloseWrite', settle);
+    stream.removeEventListener('remoteCloseWrite', onRemoteClose);
     stream.removeEventListener('close', onClose);
     signal.removeEventListener('abort', onAbort);
   };
@@ -92,7 +60,7 @@ function readOneFrame(stream: Stream, maxBytes: number, signal: AbortSignal): Pr
     reject(signal.reason);
   } else {
     stream.addEventListener('message', onMessage);
-    stream.addEventListener('remoteCloseWrite', settle);
+    stream.addEventListener('remoteCloseWrite', onRemoteClose);
     stream.addEventListener('close', onClose);
     signal.addEventListener('abort', onAbort);
   }

@@ -19,7 +19,7 @@ export {
 export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
 export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
-export { encodeFrame, readFrameHeader, type FrameHeader } from './codec/frame.ts';
+export { FrameAssembler, encodeFrame, readFrameHeader, type FrameHeader } from './codec/frame.ts';
 export { HPKE_SUITE, HPKE_TAG_BYTES, open, seal, type SealContext, type Sealed } from './seal.ts';
 export {
   AES_GCM_LENGTHS,

@@ -5,29 +5,10 @@
 // past the frame is refused too. Used by both ends: the handler template
 // (stream.ts) and requestOnce (dial.ts).
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
-import {
-  ErrorCode,
-  QkmsError,
-  concatBytes,
-  encodeFrame,
-  readFrameHeader,
-} from '../../protocol/index.ts';
+import { encodeFrame, FrameAssembler } from '../../protocol/index.ts';
 
 /** The largest length a minimal 4-byte varint prefix can carry: 2^28 - 1 bytes. */
 export const MAX_FRAME_CAP_BYTES = 2 ** 28 - 1;
-
-/** Bytes of the prefix that always suffice to decide it (protocol/codec/frame.ts refuses longer). */
-const PREFIX_PROBE_BYTES = 4;
-
-/** The first PREFIX_PROBE_BYTES buffered bytes (fewer if fewer arrived), without copying the rest. */
-function head(chunks: readonly Uint8Array[]): Uint8Array {
-  const out: number[] = [];
-  for (const chunk of chunks) {
-    for (const byte of chunk.subarray(0, PREFIX_PROBE_BYTES - out.length)) out.push(byte);
-    if (out.length === PREFIX_PROBE_BYTES) break;
-  }
-  return Uint8Array.from(out);
-}
 
 /**
  * Reads exactly one frame of at most `maxBytes` body bytes and returns its
@@ -43,42 +24,27 @@ export async function readFrame(
 ): Promise<Uint8Array> {
   signal.throwIfAborted();
   const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
-  const chunks: Uint8Array[] = [];
-  let buffered = 0;
-  let header: { readonly prefixBytes: number; readonly frameBytes: number } | undefined;
-
+  const frame = new FrameAssembler(maxBytes);
   /** The body once the frame is complete; undefined while more bytes are due. */
-  const progress = (): Uint8Array | undefined => {
-    if (header === undefined) {
-      const parsed = readFrameHeader(head(chunks), maxBytes);
-      if (parsed.complete)
-        header = {
-          prefixBytes: parsed.prefixBytes,
-          frameBytes: parsed.prefixBytes + parsed.length,
-        };
-    }
-    if (header !== undefined) {
-      if (buffered > header.frameBytes)
-        throw new QkmsError(ErrorCode.MALFORMED, 'frame: bytes after the frame');
-      if (buffered === header.frameBytes)
-        return concatBytes(...chunks).subarray(header.prefixBytes);
-    }
+  const progress = (chunk?: Uint8Array): Uint8Array | undefined => {
+    const body = chunk === undefined ? undefined : frame.push(chunk);
+    if (body !== undefined) return body;
     if (stream.remoteWriteStatus !== 'writable' && stream.readBufferLength === 0)
-      throw new QkmsError(ErrorCode.MALFORMED, `frame: stream ended after ${buffered} bytes`);
+      return frame.end();
     return undefined;
   };
-  const settle = (): void => {
+  const settle = (chunk?: Uint8Array): void => {
     try {
-      const body = progress();
+      const body = progress(chunk);
       if (body !== undefined) resolve(body);
     } catch (e) {
       reject(e);
     }
   };
   const onMessage = (evt: StreamMessageEvent): void => {
-    const chunk = evt.data.subarray();
-    chunks.push(chunk);
-    buffered += chunk.length;
+    settle(evt.data.subarray());
+  };
+  const onRemoteClose = (): void => {
     settle();
   };
   const onClose = (evt: StreamCloseEvent): void => {
@@ -90,7 +56,7 @@ export async function readFrame(
   };
 
   stream.addEventListener('message', onMessage);
-  stream.addEventListener('remoteCloseWrite', settle);
+  stream.addEventListener('remoteCloseWrite', onRemoteClose);
   stream.addEventListener('close', onClose);
   signal.addEventListener('abort', onAbort);
   // Bytes that arrived before the listener are dispatched to it in a
@@ -100,7 +66,7 @@ export async function readFrame(
     return await promise;
   } finally {
     stream.removeEventListener('message', onMessage);
-    stream.removeEventListener('remoteCloseWrite', settle);
+    stream.removeEventListener('remoteCloseWrite', onRemoteClose);
     stream.removeEventListener('close', onClose);
     signal.removeEventListener('abort', onAbort);
   }

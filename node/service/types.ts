@@ -4,17 +4,9 @@ import type { CryptoSuite, Decapsulator, NodeSet, SigningKey } from '../../proto
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 
-/** One content's record in the node's store. `share` is secret. */
-export interface StoredContent {
-  readonly contentId: Uint8Array;
-  /** The canonical CBOR of the signed manifest. */
-  readonly manifest: Uint8Array;
-  readonly manifestHash: Uint8Array;
-  /** The publisher's wallet address: the content id's owner. */
-  readonly owner: Uint8Array;
-  readonly share: Uint8Array;
-  readonly storedAt: number;
-}
+import type { StoredContent } from '../store/index.ts';
+
+export type { StoredContent };
 
 export interface ContentStore {
   getContent(contentId: Uint8Array): Promise<StoredContent | undefined>;

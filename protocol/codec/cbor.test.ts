@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../bytes.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.ts';
-import { encodeFrame, readFrameHeader } from './frame.ts';
+import { FrameAssembler, encodeFrame, readFrameHeader } from './frame.ts';
 
 const CAP = 4096;
 const code = (c: string): unknown => expect.objectContaining({ code: c });
@@ -139,5 +139,28 @@ describe('frames', () => {
     expect(readFrameHeader(fromHex('80'), 1 << 20)).toEqual({ complete: false });
     expect(() => readFrameHeader(fromHex('8000'), 1 << 20)).toThrow(code(ErrorCode.MALFORMED));
     expect(() => readFrameHeader(fromHex('80808080'), 1 << 30)).toThrow(code(ErrorCode.MALFORMED));
+  });
+});
+
+describe('FrameAssembler', () => {
+  it('assembles a frame split at every possible chunk boundary', () => {
+    const body = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+    const frame = encodeFrame(body);
+    for (let cut = 1; cut < frame.length; cut++) {
+      const a = new FrameAssembler(1024);
+      expect(a.push(frame.subarray(0, cut))).toBeUndefined();
+      expect(toHex(a.push(frame.subarray(cut)) ?? new Uint8Array(0))).toBe(toHex(body));
+    }
+  });
+
+  it('refuses an oversized length from its prefix, bytes after the frame, and a stream that ends early', () => {
+    expect(() => new FrameAssembler(100).push(fromHex('8101'))).toThrow(code(ErrorCode.TOO_LARGE));
+    expect(() => new FrameAssembler(100).push(fromHex('0201020304'))).toThrow(
+      code(ErrorCode.MALFORMED),
+    );
+    const early = new FrameAssembler(100);
+    expect(early.push(fromHex('0501'))).toBeUndefined();
+    expect(() => early.end()).toThrow(code(ErrorCode.MALFORMED));
+    expect(toHex(new FrameAssembler(100).push(fromHex('00')) ?? fromHex('ff'))).toBe('');
   });
 });

@@ -47,3 +47,77 @@ export function readFrameHeader(bytes: Uint8Array, maxBytes: number): FrameHeade
     throw new QkmsError(ErrorCode.MALFORMED, 'frame: length prefix too long');
   return { complete: false };
 }
+
+/**
+ * Assembles exactly one frame from stream chunks as they arrive: the length
+ * cap is enforced from the prefix alone (TOO_LARGE before any body byte is
+ * kept), bytes past the frame are MALFORMED, and `end()` says whether the
+ * stream ending now leaves the frame incomplete. Transport-agnostic: node and
+ * client feed it from their libp2p streams.
+ */
+export class FrameAssembler {
+  readonly #maxBytes: number;
+  readonly #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #frame: { readonly prefixBytes: number; readonly totalBytes: number } | undefined;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Adds a chunk; returns the frame's body once it is complete, else undefined. */
+  push(chunk: Uint8Array): Uint8Array | undefined {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    return this.#progress();
+  }
+
+  /** The stream ended: the body if the frame is complete, else MALFORMED. */
+  end(): Uint8Array {
+    const body = this.#progress();
+    if (body === undefined) {
+      throw new QkmsError(ErrorCode.MALFORMED, `frame: stream ended after ${this.#buffered} bytes`);
+    }
+    return body;
+  }
+
+  #progress(): Uint8Array | undefined {
+    if (this.#frame === undefined) {
+      const head = this.#head();
+      const header = readFrameHeader(head, this.#maxBytes);
+      if (header.complete)
+        this.#frame = {
+          prefixBytes: header.prefixBytes,
+          totalBytes: header.prefixBytes + header.length,
+        };
+    }
+    if (this.#frame === undefined) return undefined;
+    if (this.#buffered > this.#frame.totalBytes)
+      throw new QkmsError(ErrorCode.MALFORMED, 'frame: bytes after the frame');
+    if (this.#buffered < this.#frame.totalBytes) return undefined;
+    const all = new Uint8Array(this.#buffered);
+    let offset = 0;
+    for (const c of this.#chunks) {
+      all.set(c, offset);
+      offset += c.length;
+    }
+    return all.subarray(this.#frame.prefixBytes);
+  }
+
+  /** The first few bytes (enough for any prefix), across chunk boundaries. */
+  #head(): Uint8Array {
+    const head = new Uint8Array(Math.min(this.#buffered, MAX_PREFIX_BYTES));
+    let offset = 0;
+    for (const c of this.#chunks) {
+      if (offset >= head.length) break;
+      const take = c.subarray(0, head.length - offset);
+      head.set(take, offset);
+      offset += take.length;
+    }
+    return head;
+  }
+}
