@@ -179,8 +179,8 @@ function readJsonFile(io: CliIo, origin: string, path: string): unknown {
   }
 }
 
-/** The admin's 64-byte hybrid seed. The caller wipes it. */
-function readAdminKey(path: string): Uint8Array {
+/** The admin's 64-byte hybrid seed from a file `key new` wrote. The caller wipes it. */
+export function readAdminKey(path: string): Uint8Array {
   const text = readSecretFile(path, {
     maxBytes: MAX_ADMIN_KEY_FILE_BYTES,
     missingHint: 'create an admin key with: qkms admin key new --out FILE',
@@ -238,6 +238,27 @@ function exists(path: string): boolean {
 // ---------------------------------------------------------------------------
 // key new
 
+/**
+ * Creates the admin key file OUT (its directory 0700 if missing) with a fresh
+ * seed and returns the public key, lower-case hex. Refuses an existing file.
+ */
+export function createAdminKey(out: string, suite: CryptoSuite): string {
+  prepareSecretDir(dirname(out));
+  // Checked again, atomically, when the file is linked into place.
+  assertNoSecretFile(out, ADMIN_KEY_WHAT);
+  const seed = suite.randomBytes(HYBRID_LENGTHS.seed);
+  try {
+    const publicKey = toHex(suite.hybrid.getPublicKey(seed));
+    writeNewSecretFile(out, `0x${toHex(seed)}\n`, {
+      randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
+      what: ADMIN_KEY_WHAT,
+    });
+    return publicKey;
+  } finally {
+    wipe(seed);
+  }
+}
+
 /** Runs `qkms admin key new ARGS`. */
 export function adminKeyNew(argv: readonly string[], io: CliIo): number {
   const { flags, positionals } = parseArgs(argv, {
@@ -251,21 +272,7 @@ export function adminKeyNew(argv: readonly string[], io: CliIo): number {
   }
   noPositionals(positionals);
   const out = requiredPath(flags.out, '--out', io);
-  const suite = requireNativeSuite();
-  prepareSecretDir(dirname(out));
-  // Checked again, atomically, when the file is linked into place.
-  assertNoSecretFile(out, ADMIN_KEY_WHAT);
-  const seed = suite.randomBytes(HYBRID_LENGTHS.seed);
-  let publicKey: string;
-  try {
-    publicKey = toHex(suite.hybrid.getPublicKey(seed));
-    writeNewSecretFile(out, `0x${toHex(seed)}\n`, {
-      randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
-      what: ADMIN_KEY_WHAT,
-    });
-  } finally {
-    wipe(seed);
-  }
+  const publicKey = createAdminKey(out, requireNativeSuite());
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ keyFile: out, publicKey })}\n`);
     return EXIT.ok;

@@ -7,6 +7,7 @@ import { ErrorCode, isQkmsError } from '../../protocol/index.ts';
 import { adminKeyNew, adminNodeSetShow, adminNodeSetSign } from './admin.ts';
 import { nodeInit } from './node-init.ts';
 import { nodeStart } from './node-start.ts';
+import { quorumUp } from './quorum-up.ts';
 
 /** What a command touches of the outside world; injected so tests run commands in-process. */
 export interface CliIo {
@@ -36,12 +37,15 @@ const USAGE = `qkms — distributed threshold key management
 Usage:
   qkms node <command>    run and manage a node (qkms node --help)
   qkms admin <command>   admin keys and node-set signing (qkms admin --help)
+  qkms quorum up         run a local development quorum (qkms quorum up --help)
+  qkms content <command> publish and recover content keys (qkms content --help)
+  qkms wallet new        make a development wallet key
   qkms --version         print the version
   qkms help              this text
 
-Commands for content arrive with their issues; see docs/.`;
+Guides: docs/operations.md (nodes), docs/integration.md (publishers, players).`;
 
-interface Command {
+export interface Command {
   readonly summary: string;
   readonly run: (argv: readonly string[], io: CliIo) => number | Promise<number>;
 }
@@ -72,16 +76,32 @@ const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
+const QUORUM_COMMANDS: Readonly<Record<string, Command>> = {
+  up: {
+    summary: 'run a local development quorum in the foreground until Ctrl-C',
+    run: quorumUp,
+  },
+};
+
 /** Command groups: `qkms <group> <command…>`; a command name may be two words ("key new"). */
-const GROUPS = {
+/** Command groups: `qkms <group> <command…>`; the node's own, before any a caller adds. */
+export type CommandGroups = Readonly<Record<string, Readonly<Record<string, Command>>>>;
+
+const NODE_GROUPS: CommandGroups = {
   node: NODE_COMMANDS,
   admin: ADMIN_COMMANDS,
-} as const satisfies Readonly<Record<string, Readonly<Record<string, Command>>>>;
+  quorum: QUORUM_COMMANDS,
+};
 
-type Group = keyof typeof GROUPS;
+/** The node's groups with `extra` merged in (a group both name gets both sets of commands). */
+function mergeGroups(extra: CommandGroups): CommandGroups {
+  const merged: Record<string, Readonly<Record<string, Command>>> = { ...NODE_GROUPS };
+  for (const [group, commands] of Object.entries(extra))
+    merged[group] = { ...merged[group], ...commands };
+  return merged;
+}
 
-function groupUsage(group: Group): string {
-  const commands = GROUPS[group];
+function groupUsage(group: string, commands: Readonly<Record<string, Command>>): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(
     ([name, c]) => `  qkms ${group} ${name.padEnd(width)}   ${c.summary}`,
@@ -135,8 +155,12 @@ const HELP_WORDS: readonly (string | undefined)[] = ['--help', '-h', 'help'];
  * Runs `qkms GROUP <command> ARGS`, where a command name is one or two words
  * ("init", "key new"). `qkms GROUP [WORD] --help` prints the group's usage.
  */
-async function runGroup(group: Group, argv: readonly string[], io: CliIo): Promise<number> {
-  const commands: Readonly<Record<string, Command>> = GROUPS[group];
+async function runGroup(
+  group: string,
+  commands: Readonly<Record<string, Command>>,
+  argv: readonly string[],
+  io: CliIo,
+): Promise<number> {
   const [first, second] = argv;
   for (const words of [2, 1]) {
     if (argv.length < words) continue;
@@ -150,11 +174,11 @@ async function runGroup(group: Group, argv: readonly string[], io: CliIo): Promi
   const isPrefix =
     first !== undefined && Object.keys(commands).some((n) => n.startsWith(`${first} `));
   if (HELP_WORDS.includes(first) || (isPrefix && HELP_WORDS.includes(second))) {
-    io.stdout.write(`${groupUsage(group)}\n`);
+    io.stdout.write(`${groupUsage(group, commands)}\n`);
     return EXIT.ok;
   }
   if (first === undefined || (isPrefix && second === undefined)) {
-    io.stderr.write(`${groupUsage(group)}\n`);
+    io.stderr.write(`${groupUsage(group, commands)}\n`);
     return EXIT.usage;
   }
   const shown = isPrefix && second !== undefined ? `${first} ${second}` : first;
@@ -163,7 +187,12 @@ async function runGroup(group: Group, argv: readonly string[], io: CliIo): Promi
 }
 
 /** Runs the CLI and resolves to its exit code. Never rejects. */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  extraGroups: CommandGroups = {},
+): Promise<number> {
+  const groups = mergeGroups(extraGroups);
   const [command, ...rest] = argv;
   switch (command) {
     case '--version':
@@ -176,11 +205,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     case '-h':
       io.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
-    case 'node':
-    case 'admin':
-      return runGroup(command, rest, io);
-    default:
+    default: {
+      const commands = Object.hasOwn(groups, command) ? groups[command] : undefined;
+      if (commands !== undefined) return runGroup(command, commands, rest, io);
       io.stderr.write(`qkms: unknown command '${command}' (try 'qkms help')\n`);
       return EXIT.usage;
+    }
   }
 }

@@ -1,0 +1,361 @@
+// The files of a local development quorum (`qkms quorum up`), all under one
+// directory DIR:
+//   DIR/nodes/<index>/keystore.json   each node's keystore, UNENCRYPTED (a dev
+//                                     quorum; the file mode 0600 is all that guards it)
+//   DIR/admin.key                     the dev admin key, as `qkms admin key new` writes it
+//   DIR/nodeset.json                  the node set, signed by that admin
+//   DIR/quorum.json                   the client config: the signed node set and how to
+//                                     reach each node
+//   DIR/quorum-up.pid                 while `qkms quorum up` runs: its pid (lockDevQuorumDir)
+// Running again reuses every key. The node set is rewritten only when it
+// would differ (other --nodes, --threshold or ports, or a key replaced by
+// hand), with the epoch one higher; then `notes` says so.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DEFAULT_NODE_SET_PARAMS,
+  ErrorCode,
+  QkmsError,
+  createNodeSetDocument,
+  fromHex,
+  parseSignedNodeSetJson,
+  serializeSignedNodeSet,
+  signNodeSet,
+  toHex,
+  wipe,
+  type CryptoSuite,
+  type NodeSet,
+  type NodeSetParams,
+  type SignedNodeSetJson,
+} from '../../protocol/index.ts';
+import { KEYSTORE_FILE, initKeystore, readKeystorePublicInfo } from '../keystore.ts';
+import { prepareSecretDir } from '../secret-file.ts';
+import { createAdminKey, readAdminKey } from './admin.ts';
+
+/** Format version of quorum.json (its `qkmsQuorum` field). */
+export const QUORUM_CONFIG_FORMAT = 1;
+/** Node `i` serves HTTP (metrics, health) on basePort + HTTP_PORT_OFFSET + i − 1: 7101 → 9101, as `node start` defaults. */
+export const HTTP_PORT_OFFSET = 2000;
+export const QUORUM_CONFIG_FILE = 'quorum.json';
+export const NODE_SET_FILE = 'nodeset.json';
+export const ADMIN_KEY_FILE = 'admin.key';
+export const NODE_LOG_FILE = 'node.log';
+/** The loopback host every dev node listens on. */
+export const DEV_HOST = '127.0.0.1';
+
+/** Parameters of a dev node set: the protocol defaults, and a SIWE domain and chain id for local use. */
+export const DEV_NODE_SET_PARAMS: NodeSetParams = {
+  ...DEFAULT_NODE_SET_PARAMS,
+  siweDomain: 'qkms.local',
+  chainId: 1,
+};
+
+/** The lock file naming the `qkms quorum up` process that runs DIR's nodes. */
+export const LOCK_FILE = 'quorum-up.pid';
+/** Random bytes naming a temp file next to the one being written. */
+const TEMP_SUFFIX_BYTES = 8;
+
+export interface DevQuorumLayout {
+  /** Absolute path of DIR. */
+  readonly dir: string;
+  readonly nodes: number;
+  readonly threshold: number;
+  /** Node `i` listens for libp2p on basePort + i − 1. */
+  readonly basePort: number;
+}
+
+export interface DevQuorumNode {
+  readonly index: number;
+  readonly peerId: string;
+  /** Its data directory, DIR/nodes/<index>. */
+  readonly dir: string;
+  /** Where it listens: /ip4/127.0.0.1/tcp/PORT. */
+  readonly listen: string;
+  /** What a client dials: the listen address with /p2p/<peerId>. */
+  readonly multiaddr: string;
+  readonly httpPort: number;
+  /** http://127.0.0.1:PORT/metrics */
+  readonly metrics: string;
+  /** DIR/nodes/<index>/node.log, where its stderr goes. */
+  readonly log: string;
+}
+
+export interface DevQuorum {
+  readonly dir: string;
+  readonly nodeSetFile: string;
+  readonly configFile: string;
+  readonly adminKeyFile: string;
+  readonly nodeSet: NodeSet;
+  readonly nodes: readonly DevQuorumNode[];
+  /** What was created, reused or rewritten, one sentence each, for the operator. */
+  readonly notes: readonly string[];
+}
+
+/** One entry of quorum.json's "nodes". */
+export interface QuorumConfigNode {
+  readonly index: number;
+  readonly peerId: string;
+  readonly multiaddr: string;
+  readonly metrics: string;
+}
+
+/** quorum.json: everything a client needs to use the quorum. */
+export interface QuorumConfigJson {
+  readonly qkmsQuorum: typeof QUORUM_CONFIG_FORMAT;
+  readonly nodeSet: SignedNodeSetJson;
+  readonly nodes: readonly QuorumConfigNode[];
+}
+
+export function libp2pPort(basePort: number, index: number): number {
+  return basePort + index - 1;
+}
+
+export function httpPort(basePort: number, index: number): number {
+  return basePort + HTTP_PORT_OFFSET + index - 1;
+}
+
+export function nodeDir(dir: string, index: number): string {
+  return join(dir, 'nodes', String(index));
+}
+
+function configError(message: string, cause?: unknown): QkmsError {
+  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
+}
+
+function fsReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
+}
+
+/** Writes a public file whole or not at all: a temp file beside it, renamed over it. */
+function writePublicFile(path: string, text: string, suite: CryptoSuite): void {
+  const tmp = `${path}.${toHex(suite.randomBytes(TEMP_SUFFIX_BYTES))}.tmp`;
+  let created = false;
+  try {
+    writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
+    created = true;
+    renameSync(tmp, path);
+    created = false;
+  } catch (e) {
+    throw configError(`${path}: cannot write (${fsReason(e)})`, e);
+  } finally {
+    if (created) rmSync(tmp, { force: true });
+  }
+}
+
+/** The node set already in DIR/nodeset.json, or why there is none to compare with. */
+function readPreviousNodeSet(suite: CryptoSuite, path: string): NodeSet | 'absent' | 'invalid' {
+  if (!existsSync(path)) return 'absent';
+  try {
+    return parseSignedNodeSetJson(suite, readFileSync(path, 'utf8'));
+  } catch {
+    return 'invalid';
+  }
+}
+
+/** Why the node set changed, in the operator's words. */
+function describeChange(before: NodeSet, after: NodeSet): string {
+  const portOf = (set: NodeSet): string =>
+    /\/tcp\/(\d+)/.exec(set.nodes[0]?.multiaddrs[0] ?? '')?.[1] ?? '?';
+  const reasons: string[] = [];
+  if (before.nodes.length !== after.nodes.length) {
+    reasons.push(`nodes ${before.nodes.length} → ${after.nodes.length}`);
+  }
+  if (before.threshold !== after.threshold) {
+    reasons.push(`threshold ${before.threshold} → ${after.threshold}`);
+  }
+  if (portOf(before) !== portOf(after)) {
+    reasons.push(`base port ${portOf(before)} → ${portOf(after)}`);
+  }
+  const replaced = after.nodes
+    .filter((n) => {
+      const old = before.node(n.index);
+      return old !== undefined && old.peerId !== n.peerId;
+    })
+    .map((n) => n.index);
+  if (replaced.length > 0) reasons.push(`new keys for nodes ${replaced.join(', ')}`);
+  const [oldAdmin] = before.admins.keys;
+  const [newAdmin] = after.admins.keys;
+  if (oldAdmin === undefined || newAdmin === undefined || toHex(oldAdmin) !== toHex(newAdmin)) {
+    reasons.push('a new admin key');
+  }
+  return reasons.length > 0 ? reasons.join(', ') : 'other contents';
+}
+
+/** The node's keystore: reused if present (it must be unencrypted), else created unencrypted. */
+function nodeKeystore(
+  suite: CryptoSuite,
+  dir: string,
+): { readonly peerId: string; readonly kemPublicKey: string; readonly created: boolean } {
+  if (existsSync(join(dir, KEYSTORE_FILE))) {
+    const existing = readKeystorePublicInfo(dir);
+    if (existing.encrypted) {
+      throw configError(
+        `${existing.path} is encrypted, but a dev quorum starts its nodes without a passphrase; move ${dir} away (or use another --dir)`,
+      );
+    }
+    return { ...existing.publicInfo, created: false };
+  }
+  const made = initKeystore(dir, { suite });
+  return { ...made.publicInfo, created: true };
+}
+
+/**
+ * Creates or reuses the keystores, the admin key, the signed node set and
+ * quorum.json of a dev quorum in `layout.dir`. Throws QkmsError
+ * (KEYSTORE_INVALID, CONFIG_INVALID) naming the file at fault.
+ */
+export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): DevQuorum {
+  const { dir, nodes: n, threshold, basePort } = layout;
+  prepareSecretDir(dir);
+  const notes: string[] = [];
+
+  const keys = Array.from({ length: n }, (_, i) => nodeKeystore(suite, nodeDir(dir, i + 1)));
+  const createdCount = keys.filter((k) => k.created).length;
+  notes.push(
+    createdCount === n
+      ? `created ${n} node keystores in ${join(dir, 'nodes')}`
+      : createdCount === 0
+        ? `reused the ${n} node keystores in ${join(dir, 'nodes')}`
+        : `reused ${n - createdCount} and created ${createdCount} node keystores in ${join(dir, 'nodes')}`,
+  );
+
+  const adminKeyFile = join(dir, ADMIN_KEY_FILE);
+  let seed: Uint8Array | undefined;
+  let nodeSetText: string;
+  const nodeSetFile = join(dir, NODE_SET_FILE);
+  try {
+    if (existsSync(adminKeyFile)) {
+      notes.push(`reused the dev admin key ${adminKeyFile}`);
+    } else {
+      createAdminKey(adminKeyFile, suite);
+      notes.push(`created the dev admin key ${adminKeyFile}`);
+    }
+    seed = readAdminKey(adminKeyFile);
+    const adminKey = suite.hybrid.getPublicKey(seed);
+
+    const previous = readPreviousNodeSet(suite, nodeSetFile);
+    const documentFor = (epoch: number): ReturnType<typeof createNodeSetDocument> =>
+      createNodeSetDocument({
+        epoch,
+        threshold,
+        nodes: keys.map((k, i) => ({
+          index: i + 1,
+          peerId: k.peerId,
+          multiaddrs: [`/ip4/${DEV_HOST}/tcp/${libp2pPort(basePort, i + 1)}`],
+          kemPublicKey: fromHex(k.kemPublicKey),
+        })),
+        admins: { threshold: 1, keys: [adminKey] },
+        params: DEV_NODE_SET_PARAMS,
+      });
+    const sign = (epoch: number): string => {
+      const document = documentFor(epoch);
+      // seed is assigned above; the closure runs before the finally wipes it.
+      return serializeSignedNodeSet(document, [
+        signNodeSet(suite, document, { index: 0, secretKey: seed ?? new Uint8Array() }),
+      ]);
+    };
+
+    if (typeof previous === 'string') {
+      nodeSetText = sign(1);
+      writePublicFile(nodeSetFile, nodeSetText, suite);
+      notes.push(
+        previous === 'absent'
+          ? `wrote the node set ${nodeSetFile}`
+          : `${nodeSetFile} was not a valid node set; wrote a new one`,
+      );
+    } else {
+      const same = parseSignedNodeSetJson(suite, sign(previous.epoch));
+      if (suite.equalBytes(same.id, previous.id)) {
+        nodeSetText = readFileSync(nodeSetFile, 'utf8');
+        notes.push(`reused the node set ${nodeSetFile}`);
+      } else {
+        const epoch = previous.epoch + 1;
+        nodeSetText = sign(epoch);
+        writePublicFile(nodeSetFile, nodeSetText, suite);
+        notes.push(
+          `the node set changed (${describeChange(previous, same)}): wrote a new ${nodeSetFile}, epoch ${epoch}; node keys kept`,
+        );
+      }
+    }
+  } finally {
+    if (seed !== undefined) wipe(seed);
+  }
+
+  const nodeSet = parseSignedNodeSetJson(suite, nodeSetText);
+  const nodes: DevQuorumNode[] = nodeSet.nodes.map((entry) => {
+    const listen = entry.multiaddrs[0] ?? '';
+    const port = httpPort(basePort, entry.index);
+    const home = nodeDir(dir, entry.index);
+    return {
+      index: entry.index,
+      peerId: entry.peerId,
+      dir: home,
+      listen,
+      multiaddr: `${listen}/p2p/${entry.peerId}`,
+      httpPort: port,
+      metrics: `http://${DEV_HOST}:${port}/metrics`,
+      log: join(home, NODE_LOG_FILE),
+    };
+  });
+  const config: QuorumConfigJson = {
+    qkmsQuorum: QUORUM_CONFIG_FORMAT,
+    nodeSet: JSON.parse(nodeSetText) as SignedNodeSetJson,
+    nodes: nodes.map(({ index, peerId, multiaddr, metrics }) => ({
+      index,
+      peerId,
+      multiaddr,
+      metrics,
+    })),
+  };
+  const configFile = join(dir, QUORUM_CONFIG_FILE);
+  writePublicFile(configFile, `${JSON.stringify(config, null, 2)}\n`, suite);
+  notes.push(`wrote the client config ${configFile}`);
+  return { dir, nodeSetFile, configFile, adminKeyFile, nodeSet, nodes, notes };
+}
+
+/**
+ * Claims DIR for this process: DIR/quorum-up.pid, refused while the process it
+ * names runs. Returns the release function.
+ */
+export function lockDevQuorumDir(dir: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
+      break;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST' || attempt > 0) {
+        throw configError(`${path}: cannot create the lock file`);
+      }
+    }
+    let pid = Number.NaN;
+    try {
+      pid = Number(readFileSync(path, 'utf8').trim());
+    } catch {
+      // Unreadable: treated as stale.
+    }
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw configError(
+        `${dir} is in use by another 'qkms quorum up' (pid ${pid}); stop it first, or remove ${path} if that process is not qkms`,
+      );
+    }
+    rmSync(path, { force: true });
+  }
+  return () => {
+    try {
+      if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
+    } catch {
+      // Already gone.
+    }
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: unknown }).code === 'EPERM';
+  }
+}

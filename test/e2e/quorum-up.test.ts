@@ -1,0 +1,259 @@
+// `qkms quorum up` and `npm start` as a developer runs them: real child
+// processes, real ports on loopback, stopped by a signal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseSignedNodeSet, requireNativeSuite } from '../../protocol/index.ts';
+import type { QuorumConfigJson } from '../../node/cli/dev-quorum.ts';
+import { REPO_ROOT } from '../support/quorum.ts';
+
+const suite = requireNativeSuite();
+const EXECUTABLE = join(REPO_ROOT, 'bin', 'qkms.ts');
+const READY_PREFIX = 'qkms quorum ready:';
+/** Generous: five nodes start in a few seconds, but CI machines are slow. */
+const READY_TIMEOUT_MS = 60_000;
+/** `quorum up` allows its nodes 10 s to stop, then kills them. */
+const STOP_TIMEOUT_MS = 30_000;
+
+let root: string;
+const running: { child: ChildProcess; group: boolean; exited: Promise<unknown> }[] = [];
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'qkms-quorum-up-e2e-'));
+});
+afterEach(async () => {
+  // A failed test must not leave a quorum behind.
+  for (const r of running.splice(0)) {
+    if (r.child.exitCode === null && r.child.signalCode === null && r.child.pid !== undefined) {
+      process.kill(r.group ? -r.child.pid : r.child.pid, 'SIGTERM');
+    }
+    await r.exited;
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/** Every port a quorum of `n` nodes on `base` uses: libp2p base.., metrics base + 2000... */
+function portsOf(base: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => [base + i, base + 2000 + i]).flat();
+}
+
+async function allFree(ports: readonly number[]): Promise<boolean> {
+  return (await Promise.all(ports.map(portFree))).every(Boolean);
+}
+
+/** A base port whose libp2p and metrics ranges are all free now. */
+async function freeBasePort(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    if (await allFree(portsOf(base, n))) return base;
+  }
+  throw new Error('no free port range');
+}
+
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The environment of a developer's shell: no QKMS_* settings, no npm_* of the npx that runs vitest. */
+function shellEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] =>
+        e[1] !== undefined && !e[0].startsWith('QKMS_') && !e[0].startsWith('npm_'),
+    ),
+  );
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  /** The ready line on stdout. */
+  readonly readyLine: string;
+  /** Everything on stdout so far (more arrives until the process ends). */
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `command` and waits for its ready line: "qkms quorum ready: …", or the JSON report with --json. */
+async function start(
+  command: string,
+  args: readonly string[],
+  options: { group: boolean; json?: boolean },
+): Promise<Started> {
+  const { group } = options;
+  const isReady = (line: string): boolean =>
+    options.json === true ? line.startsWith('{"ready":true') : line.startsWith(READY_PREFIX);
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env: shellEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  running.push({ child, group, exited });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => (err += chunk));
+  const readyLine = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no ready line in time; stderr: ${err}`));
+    }, READY_TIMEOUT_MS);
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      const line = out.split('\n').find(isReady);
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${JSON.stringify(exit)}) before ready; stderr: ${err}`));
+    });
+  });
+  return { child, readyLine, stdout: () => out, stderr: () => err, exited };
+}
+
+function readConfig(dir: string): QuorumConfigJson {
+  return JSON.parse(readFileSync(join(dir, 'quorum.json'), 'utf8')) as QuorumConfigJson;
+}
+
+function upArgs(dir: string, base: number, ...more: string[]): string[] {
+  return [
+    EXECUTABLE,
+    'quorum',
+    'up',
+    '--dir',
+    dir,
+    '--nodes',
+    '3',
+    '--threshold',
+    '2',
+    '--base-port',
+    String(base),
+    ...more,
+  ];
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('qkms quorum up', () => {
+  it('runs 3 nodes that answer /readyz, writes a verifiable quorum.json, stops them all on SIGTERM, and reuses the keys next time', async () => {
+    const dir = join(root, 'q');
+    const base = await freeBasePort(3);
+    const ports = portsOf(base, 3);
+
+    const first = await start(process.execPath, upArgs(dir, base), { group: false });
+    const config = readConfig(dir);
+    expect(config.qkmsQuorum).toBe(1);
+    const nodeSet = parseSignedNodeSet(suite, config.nodeSet);
+    expect(nodeSet.nodes).toHaveLength(3);
+    expect(nodeSet.threshold).toBe(2);
+    expect(config.nodes.map((n) => n.peerId)).toEqual(nodeSet.nodes.map((n) => n.peerId));
+    for (const node of config.nodes) {
+      expect(first.readyLine).toContain(
+        `node ${node.index} ${node.multiaddr} metrics ${node.metrics}`,
+      );
+      const readyz = await fetch(node.metrics.replace(/\/metrics$/, '/readyz'));
+      expect(readyz.status).toBe(200);
+    }
+    expect(first.stdout()).toContain(
+      `qkms content recover --quorum ${join(dir, 'quorum.json')} --manifest manifest.json --wallet-key ${join(dir, 'wallet.key')} --out recovered.hex`,
+    );
+    expect(first.stderr()).toContain('NOT encrypted');
+    expect(first.stderr()).toMatch(/node 3\/3 ready/);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    // Every node is gone: its ports are free again, and its log records a clean stop.
+    expect(await allFree(ports)).toBe(true);
+    for (let i = 1; i <= 3; i++) {
+      expect(readFileSync(join(dir, 'nodes', String(i), 'node.log'), 'utf8')).toContain(
+        '"msg":"node stopped"',
+      );
+    }
+
+    const second = await start(process.execPath, upArgs(dir, base, '--json'), {
+      group: false,
+      json: true,
+    });
+    const report = JSON.parse(second.readyLine) as {
+      ready: boolean;
+      nodes: { index: number; peerId: string; pid: number }[];
+    };
+    expect(report.ready).toBe(true);
+    expect(report.nodes.map((n) => n.peerId)).toEqual(config.nodes.map((n) => n.peerId));
+    expect(second.stderr()).toContain('reused the 3 node keystores');
+    expect(second.stderr()).toContain('reused the node set');
+    for (const node of report.nodes) expect(isRunning(node.pid)).toBe(true);
+
+    second.child.kill('SIGINT');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    for (const node of report.nodes) expect(isRunning(node.pid)).toBe(false);
+    expect(await allFree(ports)).toBe(true);
+  });
+
+  it('`npm start` runs the default 5-node quorum, and a Ctrl-C to its process group stops it', async () => {
+    const dir = join(root, 'n');
+    const base = await freeBasePort(5);
+    const started = await start('npm', ['start', '--', '--dir', dir, '--base-port', String(base)], {
+      group: true,
+    });
+    expect(started.readyLine).toMatch(/^qkms quorum ready: 3 of 5 nodes, /);
+    expect(parseSignedNodeSet(suite, readConfig(dir).nodeSet).nodes).toHaveLength(5);
+
+    // What a terminal does on Ctrl-C: the signal goes to npm, its shell and `quorum up` at once.
+    process.kill(-(started.child.pid ?? 0), 'SIGINT');
+    await started.exited;
+    // npm may end before `quorum up` has stopped its nodes; they stop within its grace.
+    await waitUntil('the nodes to stop', () => allFree(portsOf(base, 5)), STOP_TIMEOUT_MS);
+    // Stopped, not killed: each log ends with the node's clean-stop line.
+    const stoppedCleanly = (i: number): boolean =>
+      readFileSync(join(dir, 'nodes', String(i), 'node.log'), 'utf8').includes(
+        '"msg":"node stopped"',
+      );
+    await waitUntil(
+      'the nodes to log a clean stop',
+      () => Promise.resolve([1, 2, 3, 4, 5].every(stoppedCleanly)),
+      STOP_TIMEOUT_MS,
+    );
+  });
+});
