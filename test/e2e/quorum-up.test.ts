@@ -1,7 +1,7 @@
 // `qkms quorum up` and `npm start` as a developer runs them: real child
 // processes, real ports on loopback, stopped by a signal.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,7 +231,7 @@ describe('qkms quorum up', () => {
     expect(await allFree(ports)).toBe(true);
   });
 
-  it('`npm start` runs the default 5-node quorum, and a Ctrl-C to its process group stops it', async () => {
+  it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, and a Ctrl-C to its process group stops it', async () => {
     const dir = join(root, 'n');
     const base = await freeBasePort(5);
     const started = await start('npm', ['start', '--', '--dir', dir, '--base-port', String(base)], {
@@ -239,6 +239,51 @@ describe('qkms quorum up', () => {
     });
     expect(started.readyLine).toMatch(/^qkms quorum ready: 3 of 5 nodes, /);
     expect(parseSignedNodeSet(suite, readConfig(dir).nodeSet).nodes).toHaveLength(5);
+
+    // The printed next steps, as a newcomer runs them (through the executable).
+    const quorum = join(dir, 'quorum.json');
+    const wallet = join(dir, 'wallet.key');
+    const cli = (...args: string[]): { code: number | null; stdout: string } => {
+      const r = spawnSync(process.execPath, [EXECUTABLE, ...args], {
+        cwd: dir,
+        env: shellEnv(),
+        encoding: 'utf8',
+      });
+      return { code: r.status, stdout: r.stdout };
+    };
+    expect(cli('wallet', 'new', '--out', wallet).code).toBe(0);
+    const published = cli(
+      'content',
+      'publish',
+      '--quorum',
+      quorum,
+      '--wallet-key',
+      wallet,
+      '--cek-out',
+      'cek.hex',
+      '--out',
+      'manifest.json',
+    );
+    expect(published.code).toBe(0);
+    const recovered = cli(
+      'content',
+      'recover',
+      '--quorum',
+      quorum,
+      '--manifest',
+      'manifest.json',
+      '--wallet-key',
+      wallet,
+      '--out',
+      'recovered.hex',
+    );
+    expect(recovered.code).toBe(0);
+    const cek = readFileSync(join(dir, 'cek.hex'), 'utf8');
+    expect(cek).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(readFileSync(join(dir, 'recovered.hex'), 'utf8')).toBe(cek);
+    expect(statSync(join(dir, 'recovered.hex')).mode & 0o777).toBe(0o600);
+    expect(published.stdout + recovered.stdout).not.toContain(cek.trim());
+    expect(cli('node', 'status', '--quorum', quorum).code).toBe(0);
 
     // What a terminal does on Ctrl-C: the signal goes to npm, its shell and `quorum up` at once.
     process.kill(-(started.child.pid ?? 0), 'SIGINT');

@@ -1,0 +1,68 @@
+// The client commands' input handling: policies, key files, and that secrets
+// go only to 0600 files.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../protocol/index.ts';
+import { parsePolicy } from './content.ts';
+import { loadWallet } from './files.ts';
+import { readSecretFile, writeSecretFile, type ClientCliIo } from './io.ts';
+import { walletNew } from './wallet.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qkms-cli-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+const out: string[] = [];
+const io: ClientCliIo = {
+  stdout: { write: (t: string) => out.push(t) },
+  stderr: { write: (t: string) => out.push(t) },
+  env: {},
+  cwd: dir,
+  readFile: (p) => readFileSync(p, 'utf8'),
+};
+const code = (c: string): unknown => expect.objectContaining({ code: c });
+
+describe('--policy', () => {
+  it('parses open, publisher-only and allowlists, and refuses anything else as a usage error', () => {
+    expect(parsePolicy(undefined)).toEqual({ kind: 'open' });
+    expect(parsePolicy('publisher-only')).toEqual({ kind: 'publisher-only' });
+    const list = parsePolicy(`allowlist:0x${'11'.repeat(20)},0x${'ab'.repeat(20)}`);
+    expect(list.kind === 'allowlist' ? list.addresses.length : 0).toBe(2);
+    for (const bad of [
+      'everyone',
+      'allowlist:',
+      'allowlist:0x1234',
+      `allowlist:${'11'.repeat(20)}`,
+    ]) {
+      expect(() => parsePolicy(bad), bad).toThrow(code(ErrorCode.INVALID_ARGUMENT));
+    }
+  });
+});
+
+describe('secret files', () => {
+  it('wallet new writes a 0600 key file, never overwrites it, and prints only the address', () => {
+    expect(walletNew(['--out', 'w.key'], io)).toBe(0);
+    const key = readFileSync(join(dir, 'w.key'), 'utf8');
+    expect(key).toMatch(/^0x[0-9a-f]{64}\n$/);
+    expect(statSync(join(dir, 'w.key')).mode & 0o777).toBe(0o600);
+    expect(out.join('')).not.toContain(key.trim().slice(2));
+    expect(out.join('')).toContain(loadWallet(io, 'w.key').address);
+    expect(() => walletNew(['--out', 'w.key'], io)).toThrow(code(ErrorCode.CONFIG_INVALID));
+  });
+
+  it('refuses to read a key file others can read, naming the fix', () => {
+    writeFileSync(join(dir, 'open.key'), `0x${'22'.repeat(32)}\n`, { mode: 0o644 });
+    chmodSync(join(dir, 'open.key'), 0o644);
+    expect(() => readSecretFile(io, 'open.key', 'wallet key')).toThrow(/chmod 600/);
+    expect(() => loadWallet(io, 'open.key')).toThrow(code(ErrorCode.CONFIG_INVALID));
+  });
+
+  it('writes new secret files 0600 and refuses an existing one', () => {
+    const path = writeSecretFile(io, 'cek.hex', 'ab\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(() => writeSecretFile(io, 'cek.hex', 'cd\n')).toThrow(code(ErrorCode.CONFIG_INVALID));
+    expect(readFileSync(path, 'utf8')).toBe('ab\n');
+  });
+});
