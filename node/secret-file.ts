@@ -26,6 +26,7 @@ import {
   rmSync,
   statSync,
   writeSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, QkmsError, isQkmsError } from '../protocol/index.ts';
@@ -259,5 +260,39 @@ export function readSecretFile(path: string, options: ReadSecretFileOptions): st
   } finally {
     bytes?.fill(0);
     closeSync(fd);
+  }
+}
+
+/**
+ * Writes a PUBLIC file (a node set, a client config) whole or not at all: a
+ * temp file beside it (mode 0644), renamed over it. `label` names the file in
+ * the error (CONFIG_INVALID), e.g. "--out FILE".
+ */
+export function writeFileAtomically(
+  path: string,
+  text: string,
+  options: { readonly randomSuffix: string; readonly label: string },
+): void {
+  if (!RANDOM_SUFFIX.test(options.randomSuffix)) {
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      'writeFileAtomically: randomSuffix: expected 8..64 lower-case hex',
+    );
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.${options.randomSuffix}.tmp`);
+  let created = false;
+  try {
+    writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
+    created = true;
+    renameSync(tmp, path);
+    created = false;
+  } catch (e) {
+    throw new QkmsError(
+      ErrorCode.CONFIG_INVALID,
+      `${options.label}: cannot write (${fsReason(e)})`,
+      { cause: e },
+    );
+  } finally {
+    if (created) rmSync(tmp, { force: true });
   }
 }

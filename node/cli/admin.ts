@@ -13,8 +13,8 @@
 // An error about one never quotes its content: an admin who passes the key file
 // where a document goes must not see the key on the terminal (V8's JSON.parse
 // errors quote the text they choke on).
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   ErrorCode,
   HYBRID_LENGTHS,
@@ -39,6 +39,7 @@ import {
   prepareSecretDir,
   readSecretFile,
   writeNewSecretFile,
+  writeFileAtomically,
 } from '../secret-file.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, type CliIo } from './main.ts';
@@ -195,23 +196,12 @@ export function readAdminKey(path: string): Uint8Array {
   return fromHex(hex);
 }
 
-/** Writes a public file whole or not at all: a temp file beside it, renamed over it. */
+/** Writes a public file whole or not at all (see writeFileAtomically). */
 function writePublicFile(path: string, text: string, suite: CryptoSuite): void {
-  const tmp = join(
-    dirname(path),
-    `.${basename(path)}.${toHex(suite.randomBytes(TEMP_SUFFIX_BYTES))}.tmp`,
-  );
-  let created = false;
-  try {
-    writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
-    created = true;
-    renameSync(tmp, path);
-    created = false;
-  } catch (e) {
-    throw configError(`--out ${path}: cannot write (${fsReason(e)})`, e);
-  } finally {
-    if (created) rmSync(tmp, { force: true });
-  }
+  writeFileAtomically(path, text, {
+    randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
+    label: `--out ${path}`,
+  });
 }
 
 /** Whether two paths name the same existing file (links included). */

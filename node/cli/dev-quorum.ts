@@ -10,7 +10,7 @@
 // Running again reuses every key. The node set is rewritten only when it
 // would differ (other --nodes, --threshold or ports, or a key replaced by
 // hand), with the epoch one higher; then `notes` says so.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DEFAULT_NODE_SET_PARAMS,
@@ -29,7 +29,7 @@ import {
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
 import { KEYSTORE_FILE, initKeystore, readKeystorePublicInfo } from '../keystore.ts';
-import { prepareSecretDir } from '../secret-file.ts';
+import { prepareSecretDir, writeFileAtomically } from '../secret-file.ts';
 import { createAdminKey, readAdminKey } from './admin.ts';
 
 /** Format version of quorum.json (its `qkmsQuorum` field). */
@@ -122,25 +122,12 @@ function configError(message: string, cause?: unknown): QkmsError {
   return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
 }
 
-function fsReason(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'error';
-}
-
-/** Writes a public file whole or not at all: a temp file beside it, renamed over it. */
+/** Writes a public file whole or not at all (see writeFileAtomically). */
 function writePublicFile(path: string, text: string, suite: CryptoSuite): void {
-  const tmp = `${path}.${toHex(suite.randomBytes(TEMP_SUFFIX_BYTES))}.tmp`;
-  let created = false;
-  try {
-    writeFileSync(tmp, text, { flag: 'wx', mode: 0o644 });
-    created = true;
-    renameSync(tmp, path);
-    created = false;
-  } catch (e) {
-    throw configError(`${path}: cannot write (${fsReason(e)})`, e);
-  } finally {
-    if (created) rmSync(tmp, { force: true });
-  }
+  writeFileAtomically(path, text, {
+    randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
+    label: path,
+  });
 }
 
 /** The node set already in DIR/nodeset.json, or why there is none to compare with. */
