@@ -22,7 +22,7 @@ import {
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
 import { initKeystore } from '../keystore.ts';
-import { main, type CliIo } from './main.ts';
+import { runCli, type CliRun } from '../../test/support/cli.ts';
 
 const suite = requireNativeSuite();
 
@@ -34,24 +34,8 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(argv: readonly string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: {},
-    cwd: root,
-    readFile: (path) => readFileSync(path, 'utf8'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+function run(argv: readonly string[]): Promise<CliRun> {
+  return runCli(argv, { cwd: root });
 }
 
 interface AdminKey {
@@ -118,7 +102,7 @@ async function twoAdmins(): Promise<{ a: AdminKey; b: AdminKey; doc: NodeSetDocu
   return { a, b, doc };
 }
 
-function sign(key: string, out: string, ...more: string[]): Promise<Run> {
+function sign(key: string, out: string, ...more: string[]): Promise<CliRun> {
   return run([
     'admin',
     'nodeset',

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseNodeSetDocument, requireNativeSuite, toHex } from '../../protocol/index.ts';
 import { KEYSTORE_FILE, loadKeystore, type Keystore } from '../keystore.ts';
-import { main, type CliIo } from './main.ts';
+import { runCli, type CliRun } from '../../test/support/cli.ts';
 
 const suite = requireNativeSuite();
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -19,24 +19,8 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(argv: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env,
-    cwd: root,
-    readFile: (path) => readFileSync(path, 'utf8'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+function run(argv: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(argv, { cwd: root, env });
 }
 
 function secretHexes(ks: Keystore): string[] {
@@ -230,7 +214,7 @@ describe('qkms node init', () => {
 });
 
 describe('the real executable', () => {
-  function spawnQkms(args: readonly string[]): Promise<Run> {
+  function spawnQkms(args: readonly string[]): Promise<CliRun> {
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith('QKMS_')),
     );

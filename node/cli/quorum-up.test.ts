@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isQkmsError } from '../../protocol/index.ts';
-import { main, type CliIo } from './main.ts';
+import { runCli, type CliRun } from '../../test/support/cli.ts';
 import {
   QUORUM_UP_DEFAULTS,
   assertPortsFree,
@@ -20,24 +20,8 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(argv: readonly string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: {},
-    cwd: root,
-    readFile: (path) => readFileSync(path, 'utf8'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+function run(argv: readonly string[]): Promise<CliRun> {
+  return runCli(argv, { cwd: root });
 }
 
 /** Listens on an OS-chosen loopback port; the caller closes the server. */
