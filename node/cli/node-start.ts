@@ -35,13 +35,17 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
       `metrics http://${daemon.http.host}:${daemon.http.port}/metrics\n`,
   );
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    // The handlers stay installed for the life of the process: a signal that
+    // arrives after the node has stopped (while the process drains its last
+    // handles) must not kill it uncleanly.
+    let state: 'running' | 'stopping' | 'stopped' = 'running';
     const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
+      if (state === 'stopped') return;
+      if (state === 'stopping') {
         io.stderr.write(`qkms node: ${signal} again, exiting now\n`);
         process.exit(EXIT.failure);
       }
-      stopping = true;
+      state = 'stopping';
       io.stderr.write(`qkms node: ${signal}, shutting down\n`);
       const force = setTimeout(() => {
         io.stderr.write('qkms node: shutdown took too long, exiting\n');
@@ -51,12 +55,12 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
       daemon.close().then(
         () => {
           clearTimeout(force);
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          state = 'stopped';
           resolve(EXIT.ok);
         },
         () => {
           clearTimeout(force);
+          state = 'stopped';
           resolve(EXIT.failure);
         },
       );

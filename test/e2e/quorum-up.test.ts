@@ -61,7 +61,8 @@ async function allFree(ports: readonly number[]): Promise<boolean> {
 /** A base port whose libp2p and metrics ranges are all free now. */
 async function freeBasePort(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below the ephemeral range (32768+), and with room for the metrics ports at base + 2000.
+    const base = 20_000 + Math.floor(Math.random() * 9_000);
     if (await allFree(portsOf(base, n))) return base;
   }
   throw new Error('no free port range');
@@ -202,7 +203,7 @@ describe('qkms quorum up', () => {
     expect(first.stderr()).toMatch(/node 3\/3 ready/);
 
     first.child.kill('SIGTERM');
-    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(await first.exited, first.stderr()).toEqual({ code: 0, signal: null });
     // Every node is gone: its ports are free again, and its log records a clean stop.
     expect(await allFree(ports)).toBe(true);
     for (let i = 1; i <= 3; i++) {
@@ -226,7 +227,7 @@ describe('qkms quorum up', () => {
     for (const node of report.nodes) expect(isRunning(node.pid)).toBe(true);
 
     second.child.kill('SIGINT');
-    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(await second.exited, second.stderr()).toEqual({ code: 0, signal: null });
     for (const node of report.nodes) expect(isRunning(node.pid)).toBe(false);
     expect(await allFree(ports)).toBe(true);
   });

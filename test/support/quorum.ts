@@ -34,17 +34,38 @@ import { seedBytes } from './protocol-fixture.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const suite = requireNativeSuite();
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * Listen ports for test nodes come from below Linux's ephemeral range
+ * (32768-60999): a port the kernel hands out as the source of some outgoing
+ * connection could otherwise be taken while a test restarts a node on it.
+ */
+const TEST_PORT_RANGE = { low: 20_000, high: 32_000 } as const;
+const takenThisRun = new Set<number>();
+
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
+    server.once('error', () => {
+      resolveFree(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
       server.close(() => {
-        resolvePort(typeof address === 'object' && address !== null ? address.port : 0);
+        resolveFree(true);
       });
     });
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port =
+      TEST_PORT_RANGE.low +
+      Math.floor(Math.random() * (TEST_PORT_RANGE.high - TEST_PORT_RANGE.low));
+    if (takenThisRun.has(port) || !(await isPortFree(port))) continue;
+    takenThisRun.add(port);
+    return port;
+  }
+  throw new Error('no free test port');
 }
 
 export interface QuorumFiles {
