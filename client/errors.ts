@@ -1,7 +1,7 @@
 // The client's own error: a recover that could not produce a verified CEK.
 // It is a QkmsError (callers match on `code`, from protocol's closed set) and
 // adds why it failed (`reason`) and what happened at each node (`report`).
-import { QkmsError, type ErrorCode } from '../protocol/index.ts';
+import { ErrorCode, QkmsError } from '../protocol/index.ts';
 import type { NodeReport } from './report.ts';
 
 /**
@@ -28,5 +28,18 @@ export class RecoverError extends QkmsError {
     this.name = 'RecoverError';
     this.reason = reason;
     this.report = Object.freeze([...report]);
+  }
+}
+
+/**
+ * A recover refused because the wallet, session, delegation or content is
+ * revoked (a node answered REVOKED and too few others served). Final: a
+ * retry with the same principals meets the same revocation; the caller
+ * should stop, not retry. `instanceof RecoverError` holds too.
+ */
+export class RevokedError extends RecoverError {
+  constructor(message: string, report: readonly NodeReport[], options?: { cause?: unknown }) {
+    super(ErrorCode.REVOKED, 'revoked', message, report, options);
+    this.name = 'RevokedError';
   }
 }

@@ -1,7 +1,7 @@
 // Public entry of the client layer: what a publisher or a player runtime
 // embeds — wallets, sessions, and the quorum client that publishes and
 // recovers content keys.
-export { RecoverError, type RecoverFailure } from './errors.ts';
+export { RecoverError, RevokedError, type RecoverFailure } from './errors.ts';
 export { LATENCY_EWMA_ALPHA, LatencyTracker } from './latency.ts';
 export { ConnectionPool, DIAL_TIMEOUT_MS, MAX_STREAMS_PER_NODE } from './pool.ts';
 export type { PublishOptions, PublishResult } from './publish.ts';
@@ -14,6 +14,12 @@ export {
   type QuorumClientOptions,
 } from './quorum-client.ts';
 export type { NodeOutcome, NodeReport } from './report.ts';
+export {
+  effectiveBound,
+  type RevokeNodeReport,
+  type RevokeNodeStatus,
+  type RevokeResult,
+} from './revoke.ts';
 export {
   MIN_SESSION_LIFETIME_MS,
   RENEW_REMAINING_FLOOR_MS,

@@ -32,7 +32,9 @@ import {
   type PublishResult,
 } from './publish.ts';
 import { recoverCek, type RecoverDeps } from './recover.ts';
+import type { RevocationRecord } from '../revocation/index.ts';
 import type { NodeReport } from './report.ts';
+import { listRevocations, revokeAll, type RevokeDeps, type RevokeResult } from './revoke.ts';
 import type { Session } from './session.ts';
 import { MAX_REPLY_BYTES, type NodeTransport } from './transport.ts';
 import { assertFunction, intInRange, optionBag, optionalSignal } from './validate.ts';
@@ -259,6 +261,45 @@ export class QuorumClient {
         }),
       ),
     );
+  }
+
+  /**
+   * Sends an admin-signed revocation record to every node at once and
+   * reports per node; `effective` once n - t + 1 nodes acknowledged it
+   * durably. Nodes that do not answer within the request timeout (or before
+   * `signal`) are reported unreachable. Never throws for a node's failure.
+   */
+  revoke(record: RevocationRecord, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
+    return this.#run(() =>
+      revokeAll(this.#revokeDeps(), record, { signal: this.#deadline(options.signal) }),
+    );
+  }
+
+  /** Every revocation record node `index` holds, each verified against the node set. */
+  revocations(index: number, options: { signal?: AbortSignal } = {}): Promise<RevocationRecord[]> {
+    return this.#run(() => {
+      const node = this.nodeSet.node(index);
+      if (node === undefined)
+        throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `revocations: no node ${index}`);
+      return listRevocations(this.#revokeDeps(), node, {
+        signal: this.#deadline(options.signal),
+      });
+    });
+  }
+
+  #revokeDeps(): RevokeDeps {
+    return {
+      suite: this.#options.suite,
+      nodeSet: this.nodeSet,
+      transport: this.#transport,
+      now: this.#now,
+    };
+  }
+
+  #deadline(value: AbortSignal | undefined): AbortSignal {
+    const signal = optionalSignal(value, 'signal');
+    const timeout = AbortSignal.timeout(this.#options.requestTimeoutMs);
+    return signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
   }
 
   /** Stops the libp2p host (every pooled connection with it). Idempotent. */

@@ -41,7 +41,7 @@ import {
 } from '../protocol/index.ts';
 import { ShamirError, combine, type Share } from '../shamir/index.ts';
 import { raceSignal, whenAborted } from './abort.ts';
-import { RecoverError, type RecoverFailure } from './errors.ts';
+import { RecoverError, RevokedError, type RecoverFailure } from './errors.ts';
 import type { LatencyTracker } from './latency.ts';
 import { nodeReport, type NodeOutcome, type NodeReport } from './report.ts';
 import type { Grant, Session } from './session.ts';
@@ -291,13 +291,10 @@ export async function recoverCek(
   ): never => {
     const outcome: NodeOutcome = deadline.aborted ? 'timeout' : 'cancelled';
     for (const index of [...inFlight.keys()]) stop(index, outcome);
-    throw new RecoverError(
-      code,
-      reason,
-      message,
-      buildReport(nodeSet, states),
-      cause === undefined ? undefined : { cause },
-    );
+    const report = buildReport(nodeSet, states);
+    const options = cause === undefined ? undefined : { cause };
+    if (reason === 'revoked') throw new RevokedError(message, report, options);
+    throw new RecoverError(code, reason, message, report, options);
   };
 
   try {

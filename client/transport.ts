@@ -10,6 +10,7 @@ export const PROTOCOL_IDS = {
   recover: '/qkms/recover/1',
   publish: '/qkms/publish/1',
   info: '/qkms/info/1',
+  revoke: '/qkms/revoke/1',
 } as const;
 export type ProtocolName = keyof typeof PROTOCOL_IDS;
 
@@ -21,6 +22,7 @@ export const MAX_REPLY_BYTES: Record<ProtocolName, number> = {
   recover: MAX_FRAME_BYTES.recover,
   publish: MAX_FRAME_BYTES.publish,
   info: MAX_FRAME_BYTES.info,
+  revoke: MAX_FRAME_BYTES.revoke,
 };
 
 export interface NodeRequestOptions {

@@ -1,10 +1,11 @@
 // The node's composition root (DESIGN.md "The daemon"; Lodestar's pattern):
-// builds keystore -> store -> replay guard -> metrics -> libp2p -> handlers
-// -> HTTP in dependency order, and closes them in reverse, once. One root
+// builds keystore -> store -> replay guard -> metrics -> revocations ->
+// libp2p -> handlers -> revocation sync -> HTTP in dependency order, and closes them in reverse, once. One root
 // AbortController stops every wait and timer.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import {
   ErrorCode,
@@ -23,19 +24,22 @@ import { startHttp, type HttpServer } from './http.ts';
 import { loadKeystore, type Keystore } from './keystore.ts';
 import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } from './log.ts';
 import { createNodeMetrics, type NodeMetrics, type ProtocolName } from './metrics.ts';
-import { createHost, registerHandler, type Host, type RequestOutcome } from './network/index.ts';
+import {
+  createHost,
+  registerHandler,
+  registerNodeOnly,
+  type Host,
+  type RequestOutcome,
+} from './network/index.ts';
 import type { NodeOptions } from './options.ts';
 import { ReplayGuard } from './replay-guard.ts';
+import { RevocationService } from './revocation/service.ts';
+import { REVSYNC_PROTOCOL, RevocationSync } from './revocation/sync.ts';
 import { DelegationCache } from './service/delegation-cache.ts';
 import { handleInfo } from './service/info.ts';
 import { PublishService } from './service/publish.ts';
 import { RecoverService } from './service/recover.ts';
-import {
-  NO_REVOCATIONS,
-  type CustodyAudit,
-  type ServiceDeps,
-  type TestFaults,
-} from './service/types.ts';
+import { type CustodyAudit, type ServiceDeps, type TestFaults } from './service/types.ts';
 import { NodeStore } from './store/index.ts';
 
 /** Database folder inside the node's data dir. */
@@ -49,7 +53,10 @@ export interface DaemonDeps {
   readonly log?: Logger;
   readonly passphrase?: string | undefined;
   /** Test-only hooks beyond the option flags (e.g. holding a request before sealing). */
-  readonly faults?: Pick<TestFaults, 'beforeSeal'>;
+  readonly faults?: Pick<TestFaults, 'beforeSeal'> & {
+    /** Refuse connections with these peers both ways (a partition); needs test faults enabled. */
+    readonly blocked?: (peerId: string) => boolean;
+  };
   /** The custody audit log; until its issue lands, records are accepted without a log. */
   readonly audit?: CustodyAudit;
 }
@@ -62,6 +69,16 @@ export interface Daemon {
   readonly http: { readonly host: string; readonly port: number };
   readonly metrics: NodeMetrics;
   readonly previousShutdownClean: boolean;
+  readonly revocations: {
+    /** Records in the live set. */
+    readonly size: () => number;
+    /** Whether this node synced with a majority of the node set within the bound. */
+    readonly fresh: () => boolean;
+    /** Runs one anti-entropy round with every peer now. */
+    readonly syncNow: () => Promise<void>;
+  };
+  /** Closes every connection with this peer (with a `blocked` fault: completes a partition). */
+  disconnect(peerId: string): Promise<void>;
   /** Stops everything in reverse order; idempotent. */
   close(): Promise<void>;
 }
@@ -76,6 +93,10 @@ function loadNodeSet(suite: CryptoSuite, path: string): NodeSet {
     });
   }
   return parseSignedNodeSetJson(suite, text);
+}
+
+function blockedBy(blocked: (peerId: string) => boolean): (peer: PeerId) => boolean {
+  return (peer) => blocked(peer.toString());
 }
 
 function result(outcome: RequestOutcome): RejectionCode | 'ok' | undefined {
@@ -156,6 +177,18 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const metrics = createNodeMetrics();
     metrics.sharesStored.set(await store.countContent());
 
+    // revocations: the live set, loaded before anything can ask for a share
+    const revocations = await RevocationService.load({
+      suite,
+      nodeSet,
+      store,
+      clock,
+      metrics,
+      log: nodeLog,
+      fingerprint,
+      refuseStale: options.revocation.refuseStale,
+    });
+
     // libp2p
     const privateKey = await generateKeyPairFromSeed('Ed25519', keystore.identitySeed);
     const host: Host = await createHost(
@@ -165,6 +198,9 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         nodeSetPeers: nodeSet.nodes.map((n) => peerIdFromString(n.peerId)),
         allow: nodeSet.nodes.flatMap((n) => n.multiaddrs),
         limits: { maxConnections: options.maxConnections },
+        ...(options.test.enabled && deps.faults?.blocked !== undefined
+          ? { blocked: blockedBy(deps.faults.blocked) }
+          : {}),
       },
       { log: nodeLog },
     );
@@ -203,7 +239,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       },
       store,
       nonces,
-      revocations: NO_REVOCATIONS,
+      revocations,
       audit: deps.audit ?? { record: () => Promise.resolve() },
       clock,
       epochStart: store.replayEpochStart,
@@ -249,6 +285,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       ['recover', MAX_FRAME_BYTES.recover, (f) => recover.handle(f)],
       ['publish', MAX_FRAME_BYTES.publish, (f) => publish.handle(f)],
       ['info', MAX_FRAME_BYTES.info, (f) => handleInfo(serviceDeps, f)],
+      ['revoke', MAX_FRAME_BYTES.revoke, (f) => revocations.handleRevoke(f)],
     ];
     for (const [name, maxFrameBytes, handler] of specs) {
       await registerHandler(
@@ -264,6 +301,35 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       );
     }
 
+    // Node-to-node: no per-peer rate limit (peers are the node set), bounded by streams.
+    await registerNodeOnly(
+      host,
+      {
+        protocol: REVSYNC_PROTOCOL,
+        maxFrameBytes: MAX_FRAME_BYTES.revsync,
+        readDeadlineMs: options.readDeadlineMs,
+        maxInboundStreams: options.maxStreamsPerProtocol,
+        handle: (f) => revocations.handleRevsync(f),
+      },
+      handlerDeps,
+    );
+    const sync = new RevocationSync(
+      {
+        libp2p: host.libp2p,
+        nodeSet,
+        selfIndex: self.index,
+        live: revocations.live,
+        clock,
+        metrics,
+        log: nodeLog,
+        signal: root.signal,
+      },
+      options.revocation,
+    );
+    revocations.attach(sync);
+    await sync.start();
+    closers.push({ name: 'revocation-sync', close: () => sync.stop() });
+
     // HTTP: metrics and health, last up, first down.
     const http: HttpServer = await startHttp(options.http, {
       registry: metrics.registry,
@@ -273,6 +339,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
           name: 'libp2p',
           ready: () => host.libp2p.status === 'started' && host.libp2p.getMultiaddrs().length > 0,
         },
+        { name: 'revocations', ready: () => revocations.fresh() },
       ],
     });
     closers.push({ name: 'http', close: () => http.close() });
@@ -292,6 +359,14 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       http: http.address,
       metrics,
       previousShutdownClean: store.previousShutdownClean,
+      revocations: {
+        size: () => revocations.live.size,
+        fresh: () => revocations.fresh(),
+        syncNow: () => sync.syncNow(),
+      },
+      disconnect: async (peerId) => {
+        await host.libp2p.hangUp(peerIdFromString(peerId));
+      },
       close: () =>
         (closing ??= closeAll().then(() => {
           nodeLog.info('node stopped', {});

@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECTIONS, type RejectionCode } from '../protocol/index.ts';
 
-export const PROTOCOLS = ['recover', 'publish', 'info'] as const;
+export const PROTOCOLS = ['recover', 'publish', 'info', 'revoke', 'revsync'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
 /** 'ok' or the rejection code a request was answered with. */
@@ -27,6 +27,13 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** Where a revocation record came from: an admin or anyone (/qkms/revoke), a peer's push, anti-entropy. */
+export const REVOCATION_SOURCES = ['client', 'push', 'sync'] as const;
+export const REVOCATION_RESULTS = ['stored', 'unchanged', 'invalid'] as const;
+
+/** Propagation lag buckets: 10 ms to 1 hour (a node that was down catches up late). */
+const LAG_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
+
 /** Request latency buckets: 100 µs to 2.5 s (a recover is ~1 ms of CPU; past seconds is a stall). */
 const LATENCY_BUCKETS_SECONDS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -43,6 +50,12 @@ export interface NodeMetrics {
   readonly sharesStored: Gauge;
   readonly delegationCache: Counter<'outcome'>;
   readonly storeErrors: Counter<'kind'>;
+  readonly revocations: Gauge;
+  readonly revocationRecords: Counter<'source' | 'result'>;
+  readonly revocationLag: Histogram;
+  readonly revocationLastSync: Gauge<'peer'>;
+  readonly revocationSyncs: Counter<'result'>;
+  readonly revocationFresh: Gauge;
   /** Times `fn` as `stage`. */
   time<T>(stage: Stage, fn: () => T): T;
   timeAsync<T>(stage: Stage, fn: () => Promise<T>): Promise<T>;
@@ -107,6 +120,44 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const revocations = new Gauge({
+    name: 'qkms_revocations',
+    help: 'Revocation records in the live set.',
+    registers: [registry],
+  });
+  const revocationRecords = new Counter({
+    name: 'qkms_revocation_records_total',
+    help: 'Revocation records received, by source (client, push, sync) and result (stored, unchanged, invalid).',
+    labelNames: ['source', 'result'] as const,
+    registers: [registry],
+  });
+  for (const source of REVOCATION_SOURCES)
+    for (const result of REVOCATION_RESULTS) revocationRecords.inc({ source, result }, 0);
+  const revocationLag = new Histogram({
+    name: 'qkms_revocation_propagation_lag_seconds',
+    help: "Time from a revocation's issuedAt to this node storing it (includes admin signing time).",
+    buckets: LAG_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const revocationLastSync = new Gauge({
+    name: 'qkms_revocation_last_sync_timestamp_seconds',
+    help: 'When anti-entropy with each peer (by node index) last completed.',
+    labelNames: ['peer'] as const,
+    registers: [registry],
+  });
+  const revocationSyncs = new Counter({
+    name: 'qkms_revocation_syncs_total',
+    help: 'Anti-entropy exchanges this node started, by result (ok, failed).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  revocationSyncs.inc({ result: 'ok' }, 0);
+  revocationSyncs.inc({ result: 'failed' }, 0);
+  const revocationFresh = new Gauge({
+    name: 'qkms_revocation_fresh',
+    help: '1 while this node has synced with a majority of the node set within the freshness bound, else 0.',
+    registers: [registry],
+  });
   const time = <T>(stage: Stage, fn: () => T): T => {
     const end = stageDuration.startTimer({ stage });
     try {
@@ -134,6 +185,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     sharesStored,
     delegationCache,
     storeErrors,
+    revocations,
+    revocationRecords,
+    revocationLag,
+    revocationLastSync,
+    revocationSyncs,
+    revocationFresh,
     time,
     timeAsync,
   };

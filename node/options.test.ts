@@ -63,6 +63,7 @@ describe('defaults', () => {
       perWalletRate: { perSecond: 5, burst: 20 },
       maxStreamsPerProtocol: 16,
       replaySweepIntervalMs: 60_000,
+      revocation: { syncIntervalMs: 5_000, maxLagMs: 60_000, refuseStale: false },
       test: { enabled: false, delayMs: 0, wrongShare: false },
       configFile: null,
     } satisfies NodeOptions);

@@ -52,6 +52,15 @@ export interface TestFaults {
   readonly wrongShare: boolean;
 }
 
+export interface RevocationOptions {
+  /** Milliseconds between anti-entropy rounds with every peer. */
+  readonly syncIntervalMs: number;
+  /** Not in sync with a majority of the node set for longer than this: not ready. */
+  readonly maxLagMs: number;
+  /** When not fresh, also refuse recovers (NOT_READY) instead of only reporting it. */
+  readonly refuseStale: boolean;
+}
+
 export interface NodeOptions {
   /** Absolute path of the node's data directory (keystore.json, database). */
   readonly dir: string;
@@ -75,6 +84,7 @@ export interface NodeOptions {
   readonly maxStreamsPerProtocol: number;
   /** How often expired replay nonces are swept, milliseconds. */
   readonly replaySweepIntervalMs: number;
+  readonly revocation: RevocationOptions;
   readonly test: TestFaults;
   /** Absolute path of the config file read, or null. */
   readonly configFile: string | null;
@@ -424,6 +434,39 @@ const SETTINGS = {
     defaultText: '60000',
     parse: intParser(1_000, 3_600_000, 'milliseconds'),
   }),
+  revocationSyncIntervalMs: setting({
+    key: 'revocation.syncIntervalMs',
+    flag: 'revocation-sync-interval-ms',
+    env: 'QKMS_REVOCATION_SYNC_INTERVAL_MS',
+    flagKind: 'string',
+    arg: 'MS',
+    help: 'Milliseconds between anti-entropy rounds with each peer: how soon a node that missed a revocation push catches up.',
+    default: 5_000,
+    defaultText: '5000',
+    parse: intParser(50, 600_000, 'milliseconds'),
+  }),
+  revocationMaxLagMs: setting({
+    key: 'revocation.maxLagMs',
+    flag: 'revocation-max-lag-ms',
+    env: 'QKMS_REVOCATION_MAX_LAG_MS',
+    flagKind: 'string',
+    arg: 'MS',
+    help: 'A node that has not synced revocations with a majority of the node set for longer than this reports not ready.',
+    default: 60_000,
+    defaultText: '60000',
+    parse: intParser(100, 86_400_000, 'milliseconds'),
+  }),
+  revocationRefuseStale: setting({
+    key: 'revocation.refuseStale',
+    flag: 'revocation-refuse-stale',
+    env: 'QKMS_REVOCATION_REFUSE_STALE',
+    flagKind: 'boolean',
+    arg: '',
+    help: 'While revocations are not fresh, also refuse recovers (NOT_READY), not only report it.',
+    default: false,
+    defaultText: 'false',
+    parse: parseBoolean,
+  }),
   testDelayMs: setting({
     key: 'test.delayMs',
     flag: 'test-delay-ms',
@@ -684,6 +727,11 @@ export function parseNodeOptions(input: ParseNodeOptionsInput): NodeOptions {
     perWalletRate: { perSecond: v.perWalletRate, burst: v.perWalletBurst },
     maxStreamsPerProtocol: v.maxStreamsPerProtocol,
     replaySweepIntervalMs: v.replaySweepIntervalMs,
+    revocation: {
+      syncIntervalMs: v.revocationSyncIntervalMs,
+      maxLagMs: v.revocationMaxLagMs,
+      refuseStale: v.revocationRefuseStale,
+    },
     test: { enabled: testFaultsEnabled, delayMs: v.testDelayMs, wrongShare: v.testWrongShare },
     configFile,
   });

@@ -32,6 +32,12 @@ export const MAX_ALLOWLIST_ENTRIES = 256;
 /** Nodes a node set may hold (Shamir over GF(2^8) allows 255). */
 export const MAX_NODES = 255;
 
+/**
+ * One encoded revocation record: its body (<= ~1.2 KiB with a full reason)
+ * plus up to 16 hybrid admin signatures of 3,373 bytes each.
+ */
+export const MAX_REVOCATION_BYTES = 60 * 1024;
+
 /** Frame caps per protocol, checked before decoding. Sized from the largest valid message. */
 export const MAX_FRAME_BYTES = {
   /** Request (~1.4 KiB with its 1216-byte key) + delegation (<= 4 KiB): 16 KiB leaves room. */
@@ -40,4 +46,11 @@ export const MAX_FRAME_BYTES = {
   publish: 64 * 1024,
   /** Info request and answer are small. */
   info: 4 * 1024,
+  /**
+   * A revocation record with up to 16 hybrid admin signatures (~3.4 KiB each)
+   * is ~55 KiB; a page of records listed back is capped at the same size.
+   */
+  revoke: 64 * 1024,
+  /** Node-to-node anti-entropy: a digest level (9 KiB), an id list, or a batch of records. */
+  revsync: 1024 * 1024,
 } as const;

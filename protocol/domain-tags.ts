@@ -32,6 +32,10 @@ export const DomainTag = {
   SHARE_COMMITMENT: 'qkms/v1/share-commitment',
   /** Node signature over a publish receipt. */
   PUBLISH_RECEIPT: 'qkms/v1/publish-receipt',
+  /** revocationId = SHA-256(tag || canonical CBOR of the revocation body). */
+  REVOCATION_ID: 'qkms/v1/revocation-id',
+  /** Admin signature over a revocation: tag || revocationId. */
+  REVOCATION_SIGNATURE: 'qkms/v1/revocation-signature',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

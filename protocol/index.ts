@@ -12,6 +12,8 @@ export {
   CEK_BYTES,
   ID_BYTES,
   MAX_FRAME_BYTES,
+  MAX_REVOCATION_BYTES,
+  MAX_TEXT_BYTES,
   NONCE_BYTES,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
@@ -19,6 +21,18 @@ export {
 export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
 export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
+export {
+  malformed,
+  readArray,
+  readBytes,
+  readLiteral,
+  readMap,
+  readText,
+  readTimestamp,
+  readUint,
+  readVersion,
+  type CborMap,
+} from './codec/read.ts';
 export { FrameAssembler, encodeFrame, readFrameHeader, type FrameHeader } from './codec/frame.ts';
 export { HPKE_SUITE, HPKE_TAG_BYTES, open, seal, type SealContext, type Sealed } from './seal.ts';
 export {
@@ -105,8 +119,12 @@ export {
   type NewManifest,
 } from './manifest.ts';
 export {
+  DIGEST_CHILDREN_BYTES,
+  MAX_REVSYNC_IDS,
+  MAX_REVSYNC_RECORDS,
   decodeMessage,
   encodeMessage,
+  type RevokeStatus,
   type Message,
   type MessageOf,
   type MessageType,

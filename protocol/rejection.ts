@@ -75,6 +75,11 @@ export const REJECTIONS = {
     action: 'give-up',
     meaning: 'the published share does not match its commitment in the manifest',
   },
+  BAD_REVOCATION: {
+    action: 'give-up',
+    meaning:
+      'the revocation record is malformed, names another node set, or lacks enough valid admin signatures',
+  },
   BUSY: { action: 'back-off', meaning: 'the node is at capacity; nothing was done' },
   RATE_LIMITED: { action: 'back-off', meaning: 'this peer or wallet exceeded its rate' },
   TIMEOUT: {

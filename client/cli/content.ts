@@ -2,7 +2,6 @@
 // and recover behind files. A CEK is read from and written to files (one line
 // of hex, mode 0600) and never printed; progress goes to stderr, results to
 // stdout (--json for machines).
-import { parseArgs } from 'node:util';
 import {
   ADDRESS_BYTES,
   ErrorCode,
@@ -18,8 +17,10 @@ import { Session } from '../session.ts';
 import { loadManifest, loadNodeSet, loadWallet, saveManifest } from './files.ts';
 import {
   CLIENT_EXIT,
+  parseFlags as parse,
   parseHexLine,
   readSecretFile,
+  requiredFlag as required,
   usageError,
   writeSecretFile,
   type ClientCliIo,
@@ -44,22 +45,6 @@ of hex, mode 0600; never printed).
 Exit codes: 0 recovered, 2 usage, 3 bad file, 4 not enough good shares
 (nodes down, slow or lying), 5 refused (policy, delegation, capability),
 6 revoked.`;
-
-function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
-  argv: readonly string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw usageError(e instanceof Error ? e.message : 'bad arguments');
-  }
-}
-
-function required(value: string | boolean | undefined, flag: string): string {
-  if (typeof value !== 'string' || value === '') throw usageError(`--${flag}: required`);
-  return value;
-}
 
 export function parsePolicy(text: string | undefined): AccessPolicy {
   if (text === undefined || text === 'open') return { kind: 'open' };

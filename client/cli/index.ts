@@ -1,4 +1,5 @@
 // The client's commands, for the one `qkms` dispatcher (bin/qkms.ts).
+import { adminRevocations, adminRevoke } from './admin.ts';
 import { contentPublish, contentRecover } from './content.ts';
 import type { ClientCommand } from './io.ts';
 import { nodeStatus } from './status.ts';
@@ -17,6 +18,13 @@ export const CLIENT_COMMANDS: Readonly<Record<string, Readonly<Record<string, Cl
   },
   wallet: {
     new: { summary: 'create a development wallet key file and print its address', run: walletNew },
+  },
+  admin: {
+    revoke: {
+      summary: 'revoke a wallet, session, delegation or content across the quorum',
+      run: adminRevoke,
+    },
+    revocations: { summary: 'list the revocations a node holds', run: adminRevocations },
   },
   node: {
     status: { summary: "each node's reachability, version and round trip", run: nodeStatus },

@@ -13,6 +13,7 @@ import {
   readFileSync,
 } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ErrorCode, QkmsError } from '../../protocol/index.ts';
 
 export interface ClientCliIo {
@@ -102,4 +103,20 @@ export function parseHexLine(text: string, what: string, bytes: number): Uint8Ar
     throw configError(`${what}: expected one line of ${2 * bytes} hex digits`);
   }
   return Uint8Array.from(line.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+}
+
+/** node:util parseArgs, strict, no positionals; a bad argument is a usage error. */
+export function parseFlags<
+  T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
+>(argv: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw usageError(e instanceof Error ? e.message : 'bad arguments');
+  }
+}
+
+export function requiredFlag(value: string | boolean | undefined, flag: string): string {
+  if (typeof value !== 'string' || value === '') throw usageError(`--${flag}: required`);
+  return value;
 }

@@ -64,6 +64,8 @@ export interface HostOptions {
   readonly allow: readonly string[];
   /** Overrides of DEFAULT_HOST_LIMITS (tests, unusual deployments). */
   readonly limits?: Partial<HostLimits>;
+  /** TEST ONLY: peers to refuse connections with, both ways (a network partition). */
+  readonly blocked?: (peer: PeerId) => boolean;
 }
 
 export interface HostDeps {
@@ -80,7 +82,7 @@ export interface Host {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = ['privateKey', 'listen', 'nodeSetPeers', 'allow', 'limits'] as const;
+const OPTION_KEYS = ['privateKey', 'listen', 'nodeSetPeers', 'allow', 'limits', 'blocked'] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_HOST_LIMITS);
 
 function resolveLimits(overrides: Partial<HostLimits> | undefined): HostLimits {
@@ -117,6 +119,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     );
   const limits = resolveLimits(options.limits);
   const nodeSet = new Set(options.nodeSetPeers.map((p) => p.toString()));
+  const { blocked } = options;
 
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
@@ -132,6 +135,15 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
       inboundStreamProtocolNegotiationTimeout: limits.inboundStreamNegotiationTimeoutMs,
       allow: allowList(options.allow, deps.log),
     },
+    ...(blocked === undefined
+      ? {}
+      : {
+          connectionGater: {
+            denyDialPeer: (peer: PeerId) => blocked(peer),
+            denyInboundEncryptedConnection: (peer: PeerId) => blocked(peer),
+            denyOutboundEncryptedConnection: (peer: PeerId) => blocked(peer),
+          },
+        }),
   });
 
   let closing: Promise<void> | undefined;

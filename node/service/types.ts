@@ -4,6 +4,7 @@ import type { CryptoSuite, Decapsulator, NodeSet, SigningKey } from '../../proto
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 
+import type { Principals } from '../../revocation/index.ts';
 import type { StoredContent } from '../store/index.ts';
 
 export type { StoredContent };
@@ -21,22 +22,15 @@ export interface NonceGuard {
   commit(sessionKey: Uint8Array, nonce: Uint8Array): Promise<void>;
 }
 
-/** The principals a request acts for: what revocations name. */
-export interface Principals {
-  readonly wallet: Uint8Array;
-  readonly session: Uint8Array;
-  readonly delegation: Uint8Array;
-  /** When the delegation was issued (ms): "log out everywhere" revokes those issued before a time. */
-  readonly delegationIssuedAt: number;
-  readonly content: Uint8Array;
-}
+export type { Principals };
 
-/**
- * Steps 6 and 9 of recover: the live revocation set. The revocation issue
- * provides the quorum-wide set; until then a node holds none.
- */
+/** Steps 6 and 9 of recover: the live, quorum-wide revocation set (node/revocation). */
 export interface RevocationCheck {
-  /** Throws QkmsError REVOKED when any principal is revoked. Synchronous: it must not yield. */
+  /**
+   * Throws QkmsError REVOKED when any principal is revoked, NOT_READY when
+   * the set is stale and the node is configured to refuse then.
+   * Synchronous: it must not yield.
+   */
   assertNotRevoked(principals: Principals): void;
 }
 
@@ -94,10 +88,3 @@ export interface ServiceDeps {
   readonly fingerprint: (bytes: Uint8Array) => string;
   readonly faults: TestFaults;
 }
-
-/** The empty revocation set of a node that has received no revocations. */
-export const NO_REVOCATIONS: RevocationCheck = {
-  assertNotRevoked(): void {
-    // nothing is revoked
-  },
-};

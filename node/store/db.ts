@@ -1,6 +1,6 @@
 // The node's one LevelDB (DESIGN.md, Storage): shares with their manifests
-// and owners, used nonces, node metadata; revocations and the audit log will
-// join under the prefixes keys.ts reserves for them.
+// and owners, used nonces, revocation records, node metadata; the audit log
+// will join under the prefix keys.ts reserves for it.
 //
 // - Every value is sealed by RecordCipher (AES-256-GCM, key as associated
 //   data); a value that fails authentication or decoding throws STORE_CORRUPT
@@ -15,7 +15,16 @@
 //   complete and starts a replay epoch (`replayEpochStart`).
 import { Level } from 'level';
 import { ErrorCode, QkmsError, wipe, type CryptoSuite } from '../../protocol/index.ts';
-import { MetaName, STORE_LENGTHS, contentKey, kindRange, metaKey, nonceKey } from './keys.ts';
+import {
+  MetaName,
+  STORE_LENGTHS,
+  contentKey,
+  kindRange,
+  metaKey,
+  nonceKey,
+  prefixRange,
+  revocationKey,
+} from './keys.ts';
 import { RecordCipher } from './record-cipher.ts';
 import {
   checkContent,
@@ -45,7 +54,21 @@ const OPTION_KEYS = new Set(['path', 'storageKey', 'suite', 'clock']);
 /** Keys an iterator step fetches at once when only counting. */
 const COUNT_STEP = 1024;
 const NONCE_KEY_BYTES = 1 + STORE_LENGTHS.sessionKey + STORE_LENGTHS.nonce;
+const REVOCATION_KEY_BYTES = 1 + STORE_LENGTHS.revocationId;
 const SYNC = { sync: true } as const;
+
+function malformedKey(kind: string): QkmsError {
+  return new QkmsError(ErrorCode.STORE_CORRUPT, `node store: ${kind} record has a malformed key`);
+}
+
+function checkRevocationId(id: Uint8Array): Uint8Array {
+  if (!(id instanceof Uint8Array) || id.length !== STORE_LENGTHS.revocationId)
+    throw new QkmsError(
+      ErrorCode.INVALID_LENGTH,
+      `revocation id: expected ${STORE_LENGTHS.revocationId} bytes`,
+    );
+  return id;
+}
 
 type Db = Level<Uint8Array, Uint8Array>;
 
@@ -314,14 +337,72 @@ export class NodeStore {
     });
   }
 
+  // ---- revocations (revocation/live.ts RevocationStore) ----
+
+  async hasRevocation(id: Uint8Array): Promise<boolean> {
+    const key = revocationKey(checkRevocationId(id));
+    return this.#run(async () => (await getValue(this.#db, key)) !== undefined);
+  }
+
+  /** The record's bytes, or undefined. STORE_CORRUPT if it fails authentication. */
+  async getRevocation(id: Uint8Array): Promise<Uint8Array | undefined> {
+    const key = revocationKey(checkRevocationId(id));
+    return this.#run(async () => {
+      const raw = await getValue(this.#db, key);
+      return raw === undefined ? undefined : openValue(this.#cipher, key, raw);
+    });
+  }
+
+  /** Stores a record under its id; durable before it resolves. */
+  async putRevocation(id: Uint8Array, record: Uint8Array): Promise<void> {
+    const key = revocationKey(checkRevocationId(id));
+    return this.#run(async () => {
+      await this.#db.put(key, this.#cipher.seal(key, record), SYNC);
+    });
+  }
+
+  /** Every record id starting with `prefix` (at most 2 bytes), ascending. Keys only. */
+  async revocationIds(prefix: Uint8Array): Promise<Uint8Array[]> {
+    if (!(prefix instanceof Uint8Array) || prefix.length > 2)
+      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'revocation prefix: at most 2 bytes');
+    return this.#run(async () => {
+      const ids: Uint8Array[] = [];
+      for await (const key of this.#db.keys(prefixRange('revocation', prefix))) {
+        if (key.length !== REVOCATION_KEY_BYTES) throw malformedKey('revocation');
+        ids.push(new Uint8Array(key.subarray(1)));
+      }
+      return ids;
+    });
+  }
+
+  /** Up to `limit` records with id > `after` (empty: from the first), ascending. */
+  async listRevocations(
+    after: Uint8Array,
+    limit: number,
+  ): Promise<{ id: Uint8Array; record: Uint8Array }[]> {
+    if (after.length !== 0) checkRevocationId(after);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'limit: a positive integer');
+    const range = kindRange('revocation');
+    const bounds =
+      after.length === 0
+        ? { gte: range.gte, lt: range.lt }
+        : { gt: revocationKey(after), lt: range.lt };
+    return this.#run(async () => {
+      const out: { id: Uint8Array; record: Uint8Array }[] = [];
+      for await (const [raw, value] of this.#db.iterator({ ...bounds, limit })) {
+        const key = new Uint8Array(raw);
+        if (key.length !== REVOCATION_KEY_BYTES) throw malformedKey('revocation');
+        out.push({ id: key.slice(1), record: openValue(this.#cipher, key, value) });
+      }
+      return out;
+    });
+  }
+
   async #eachNonce(visit: (entry: NonceEntry, key: Uint8Array) => void): Promise<void> {
     for await (const [raw, value] of this.#db.iterator(kindRange('nonce'))) {
       const key = new Uint8Array(raw);
-      if (key.length !== NONCE_KEY_BYTES)
-        throw new QkmsError(
-          ErrorCode.STORE_CORRUPT,
-          'node store: nonce record has a malformed key',
-        );
+      if (key.length !== NONCE_KEY_BYTES) throw malformedKey('nonce');
       const expiresAt = decodeNonceValue(openValue(this.#cipher, key, value));
       visit(
         {

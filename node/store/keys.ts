@@ -38,10 +38,11 @@ export const KeyPrefix = {
    */
   nonce: 0x6e, // 'n'
   /**
-   * RESERVED for the revocation issue, not written yet: one admin-signed
-   * revocation record. Key: 'r' || record id (32, hash of the record).
-   * Value: the canonical record. Durability: synced, before it is applied or
-   * acknowledged; never deleted (the set only grows).
+   * One admin-signed revocation record (revocation/record.ts). Key: 'r' ||
+   * record id (32, the hash of its body), so a range scan by id prefix lists
+   * an anti-entropy bucket. Value: the record's canonical encoding.
+   * Durability: synced, before it is acknowledged; never deleted (the set
+   * only grows).
    */
   revocation: 0x72, // 'r'
   /**
@@ -71,6 +72,7 @@ export const STORE_LENGTHS = {
   /** Ed25519 public key of a session. */
   sessionKey: 32,
   nonce: NONCE_BYTES,
+  revocationId: ID_BYTES,
 } as const;
 
 export function contentKey(contentId: Uint8Array): Uint8Array {
@@ -86,6 +88,27 @@ export function nonceKey(sessionKey: Uint8Array, nonce: Uint8Array): Uint8Array 
   key.set(sessionKey, 1);
   key.set(nonce, 1 + STORE_LENGTHS.sessionKey);
   return key;
+}
+
+export function revocationKey(id: Uint8Array): Uint8Array {
+  const key = new Uint8Array(1 + STORE_LENGTHS.revocationId);
+  key[0] = KeyPrefix.revocation;
+  key.set(id, 1);
+  return key;
+}
+
+/** The keys of one kind whose rest starts with `prefix`: [gte, lt). */
+export function prefixRange(
+  kind: RecordKind,
+  prefix: Uint8Array,
+): { gte: Uint8Array; lt: Uint8Array } {
+  const gte = Uint8Array.of(KeyPrefix[kind], ...prefix);
+  // The least key above every key starting with gte: drop trailing 0xff bytes, add one to the last.
+  let end = gte.length;
+  while (end > 0 && gte[end - 1] === 0xff) end -= 1;
+  const lt = gte.slice(0, end);
+  lt[end - 1] = (lt[end - 1] ?? 0) + 1;
+  return { gte, lt };
 }
 
 const encoder = new TextEncoder();

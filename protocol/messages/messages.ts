@@ -4,6 +4,14 @@
 //   on /qkms/recover:  client 'recover'  -> node 'share' | 'reject'
 //   on /qkms/publish:  client 'publish'  -> node 'receipt' | 'reject'
 //   on /qkms/info:     client 'info'     -> node 'info-ok' | 'reject'
+//   on /qkms/revoke:   anyone 'revoke'   -> node 'revoke-ok' | 'reject'
+//                      anyone 'revocations' -> node 'revocations-ok' | 'reject'
+//   on /qkms/revsync (node-set members only):
+//                      'revsync-digest' -> 'revsync-digest-ok'
+//                      'revsync-fetch'  -> 'revsync-records'
+//                      'revsync-push'   -> 'revsync-push-ok'   (each, or 'reject')
+// A revocation record travels as the bytes of its own canonical encoding
+// (revocation/record.ts parses it): its id is a hash of exactly those bytes' body.
 // A receiver checks the size cap, decodes canonically, then checks `v`
 // before anything else: an unknown version is UNSUPPORTED_VERSION, which a
 // node answers with a 'reject' naming the versions it speaks.
@@ -18,7 +26,13 @@ import {
   readUint,
   readVersion,
 } from '../codec/read.ts';
-import { ID_BYTES, MAX_NODES, MAX_TEXT_BYTES, PROTOCOL_VERSION } from '../constants.ts';
+import {
+  ID_BYTES,
+  MAX_NODES,
+  MAX_REVOCATION_BYTES,
+  MAX_TEXT_BYTES,
+  PROTOCOL_VERSION,
+} from '../constants.ts';
 import type { Delegation } from '../grant/delegation.ts';
 import {
   requestBodyFromCbor,
@@ -59,13 +73,55 @@ export type Message =
   | { readonly type: 'receipt'; readonly receipt: PublishReceipt }
   | { readonly type: 'info' }
   | { readonly type: 'info-ok'; readonly info: NodeInfo }
+  | { readonly type: 'revoke'; readonly record: Uint8Array }
+  | { readonly type: 'revoke-ok'; readonly id: Uint8Array; readonly status: RevokeStatus }
+  /** A page of the records a node holds, in id order, after `after` (empty: from the start). */
+  | { readonly type: 'revocations'; readonly after: Uint8Array }
+  | {
+      readonly type: 'revocations-ok';
+      readonly records: readonly Uint8Array[];
+      readonly more: boolean;
+    }
+  | {
+      readonly type: 'revsync-digest';
+      /** The id prefix (0, 1 or 2 bytes) whose digest is compared. */
+      readonly prefix: Uint8Array;
+      /** The asking node's own count and XOR of the ids under `prefix`. */
+      readonly count: number;
+      readonly xor: Uint8Array;
+    }
+  | {
+      readonly type: 'revsync-digest-ok';
+      readonly count: number;
+      readonly xor: Uint8Array;
+      /** When the digests differ and prefix < 2 bytes: 256 × (count u32 BE || xor 32). Else empty. */
+      readonly children: Uint8Array;
+      /** When the digests differ and prefix is 2 bytes: every id under it. Else empty. */
+      readonly ids: readonly Uint8Array[];
+    }
+  | { readonly type: 'revsync-fetch'; readonly ids: readonly Uint8Array[] }
+  | { readonly type: 'revsync-records'; readonly records: readonly Uint8Array[] }
+  | { readonly type: 'revsync-push'; readonly records: readonly Uint8Array[] }
+  | {
+      readonly type: 'revsync-push-ok';
+      readonly stored: number;
+      readonly unchanged: number;
+    }
   | {
       readonly type: 'reject';
       readonly code: RejectionCode;
       readonly versions?: readonly number[];
     };
 
+export type RevokeStatus = 'stored' | 'unchanged';
 export type MessageType = Message['type'];
+
+/** Ids one anti-entropy message may carry (a 2-byte prefix of 1M ids holds ~16). */
+export const MAX_REVSYNC_IDS = 4096;
+/** Records one anti-entropy or listing message may carry (also bounded by the frame cap). */
+export const MAX_REVSYNC_RECORDS = 1024;
+/** 256 children of a digest level, each count (u32 BE) || xor (32). */
+export const DIGEST_CHILDREN_BYTES = 256 * (4 + ID_BYTES);
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
 const MESSAGE_TYPES: readonly MessageType[] = [
@@ -75,6 +131,16 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   'receipt',
   'info',
   'info-ok',
+  'revoke',
+  'revoke-ok',
+  'revocations',
+  'revocations-ok',
+  'revsync-digest',
+  'revsync-digest-ok',
+  'revsync-fetch',
+  'revsync-records',
+  'revsync-push',
+  'revsync-push-ok',
   'reject',
 ];
 
@@ -105,6 +171,30 @@ function fields(message: Message): Record<string, CborValue> {
         versions: [...message.info.versions],
         software: message.info.software,
       };
+    case 'revoke':
+      return { record: message.record };
+    case 'revoke-ok':
+      return { id: message.id, status: message.status };
+    case 'revocations':
+      return { after: message.after };
+    case 'revocations-ok':
+      return { records: [...message.records], more: message.more };
+    case 'revsync-digest':
+      return { prefix: message.prefix, count: message.count, xor: message.xor };
+    case 'revsync-digest-ok':
+      return {
+        count: message.count,
+        xor: message.xor,
+        children: message.children,
+        ids: [...message.ids],
+      };
+    case 'revsync-fetch':
+      return { ids: [...message.ids] };
+    case 'revsync-records':
+    case 'revsync-push':
+      return { records: [...message.records] };
+    case 'revsync-push-ok':
+      return { stored: message.stored, unchanged: message.unchanged };
     case 'reject':
       return message.versions === undefined
         ? { code: message.code }
@@ -123,8 +213,52 @@ const KEYS: Record<MessageType, { required: readonly string[]; optional?: readon
   receipt: { required: ['receipt', 'sig'] },
   info: { required: [] },
   'info-ok': { required: ['nodeSet', 'node', 'versions', 'software'] },
+  revoke: { required: ['record'] },
+  'revoke-ok': { required: ['id', 'status'] },
+  revocations: { required: ['after'] },
+  'revocations-ok': { required: ['records', 'more'] },
+  'revsync-digest': { required: ['prefix', 'count', 'xor'] },
+  'revsync-digest-ok': { required: ['count', 'xor', 'children', 'ids'] },
+  'revsync-fetch': { required: ['ids'] },
+  'revsync-records': { required: ['records'] },
+  'revsync-push': { required: ['records'] },
+  'revsync-push-ok': { required: ['stored', 'unchanged'] },
   reject: { required: ['code'], optional: ['versions'] },
 };
+
+/** Set sizes fit a u32 (the digest's packed counts). */
+const MAX_COUNT = 0xffff_ffff;
+
+function readRecords(value: unknown, field: string): readonly Uint8Array[] {
+  return readArray(value, field, MAX_REVSYNC_RECORDS).map((r, i) =>
+    readBytes(r, `${field}[${i}]`, undefined, MAX_REVOCATION_BYTES),
+  );
+}
+
+function readIds(value: unknown, field: string): readonly Uint8Array[] {
+  return readArray(value, field, MAX_REVSYNC_IDS).map((id, i) =>
+    readBytes(id, `${field}[${i}]`, ID_BYTES),
+  );
+}
+
+function readBool(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw malformed(field, 'a boolean');
+  return value;
+}
+
+function readAfter(value: unknown): Uint8Array {
+  const after = readBytes(value, 'after', undefined, ID_BYTES);
+  if (after.length !== 0 && after.length !== ID_BYTES)
+    throw malformed('after', `0 or ${ID_BYTES} bytes`);
+  return after;
+}
+
+function readChildren(value: unknown): Uint8Array {
+  const children = readBytes(value, 'children', undefined, DIGEST_CHILDREN_BYTES);
+  if (children.length !== 0 && children.length !== DIGEST_CHILDREN_BYTES)
+    throw malformed('children', `0 or ${DIGEST_CHILDREN_BYTES} bytes`);
+  return children;
+}
 
 function readVersions(value: unknown, field: string): readonly number[] {
   return readArray(value, field, 16, 1).map((v, i) => readUint(v, `${field}[${i}]`, 0, 0xffff));
@@ -165,6 +299,51 @@ function parse(type: MessageType, m: Readonly<Record<string, unknown>>): Message
           versions: readVersions(m['versions'], 'versions'),
           software: readText(m['software'], 'software', MAX_TEXT_BYTES),
         },
+      };
+    case 'revoke':
+      return {
+        type,
+        record: readBytes(m['record'], 'record', undefined, MAX_REVOCATION_BYTES),
+      };
+    case 'revoke-ok':
+      return {
+        type,
+        id: readBytes(m['id'], 'id', ID_BYTES),
+        status: readLiteral(m['status'], 'status', ['stored', 'unchanged'] as const),
+      };
+    case 'revocations':
+      return { type, after: readAfter(m['after']) };
+    case 'revocations-ok':
+      return {
+        type,
+        records: readRecords(m['records'], 'records'),
+        more: readBool(m['more'], 'more'),
+      };
+    case 'revsync-digest':
+      return {
+        type,
+        prefix: readBytes(m['prefix'], 'prefix', undefined, 2),
+        count: readUint(m['count'], 'count', 0, MAX_COUNT),
+        xor: readBytes(m['xor'], 'xor', ID_BYTES),
+      };
+    case 'revsync-digest-ok':
+      return {
+        type,
+        count: readUint(m['count'], 'count', 0, MAX_COUNT),
+        xor: readBytes(m['xor'], 'xor', ID_BYTES),
+        children: readChildren(m['children']),
+        ids: readIds(m['ids'], 'ids'),
+      };
+    case 'revsync-fetch':
+      return { type, ids: readIds(m['ids'], 'ids') };
+    case 'revsync-records':
+    case 'revsync-push':
+      return { type, records: readRecords(m['records'], 'records') };
+    case 'revsync-push-ok':
+      return {
+        type,
+        stored: readUint(m['stored'], 'stored', 0, MAX_REVSYNC_RECORDS),
+        unchanged: readUint(m['unchanged'], 'unchanged', 0, MAX_REVSYNC_RECORDS),
       };
     case 'reject': {
       const code = m['code'];

@@ -21,8 +21,8 @@ import { createNodeMetrics } from '../../node/metrics.ts';
 import { DelegationCache } from '../../node/service/delegation-cache.ts';
 import { PublishService } from '../../node/service/publish.ts';
 import { RecoverService } from '../../node/service/recover.ts';
+import { RevocationSet } from '../../revocation/index.ts';
 import {
-  NO_REVOCATIONS,
   type ContentStore,
   type CustodyAudit,
   type NonceGuard,
@@ -91,7 +91,7 @@ export function nodeUnderTest(
     self: { index, identity: keys.identity, kem: suite.xwing.decapsulator(keys.kemSeed) },
     store,
     nonces,
-    revocations: options.revocations ?? NO_REVOCATIONS,
+    revocations: options.revocations ?? new RevocationSet(),
     audit: options.audit ?? { record: () => Promise.resolve() },
     clock: () => options.now ?? FIXTURE_TIME + 10_000,
     epochStart: 0,

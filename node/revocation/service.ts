@@ -1,0 +1,201 @@
+// The node's side of revocation: /qkms/revoke (anyone may submit a record
+// whose admin signatures verify, or read the records the node holds) and
+// /qkms/revsync (node-set members only: anti-entropy and pushes), the
+// check recover makes at steps 6 and 9, and readiness.
+import {
+  ErrorCode,
+  MAX_FRAME_BYTES,
+  QkmsError,
+  decodeMessage,
+  encodeMessage,
+  isQkmsError,
+  type CryptoSuite,
+  type NodeSet,
+} from '../../protocol/index.ts';
+import {
+  LiveRevocations,
+  answerDigest,
+  type Principals,
+  type RecordSource,
+  type RevocationRecord,
+  type RevocationStore,
+} from '../../revocation/index.ts';
+import type { Logger } from '../log.ts';
+import type { NodeMetrics } from '../metrics.ts';
+import type { RevocationCheck } from '../service/types.ts';
+import type { RevocationSync } from './sync.ts';
+
+/** Records listed per /qkms/revoke page, also bounded by the frame cap. */
+const LIST_PAGE = 64;
+/** Room for the message's own fields around the records of a reply. */
+const REPLY_OVERHEAD_BYTES = 1024;
+
+export interface RevocationServiceDeps {
+  readonly suite: CryptoSuite;
+  readonly nodeSet: NodeSet;
+  readonly store: RevocationStore;
+  readonly clock: () => number;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly fingerprint: (bytes: Uint8Array) => string;
+  /** When not fresh, refuse recovers (NOT_READY). */
+  readonly refuseStale: boolean;
+}
+
+export class RevocationService implements RevocationCheck {
+  readonly live: LiveRevocations;
+  readonly #deps: RevocationServiceDeps;
+  #sync: RevocationSync | undefined;
+
+  private constructor(deps: RevocationServiceDeps, live: LiveRevocations) {
+    this.#deps = deps;
+    this.live = live;
+  }
+
+  /** Loads the live set from the store. */
+  static async load(deps: RevocationServiceDeps): Promise<RevocationService> {
+    // Loading stores nothing; records accepted later reach the service built from it.
+    let onStored: (record: RevocationRecord, source: RecordSource) => void = () => undefined;
+    const live = await LiveRevocations.load({
+      suite: deps.suite,
+      nodeSet: deps.nodeSet,
+      store: deps.store,
+      onStored: (record, source) => {
+        onStored(record, source);
+      },
+    });
+    const service = new RevocationService(deps, live);
+    onStored = (record, source) => {
+      service.#stored(record, source);
+    };
+    deps.metrics.revocations.set(live.size);
+    if (live.foreign > 0)
+      deps.log.warn('stored revocations of another node set are not applied', {
+        count: live.foreign,
+      });
+    return service;
+  }
+
+  /** Connects the anti-entropy loop: pushes and freshness go through it. */
+  attach(sync: RevocationSync): void {
+    this.#sync = sync;
+  }
+
+  /** Steps 6 and 9 of recover. Synchronous. */
+  assertNotRevoked(principals: Principals): void {
+    if (this.#deps.refuseStale && !this.fresh())
+      throw new QkmsError(ErrorCode.NOT_READY, 'revocations are not fresh');
+    this.live.assertNotRevoked(principals);
+  }
+
+  /** Readiness: revocations fresh (always true before the sync loop is attached). */
+  fresh(): boolean {
+    return this.#sync?.fresh() ?? true;
+  }
+
+  /** /qkms/revoke: submit a record, or list a page of the records held. */
+  async handleRevoke(frame: Uint8Array): Promise<Uint8Array> {
+    const message = decodeMessage(frame, MAX_FRAME_BYTES.revoke, ['revoke', 'revocations']);
+    if (message.type === 'revoke') {
+      const { record, status } = await this.#accept(message.record, 'client');
+      return encodeMessage({ type: 'revoke-ok', id: record.id, status });
+    }
+    const page = await this.#storeOp(() => this.live.list(message.after, LIST_PAGE + 1));
+    const records: Uint8Array[] = [];
+    let bytes = REPLY_OVERHEAD_BYTES;
+    for (const { record } of page.slice(0, LIST_PAGE)) {
+      if (records.length > 0 && bytes + record.length > MAX_FRAME_BYTES.revoke) break;
+      records.push(record);
+      bytes += record.length;
+    }
+    return encodeMessage({
+      type: 'revocations-ok',
+      records,
+      more: records.length < page.length,
+    });
+  }
+
+  /** /qkms/revsync, from node-set peers only (registerNodeOnly). */
+  async handleRevsync(frame: Uint8Array): Promise<Uint8Array> {
+    const message = decodeMessage(frame, MAX_FRAME_BYTES.revsync, [
+      'revsync-digest',
+      'revsync-fetch',
+      'revsync-push',
+    ]);
+    switch (message.type) {
+      case 'revsync-digest': {
+        const answer = await this.#storeOp(() =>
+          answerDigest(this.live, message.prefix, { count: message.count, xor: message.xor }),
+        );
+        return encodeMessage({ type: 'revsync-digest-ok', ...answer });
+      }
+      case 'revsync-fetch': {
+        const records = await this.#storeOp(() =>
+          this.live.records(message.ids, MAX_FRAME_BYTES.revsync - REPLY_OVERHEAD_BYTES),
+        );
+        return encodeMessage({ type: 'revsync-records', records });
+      }
+      case 'revsync-push': {
+        let stored = 0;
+        for (const bytes of message.records) {
+          const { status } = await this.#accept(bytes, 'push');
+          if (status === 'stored') stored += 1;
+        }
+        return encodeMessage({
+          type: 'revsync-push-ok',
+          stored,
+          unchanged: message.records.length - stored,
+        });
+      }
+    }
+  }
+
+  async #accept(
+    bytes: Uint8Array,
+    source: RecordSource,
+  ): Promise<{ record: RevocationRecord; status: 'stored' | 'unchanged' }> {
+    const { metrics } = this.#deps;
+    try {
+      const accepted = await this.#storeOp(() => this.live.accept(bytes, source));
+      if (accepted.status === 'unchanged')
+        metrics.revocationRecords.inc({ source, result: 'unchanged' });
+      return accepted;
+    } catch (e) {
+      if (isQkmsError(e, ErrorCode.BAD_REVOCATION))
+        metrics.revocationRecords.inc({ source, result: 'invalid' });
+      throw e;
+    }
+  }
+
+  /** A store failure is INTERNAL on the wire (and logged); protocol errors pass through. */
+  async #storeOp<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      if (
+        isQkmsError(e) &&
+        e.code !== ErrorCode.STORE_CORRUPT &&
+        e.code !== ErrorCode.INVALID_ARGUMENT
+      )
+        throw e;
+      const corrupt = isQkmsError(e, ErrorCode.STORE_CORRUPT);
+      this.#deps.metrics.storeErrors.inc({ kind: corrupt ? 'corrupt' : 'io' });
+      this.#deps.log.error('revocation store failed', { corrupt });
+      throw new QkmsError(ErrorCode.INTERNAL, 'revocation store failed', { cause: e });
+    }
+  }
+
+  #stored(record: RevocationRecord, source: RecordSource): void {
+    const { metrics, log, clock, fingerprint } = this.#deps;
+    metrics.revocationRecords.inc({ source, result: 'stored' });
+    metrics.revocations.set(this.live.size);
+    metrics.revocationLag.observe(Math.max(0, clock() - record.body.issuedAt) / 1000);
+    log.info('revocation stored', {
+      id: fingerprint(record.id),
+      kind: record.body.kind,
+      target: fingerprint(record.body.target),
+      source,
+    });
+    if (source === 'client') this.#sync?.push(record);
+  }
+}

@@ -1,0 +1,238 @@
+// How a node keeps its revocation set in step with the node set's
+// (DESIGN.md, Revocation): a record first received from an admin is pushed
+// to every peer at once; every `syncIntervalMs` the node runs anti-entropy
+// (revocation/anti-entropy.ts) with each peer, which repairs whatever a push
+// missed — a node that was down, a partition — in both directions.
+//
+// Freshness: the node counts itself and each peer it completed an exchange
+// with in the last `maxLagMs`; it is fresh while that count is a majority of
+// the node set (docs/decisions/0004). A node that just started is fresh for
+// one bound: it syncs with every peer at once on start.
+import type { PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Libp2p } from 'libp2p';
+import {
+  ErrorCode,
+  MAX_FRAME_BYTES,
+  QkmsError,
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  type MessageType,
+  type NodeEntry,
+  type NodeSet,
+} from '../../protocol/index.ts';
+import {
+  reconcile,
+  type LiveRevocations,
+  type RevocationRecord,
+  type SyncPeer,
+} from '../../revocation/index.ts';
+import type { Logger } from '../log.ts';
+import type { NodeMetrics } from '../metrics.ts';
+import { requestOnce } from '../network/index.ts';
+
+export const REVSYNC_PROTOCOL = '/qkms/revsync/1';
+/** One revsync exchange (a digest step, a fetch, a push) must finish within this. */
+const EXCHANGE_TIMEOUT_MS = 10_000;
+
+export interface RevocationSyncOptions {
+  readonly syncIntervalMs: number;
+  readonly maxLagMs: number;
+}
+
+export interface RevocationSyncDeps {
+  readonly libp2p: Libp2p;
+  readonly nodeSet: NodeSet;
+  readonly selfIndex: number;
+  readonly live: LiveRevocations;
+  readonly clock: () => number;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  /** The daemon's root signal: stops the loop and every exchange. */
+  readonly signal: AbortSignal;
+}
+
+interface Peer {
+  readonly node: NodeEntry;
+  readonly peerId: PeerId;
+  /** When the last exchange we started with it completed (ms), or undefined. */
+  lastSync: number | undefined;
+  /** A round with this peer is running: a slow peer never gets two at once. */
+  busy: boolean;
+}
+
+function isReject(m: { readonly type: MessageType }): m is MessageOf<'reject'> {
+  return m.type === 'reject';
+}
+
+function bad(message: string): QkmsError {
+  return new QkmsError(ErrorCode.MALFORMED, message);
+}
+
+export class RevocationSync {
+  readonly #deps: RevocationSyncDeps;
+  readonly #options: RevocationSyncOptions;
+  readonly #peers: Peer[];
+  readonly #startedAt: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #round: Promise<void> | undefined;
+
+  constructor(deps: RevocationSyncDeps, options: RevocationSyncOptions) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#startedAt = deps.clock();
+    this.#peers = deps.nodeSet.nodes
+      .filter((n) => n.index !== deps.selfIndex)
+      .map((node) => ({
+        node,
+        peerId: peerIdFromString(node.peerId),
+        lastSync: undefined,
+        busy: false,
+      }));
+  }
+
+  /** Learns the peers' addresses and starts the anti-entropy loop (a first round at once). */
+  async start(): Promise<void> {
+    for (const peer of this.#peers) {
+      await this.#deps.libp2p.peerStore.merge(peer.peerId, {
+        multiaddrs: peer.node.multiaddrs.map((a) => multiaddr(a)),
+      });
+    }
+    this.#deps.signal.addEventListener('abort', () => {
+      clearTimeout(this.#timer);
+    });
+    this.#schedule(0);
+  }
+
+  /** Waits for a round in flight (shutdown). */
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    await this.#round;
+  }
+
+  /** Whether this node synced with a majority of the node set (itself included) within maxLagMs. */
+  fresh(): boolean {
+    const now = this.#deps.clock();
+    const bound = this.#options.maxLagMs;
+    if (now - this.#startedAt <= bound) return true;
+    const inSync =
+      1 + this.#peers.filter((p) => p.lastSync !== undefined && now - p.lastSync <= bound).length;
+    return inSync > this.#deps.nodeSet.nodes.length / 2;
+  }
+
+  /** Sends a newly stored record to every peer at once; a failed push is left to anti-entropy. */
+  push(record: RevocationRecord): void {
+    for (const peer of this.#peers) {
+      this.#send(peer, { type: 'revsync-push', records: [record.bytes] }, 'revsync-push-ok').catch(
+        (e: unknown) => {
+          this.#deps.log.debug('revocation push failed', {
+            peer: peer.node.index,
+            error: e instanceof Error ? e.name : typeof e,
+          });
+        },
+      );
+    }
+  }
+
+  /** One anti-entropy round with every peer, now (tests and the loop). */
+  syncNow(): Promise<void> {
+    this.#round ??= this.#syncAll().finally(() => {
+      this.#round = undefined;
+    });
+    return this.#round;
+  }
+
+  #stopped(): boolean {
+    return this.#deps.signal.aborted;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped()) return;
+    this.#timer = setTimeout(() => {
+      void this.syncNow().finally(() => {
+        // ±10% jitter so the nodes' rounds do not line up.
+        const interval = this.#options.syncIntervalMs;
+        this.#schedule(interval * (0.9 + Math.random() * 0.2));
+      });
+    }, delayMs);
+  }
+
+  async #syncAll(): Promise<void> {
+    await Promise.all(this.#peers.map((peer) => this.#syncPeer(peer)));
+    this.#deps.metrics.revocationFresh.set(this.fresh() ? 1 : 0);
+  }
+
+  async #syncPeer(peer: Peer): Promise<void> {
+    if (peer.busy || this.#stopped()) return;
+    peer.busy = true;
+    const { metrics, log } = this.#deps;
+    try {
+      const result = await reconcile(this.#deps.live, this.#syncPeerOver(peer));
+      peer.lastSync = this.#deps.clock();
+      metrics.revocationSyncs.inc({ result: 'ok' });
+      metrics.revocationLastSync.set({ peer: String(peer.node.index) }, peer.lastSync / 1000);
+      if (result.pulled > 0 || result.pushed > 0)
+        log.info('revocations repaired', {
+          peer: peer.node.index,
+          pulled: result.pulled,
+          pushed: result.pushed,
+        });
+    } catch (e) {
+      if (this.#stopped()) return;
+      metrics.revocationSyncs.inc({ result: 'failed' });
+      log.debug('revocation sync failed', {
+        peer: peer.node.index,
+        error: e instanceof QkmsError ? e.code : e instanceof Error ? e.name : typeof e,
+      });
+    } finally {
+      peer.busy = false;
+    }
+  }
+
+  #syncPeerOver(peer: Peer): SyncPeer {
+    return {
+      digest: async (prefix, mine) => {
+        const reply = await this.#send(
+          peer,
+          { type: 'revsync-digest', prefix, count: mine.count, xor: mine.xor },
+          'revsync-digest-ok',
+        );
+        return { count: reply.count, xor: reply.xor, children: reply.children, ids: reply.ids };
+      },
+      fetch: async (ids) =>
+        (await this.#send(peer, { type: 'revsync-fetch', ids }, 'revsync-records')).records,
+      push: async (records) => {
+        await this.#send(peer, { type: 'revsync-push', records }, 'revsync-push-ok');
+      },
+    };
+  }
+
+  async #send<T extends MessageType>(
+    peer: Peer,
+    message: Parameters<typeof encodeMessage>[0],
+    expected: T,
+  ): Promise<MessageOf<T>> {
+    const signal = AbortSignal.any([this.#deps.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)]);
+    const reply = await requestOnce(
+      this.#deps.libp2p,
+      peer.peerId,
+      REVSYNC_PROTOCOL,
+      encodeMessage(message),
+      { signal, maxReplyBytes: MAX_FRAME_BYTES.revsync },
+    );
+    const answer: MessageOf<T | 'reject'> = decodeMessage(reply, MAX_FRAME_BYTES.revsync, [
+      expected,
+      'reject',
+    ]);
+    if (isReject(answer)) throw new QkmsError(answer.code, `peer ${peer.node.index} refused`);
+    if (answer.type !== expected) throw bad(`peer ${peer.node.index}: unexpected answer`);
+    return answer as MessageOf<T>;
+  }
+
+  /** Per peer: when the last exchange completed (ms), for status and tests. */
+  lastSyncs(): ReadonlyMap<number, number | undefined> {
+    return new Map(this.#peers.map((p) => [p.node.index, p.lastSync]));
+  }
+}
