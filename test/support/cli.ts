@@ -1,6 +1,7 @@
 // Runs the `qkms` CLI in this process with captured output: what the CLI
 // unit tests drive.
 import { readFileSync } from 'node:fs';
+import { CLIENT_COMMANDS } from '../../client/cli/index.ts';
 import { main, type CliIo } from '../../node/cli/main.ts';
 
 export interface CliRun {
@@ -22,6 +23,7 @@ export async function runCli(
     cwd: options.cwd,
     readFile: (path) => readFileSync(path, 'utf8'),
   };
-  const code = await main(argv, io);
+  // The client's groups too, as bin/qkms.ts merges them.
+  const code = await main(argv, io, CLIENT_COMMANDS);
   return { code, stdout, stderr };
 }

@@ -25,6 +25,7 @@ import {
   requireNativeSuite,
   serializeSignedNodeSet,
   signNodeSet,
+  toHex,
   type Message,
   type MessageType,
   type NodeSet,
@@ -74,16 +75,29 @@ export interface QuorumFiles {
   readonly ports: readonly number[];
   readonly nodeSetPath: string;
   readonly nodeSet: NodeSet;
+  /** The admins' 64-byte hybrid seeds, by position in admins.keys. */
+  readonly adminSeeds: readonly Uint8Array[];
+  /** The same seeds as admin key files ('qkms admin key new' format, mode 0600). */
+  readonly adminKeyFiles: readonly string[];
   cleanup(): void;
 }
 
-export async function createQuorumFiles(n: number, t: number): Promise<QuorumFiles> {
+export async function createQuorumFiles(
+  n: number,
+  t: number,
+  options: { admins?: number; adminThreshold?: number } = {},
+): Promise<QuorumFiles> {
   const root = mkdtempSync(join(tmpdir(), 'qkms-e2e-'));
+  const adminSeeds = Array.from({ length: options.admins ?? 1 }, (_, i) => seedBytes(300 + i, 64));
+  const adminKeyFiles = adminSeeds.map((seed, i) => {
+    const path = join(root, `admin-${i}.key`);
+    writeFileSync(path, `0x${toHex(seed)}\n`, { mode: 0o600 });
+    return path;
+  });
   const dirs = Array.from({ length: n }, (_, i) => join(root, `node-${i + 1}`));
   const infos = dirs.map((dir) => initKeystore(dir, { suite }).publicInfo);
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(await freePort());
-  const adminSeed = seedBytes(300, 64);
   const document = createNodeSetDocument({
     epoch: 1,
     threshold: t,
@@ -93,7 +107,10 @@ export async function createQuorumFiles(n: number, t: number): Promise<QuorumFil
       multiaddrs: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`],
       kemPublicKey: fromHex(info.kemPublicKey),
     })),
-    admins: { threshold: 1, keys: [suite.hybrid.getPublicKey(adminSeed)] },
+    admins: {
+      threshold: options.adminThreshold ?? 1,
+      keys: adminSeeds.map((seed) => suite.hybrid.getPublicKey(seed)),
+    },
     params: {
       maxGrantAgeMs: 120_000,
       maxClockSkewMs: 30_000,
@@ -102,9 +119,10 @@ export async function createQuorumFiles(n: number, t: number): Promise<QuorumFil
       chainId: 1,
     },
   });
-  const file = serializeSignedNodeSet(document, [
-    signNodeSet(suite, document, { index: 0, secretKey: adminSeed }),
-  ]);
+  const file = serializeSignedNodeSet(
+    document,
+    adminSeeds.map((secretKey, index) => signNodeSet(suite, document, { index, secretKey })),
+  );
   const nodeSetPath = join(root, 'nodeset.json');
   writeFileSync(nodeSetPath, file);
   return {
@@ -113,6 +131,8 @@ export async function createQuorumFiles(n: number, t: number): Promise<QuorumFil
     ports,
     nodeSetPath,
     nodeSet: parseSignedNodeSetJson(suite, file),
+    adminSeeds,
+    adminKeyFiles,
     cleanup: () => {
       rmSync(root, { recursive: true, force: true });
     },
@@ -222,7 +242,7 @@ export async function ask<T extends MessageType>(
   client: Libp2p,
   files: QuorumFiles,
   index: number,
-  protocol: 'recover' | 'publish' | 'info',
+  protocol: 'recover' | 'publish' | 'info' | 'revoke',
   frame: Uint8Array,
   expected: T,
 ): Promise<Extract<Message, { type: T | 'reject' }>> {
