@@ -309,6 +309,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         maxFrameBytes: MAX_FRAME_BYTES.revsync,
         readDeadlineMs: options.readDeadlineMs,
         maxInboundStreams: options.maxStreamsPerProtocol,
+        quiet: true,
         handle: (f) => revocations.handleRevsync(f),
       },
       handlerDeps,

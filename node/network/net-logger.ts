@@ -6,6 +6,7 @@
 export type LogContext = Readonly<Record<string, string | number | boolean>>;
 
 export interface NetLogger {
+  debug(msg: string, ctx?: LogContext): void;
   info(msg: string, ctx?: LogContext): void;
   warn(msg: string, ctx?: LogContext): void;
   error(msg: string, ctx?: LogContext): void;

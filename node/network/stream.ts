@@ -61,6 +61,8 @@ export interface HandlerSpec {
   readonly maxInboundStreams: number;
   /** If given, a stream from a peer this refuses is reset before one byte is read. */
   readonly admit?: (remotePeer: PeerId) => boolean;
+  /** Log answered requests at debug, not info (periodic node-to-node traffic). Failures stay errors. */
+  readonly quiet?: boolean;
   /**
    * Turns the request frame's bytes into the answer's bytes. Throw a
    * QkmsError with a rejection code to answer `reject` with that code.
@@ -84,6 +86,7 @@ const SPEC_KEYS = [
   'readDeadlineMs',
   'maxInboundStreams',
   'admit',
+  'quiet',
   'handle',
 ] as const;
 const DEPS_KEYS = ['log', 'onRequest', 'signal', 'now'] as const;
@@ -218,6 +221,7 @@ export async function registerHandler(
         ...failure,
       };
       if (outcome === ErrorCode.INTERNAL) log.error('request failed', ctx);
+      else if (spec.quiet === true) log.debug('request', ctx);
       else log.info('request', ctx);
     }
   };
@@ -243,6 +247,7 @@ export async function registerNodeOnly(
       readDeadlineMs: spec.readDeadlineMs,
       maxInboundStreams: spec.maxInboundStreams,
       admit: (peer) => host.isNodeSetPeer(peer),
+      ...(spec.quiet === undefined ? {} : { quiet: spec.quiet }),
       handle: (request, ctx) => spec.handle(request, ctx),
     },
     deps,

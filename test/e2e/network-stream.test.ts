@@ -34,7 +34,7 @@ const CAP = MAX_FRAME_BYTES.info;
 const WAIT_MS = 10_000;
 
 interface Line {
-  readonly level: 'info' | 'warn' | 'error';
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
   readonly msg: string;
   readonly ctx: LogContext;
 }
@@ -46,7 +46,7 @@ function recorder(): NetLogger & { lines: Line[] } {
     (msg: string, ctx: LogContext = {}) => {
       lines.push({ level, msg, ctx });
     };
-  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 let hosts: Host[] = [];

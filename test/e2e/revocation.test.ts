@@ -140,6 +140,14 @@ async function eventually(check: () => boolean, ms: number, what: string): Promi
   }
 }
 
+/** A node's qkms_revocation_records_total for one source and result. */
+async function counter(node: Daemon, source: string, result: string): Promise<number> {
+  const { values } = await node.metrics.revocationRecords.get();
+  return (
+    values.find((v) => v.labels['source'] === source && v.labels['result'] === result)?.value ?? -1
+  );
+}
+
 function sizes(q: Quorum): (number | undefined)[] {
   return q.nodes.map((n) => n?.revocations.size());
 }
@@ -283,6 +291,7 @@ describe('each revocation kind at every node of a 5-node quorum (t = 3)', () => 
         expect(answer).toMatchObject({ type: 'reject', code: ErrorCode.BAD_REVOCATION });
       }
       expect(sizes(q)).toEqual(held);
+      expect(await counter(q.nodes[0]!, 'client', 'invalid')).toBe(4);
 
       const first = await ask(
         libp2p,
@@ -305,6 +314,9 @@ describe('each revocation kind at every node of a 5-node quorum (t = 3)', () => 
       expect(replay).toMatchObject({ type: 'revoke-ok', status: 'unchanged' });
       expect(toHex((replay as { id: Uint8Array }).id)).toBe(toHex(good.id));
       expect(sizes(q)).toEqual(held.map((s) => (s ?? 0) + 1));
+      expect(await counter(q.nodes[1]!, 'client', 'unchanged')).toBe(1);
+      const { values } = await q.nodes[2]!.metrics.revocations.get();
+      expect(values[0]?.value).toBe(q.nodes[2]!.revocations.size());
     } finally {
       await libp2p.stop();
     }

@@ -38,7 +38,7 @@ const HONEST_BUDGET_MS = 2_000;
 const RATE_WINDOW_MS = 1_100;
 const WAIT_MS = 15_000;
 
-const quiet: NetLogger = { info() {}, warn() {}, error() {} };
+const quiet: NetLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
