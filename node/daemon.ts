@@ -32,6 +32,7 @@ import {
   type RequestOutcome,
 } from './network/index.ts';
 import type { NodeOptions } from './options.ts';
+import { AuditLog } from './audit/log.ts';
 import { ReplayGuard } from './replay-guard.ts';
 import { RevocationService } from './revocation/service.ts';
 import { REVSYNC_PROTOCOL, RevocationSync } from './revocation/sync.ts';
@@ -39,7 +40,7 @@ import { DelegationCache } from './service/delegation-cache.ts';
 import { handleInfo } from './service/info.ts';
 import { PublishService } from './service/publish.ts';
 import { RecoverService } from './service/recover.ts';
-import { type CustodyAudit, type ServiceDeps, type TestFaults } from './service/types.ts';
+import { type ServiceDeps, type TestFaults } from './service/types.ts';
 import { NodeStore } from './store/index.ts';
 
 /** Database folder inside the node's data dir. */
@@ -53,12 +54,10 @@ export interface DaemonDeps {
   readonly log?: Logger;
   readonly passphrase?: string | undefined;
   /** Test-only hooks beyond the option flags (e.g. holding a request before sealing). */
-  readonly faults?: Pick<TestFaults, 'beforeSeal'> & {
+  readonly faults?: Pick<TestFaults, 'beforeSeal' | 'auditFailing'> & {
     /** Refuse connections with these peers both ways (a partition); needs test faults enabled. */
     readonly blocked?: (peerId: string) => boolean;
   };
-  /** The custody audit log; until its issue lands, records are accepted without a log. */
-  readonly audit?: CustodyAudit;
 }
 
 export interface Daemon {
@@ -177,8 +176,24 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const metrics = createNodeMetrics();
     metrics.sharesStored.set(await store.countContent());
 
+    // audit log: custody records, durable before the decision they record takes effect
+    const identity = suite.ed25519.signer(keystore.identitySeed);
+    const auditFailing = options.test.enabled ? deps.faults?.auditFailing : undefined;
+    const audit = await AuditLog.open({
+      suite,
+      store,
+      signer: identity,
+      clock,
+      fingerprint,
+      metrics,
+      log: nodeLog,
+      ...(auditFailing === undefined ? {} : { failing: auditFailing }),
+    });
+    closers.push({ name: 'audit', close: () => audit.drain() });
+
     // revocations: the live set, loaded before anything can ask for a share
     const revocations = await RevocationService.load({
+      audit,
       suite,
       nodeSet,
       store,
@@ -234,13 +249,13 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       nodeSet,
       self: {
         index: self.index,
-        identity: suite.ed25519.signer(keystore.identitySeed),
+        identity,
         kem: suite.xwing.decapsulator(keystore.kemSeed),
       },
       store,
       nonces,
       revocations,
-      audit: deps.audit ?? { record: () => Promise.resolve() },
+      audit,
       clock,
       epochStart: store.replayEpochStart,
       walletRate: (wallet) => walletRate.take(toHex(wallet)),

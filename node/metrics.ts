@@ -27,6 +27,14 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** Kinds of custody record (node/audit/record.ts AUDIT_KINDS). */
+export const AUDIT_KINDS = [
+  'share-released',
+  'recover-refused',
+  'share-published',
+  'revocation-accepted',
+] as const;
+
 /** Where a revocation record came from: an admin or anyone (/qkms/revoke), a peer's push, anti-entropy. */
 export const REVOCATION_SOURCES = ['client', 'push', 'sync'] as const;
 export const REVOCATION_RESULTS = ['stored', 'unchanged', 'invalid'] as const;
@@ -56,6 +64,9 @@ export interface NodeMetrics {
   readonly revocationLastSync: Gauge<'peer'>;
   readonly revocationSyncs: Counter<'result'>;
   readonly revocationFresh: Gauge;
+  readonly auditRecords: Counter<'kind'>;
+  readonly auditFailures: Counter;
+  readonly auditHead: Gauge;
   /** Times `fn` as `stage`. */
   time<T>(stage: Stage, fn: () => T): T;
   timeAsync<T>(stage: Stage, fn: () => Promise<T>): Promise<T>;
@@ -158,6 +169,23 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     help: '1 while this node has synced with a majority of the node set within the freshness bound, else 0.',
     registers: [registry],
   });
+  const auditRecords = new Counter({
+    name: 'qkms_audit_records_total',
+    help: 'Custody records written durably, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  for (const kind of AUDIT_KINDS) auditRecords.inc({ kind }, 0);
+  const auditFailures = new Counter({
+    name: 'qkms_audit_failures_total',
+    help: 'Custody records that could not be written; each refused the decision it recorded.',
+    registers: [registry],
+  });
+  const auditHead = new Gauge({
+    name: 'qkms_audit_head_seq',
+    help: 'Sequence number of the last durable audit record.',
+    registers: [registry],
+  });
   const time = <T>(stage: Stage, fn: () => T): T => {
     const end = stageDuration.startTimer({ stage });
     try {
@@ -191,6 +219,9 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     revocationLastSync,
     revocationSyncs,
     revocationFresh,
+    auditRecords,
+    auditFailures,
+    auditHead,
     time,
     timeAsync,
   };

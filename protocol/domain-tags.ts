@@ -36,6 +36,10 @@ export const DomainTag = {
   REVOCATION_ID: 'qkms/v1/revocation-id',
   /** Admin signature over a revocation: tag || revocationId. */
   REVOCATION_SIGNATURE: 'qkms/v1/revocation-signature',
+  /** Audit record hash = SHA-256(tag || canonical CBOR of the record body). */
+  AUDIT_RECORD: 'qkms/v1/audit-record',
+  /** Node signature over an audit record: tag || record hash. */
+  AUDIT_SIGNATURE: 'qkms/v1/audit-signature',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

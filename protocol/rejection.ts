@@ -86,6 +86,10 @@ export const REJECTIONS = {
     action: 'retry-fresh',
     meaning: 'the whole request did not arrive within the read deadline',
   },
+  AUDIT_UNAVAILABLE: {
+    action: 'back-off',
+    meaning: 'the node could not write the custody record this decision needs; nothing was released',
+  },
   NOT_READY: {
     action: 'back-off',
     meaning: 'the node is not ready to serve (e.g. its revocation set is not fresh)',

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isQkmsError } from '../../protocol/index.ts';
 import { adminKeyNew, adminNodeSetShow, adminNodeSetSign } from './admin.ts';
+import { auditTail, auditVerify } from './audit.ts';
 import { nodeInit } from './node-init.ts';
 import { nodeStart } from './node-start.ts';
 import { quorumUp } from './quorum-up.ts';
@@ -36,7 +37,8 @@ const USAGE = `qkms — distributed threshold key management
 
 Usage:
   qkms node <command>    run and manage a node (qkms node --help)
-  qkms admin <command>   admin keys and node-set signing (qkms admin --help)
+  qkms admin <command>   admin keys, node-set signing, revocations (qkms admin --help)
+  qkms audit <command>   verify and read a node's custody audit log (qkms audit --help)
   qkms quorum up         run a local development quorum (qkms quorum up --help)
   qkms content <command> publish and recover content keys (qkms content --help)
   qkms wallet new        make a development wallet key
@@ -76,6 +78,14 @@ const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
+const AUDIT_COMMANDS: Readonly<Record<string, Command>> = {
+  verify: {
+    summary: "walk a node's custody audit chain and report the first break",
+    run: auditVerify,
+  },
+  tail: { summary: "print a node's most recent custody records", run: auditTail },
+};
+
 const QUORUM_COMMANDS: Readonly<Record<string, Command>> = {
   up: {
     summary: 'run a local development quorum in the foreground until Ctrl-C',
@@ -90,6 +100,7 @@ export type CommandGroups = Readonly<Record<string, Readonly<Record<string, Comm
 const NODE_GROUPS: CommandGroups = {
   node: NODE_COMMANDS,
   admin: ADMIN_COMMANDS,
+  audit: AUDIT_COMMANDS,
   quorum: QUORUM_COMMANDS,
 };
 

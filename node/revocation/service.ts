@@ -22,7 +22,7 @@ import {
 } from '../../revocation/index.ts';
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
-import type { RevocationCheck } from '../service/types.ts';
+import type { CustodyAudit, RevocationCheck } from '../service/types.ts';
 import type { RevocationSync } from './sync.ts';
 
 /** Records listed per /qkms/revoke page, also bounded by the frame cap. */
@@ -31,6 +31,8 @@ const LIST_PAGE = 64;
 const REPLY_OVERHEAD_BYTES = 1024;
 
 export interface RevocationServiceDeps {
+  /** Records each revocation newly stored ('revocation-accepted'). */
+  readonly audit: CustodyAudit;
   readonly suite: CryptoSuite;
   readonly nodeSet: NodeSet;
   readonly store: RevocationStore;
@@ -196,6 +198,15 @@ export class RevocationService implements RevocationCheck {
       target: fingerprint(record.body.target),
       source,
     });
+    // After the fact: refusing the target needs no record, and a failed write is counted and logged.
+    this.#deps.audit
+      .record({
+        kind: 'revocation-accepted',
+        id: record.id,
+        revocationKind: record.body.kind,
+        source,
+      })
+      .catch(() => undefined);
     if (source === 'client') this.#sync?.push(record);
   }
 }

@@ -91,7 +91,7 @@ export class PublishService {
       const status = await this.#serialized(toHex(body.contentId), () => this.#store(record));
       await d.audit.record({ kind: 'share-published', principals, status }).catch((e: unknown) => {
         d.log.error('audit record failed', { error: errorName(e) });
-        throw reject(ErrorCode.INTERNAL, 'custody record could not be written');
+        throw reject(ErrorCode.AUDIT_UNAVAILABLE, 'custody record could not be written');
       });
       const receipt = signReceipt(d.self.identity, {
         version: PROTOCOL_VERSION,

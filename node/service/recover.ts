@@ -13,6 +13,7 @@ import {
   delegationHash,
   encodeMessage,
   isQkmsError,
+  isRejectionCode,
   manifestFromCbor,
   policyAdmits,
   recoverSealContext,
@@ -40,8 +41,31 @@ export class RecoverService {
     this.#delegations = delegations;
   }
 
-  /** Handles one recover frame; resolves with the encoded `share` message. */
+  /**
+   * Handles one recover frame; resolves with the encoded `share` message.
+   * A refusal after the session signature verified (so it names someone) is
+   * also a custody decision: it gets an audit record, written after the
+   * answer is decided (nothing leaves, so nothing waits on it).
+   */
   async handle(frame: Uint8Array): Promise<Uint8Array> {
+    const known: { principals?: Partial<Principals> } = {};
+    try {
+      return await this.#handle(frame, known);
+    } catch (e) {
+      const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+      if (known.principals !== undefined && code !== ErrorCode.AUDIT_UNAVAILABLE) {
+        this.#deps.audit
+          .record({ kind: 'recover-refused', code, principals: known.principals })
+          .catch(() => undefined); // counted and logged by the audit log
+      }
+      throw e;
+    }
+  }
+
+  async #handle(
+    frame: Uint8Array,
+    known: { principals?: Partial<Principals> },
+  ): Promise<Uint8Array> {
     const d = this.#deps;
     const { metrics } = d;
     const now = d.clock();
@@ -71,6 +95,7 @@ export class RecoverService {
     metrics.time('request_signature', () => {
       verifyRecoverRequestSignature(d.suite, request);
     });
+    known.principals = { session: body.sessionKey, content: body.contentId };
 
     // 5. the delegation: the one the request names, valid, for this session, granting recover on this content.
     const hash = delegationHash(d.suite, delegation);
@@ -92,6 +117,7 @@ export class RecoverService {
       });
       return p;
     });
+    known.principals = { ...known.principals, wallet: parsed.addressBytes };
     if (!d.walletRate(parsed.addressBytes))
       throw reject(ErrorCode.RATE_LIMITED, 'wallet rate exceeded');
 
@@ -135,7 +161,7 @@ export class RecoverService {
       .timeAsync('audit', () => d.audit.record({ kind: 'share-released', principals }))
       .catch((e: unknown) => {
         d.log.error('audit record failed', { error: errorName(e) });
-        throw reject(ErrorCode.INTERNAL, 'custody record could not be written');
+        throw reject(ErrorCode.AUDIT_UNAVAILABLE, 'custody record could not be written');
       });
 
     // 11. seal the share to the request's recipient key, bound to the request's fields.

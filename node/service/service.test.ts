@@ -282,7 +282,7 @@ describe('recover', () => {
     await refused(node.recover.handle(frame), ErrorCode.REPLAYED);
   });
 
-  it('answers INTERNAL, releasing nothing, when the store, the nonce record or the audit record fails', async () => {
+  it('releases nothing when the store, the nonce record or the audit record fails', async () => {
     const input = { quorum, session: publisher, contentId: content.contentId, node: NODE };
     const broken = nodeUnderTest(quorum, NODE);
     await broken.publish.handle(
@@ -297,7 +297,7 @@ describe('recover', () => {
     const noAudit = broken.with({
       audit: { record: () => Promise.reject(new Error('audit disk full')) },
     });
-    await refused(noAudit.recover.handle(recoverFrame(input)), ErrorCode.INTERNAL);
+    await refused(noAudit.recover.handle(recoverFrame(input)), ErrorCode.AUDIT_UNAVAILABLE);
   });
 
   it('checks revocation again right before sealing: a revocation landing in flight wins', async () => {

@@ -1,6 +1,12 @@
 // What the request services need from the rest of the node, as narrow
 // interfaces: the daemon wires the real implementations; tests wire fakes.
-import type { CryptoSuite, Decapsulator, NodeSet, SigningKey } from '../../protocol/index.ts';
+import type {
+  CryptoSuite,
+  Decapsulator,
+  NodeSet,
+  RejectionCode,
+  SigningKey,
+} from '../../protocol/index.ts';
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 
@@ -37,14 +43,26 @@ export interface RevocationCheck {
 export type CustodyEvent =
   | { readonly kind: 'share-released'; readonly principals: Principals }
   | {
+      readonly kind: 'recover-refused';
+      readonly code: RejectionCode;
+      /** What the request proved before it was refused (nothing before its session signature verified). */
+      readonly principals: Partial<Principals>;
+    }
+  | {
       readonly kind: 'share-published';
       readonly principals: Principals;
       readonly status: 'stored' | 'unchanged';
+    }
+  | {
+      readonly kind: 'revocation-accepted';
+      readonly id: Uint8Array;
+      readonly revocationKind: string;
+      readonly source: string;
     };
 
 /**
- * Step 10: the custody audit log (its own issue). `record` resolves once the
- * record is durable; if it rejects, no share leaves.
+ * Step 10: the custody audit log (node/audit/log.ts). `record` resolves once
+ * the record is durable; if it rejects (AUDIT_UNAVAILABLE), no share leaves.
  */
 export interface CustodyAudit {
   record(event: CustodyEvent): Promise<void>;
@@ -58,6 +76,8 @@ export interface TestFaults {
   readonly delayMs?: number;
   /** Called between the step-6 revocation check and sealing (to land a revocation in flight). */
   readonly beforeSeal?: () => Promise<void>;
+  /** While it returns true, audit writes fail (a broken audit store). */
+  readonly auditFailing?: () => boolean;
 }
 
 export interface ServiceDeps {

@@ -24,9 +24,15 @@ import {
   nonceKey,
   prefixRange,
   revocationKey,
+  AUDIT_KEY_BYTES,
+  auditKey,
+  auditSeq,
 } from './keys.ts';
 import { RecordCipher } from './record-cipher.ts';
 import {
+  decodeAuditHead,
+  encodeAuditHead,
+  type AuditHeadRecord,
   checkContent,
   checkNonceEntry,
   decodeContent,
@@ -335,6 +341,72 @@ export class NodeStore {
         await this.#db.batch(expired.map((key) => ({ type: 'del' as const, key })));
       return expired.length;
     });
+  }
+
+  // ---- audit log (node/audit/log.ts AuditStore) ----
+
+  /** The last record's { seq, hash } as the meta head records it, or undefined for an empty log. */
+  async auditHead(): Promise<AuditHeadRecord | undefined> {
+    const key = metaKey(MetaName.auditHead);
+    return this.#run(async () => {
+      const raw = await getValue(this.#db, key);
+      return raw === undefined ? undefined : decodeAuditHead(openValue(this.#cipher, key, raw));
+    });
+  }
+
+  /** Appends records and the new head in one synced batch; durable before it resolves. */
+  async appendAudit(
+    records: readonly { seq: number; value: Uint8Array }[],
+    head: AuditHeadRecord,
+  ): Promise<void> {
+    return this.#run(async () => {
+      const headKey = metaKey(MetaName.auditHead);
+      const ops = records.map(({ seq, value }) => {
+        const key = auditKey(seq);
+        return { type: 'put' as const, key, value: this.#cipher.seal(key, value) };
+      });
+      ops.push({
+        type: 'put',
+        key: headKey,
+        value: this.#cipher.seal(headKey, encodeAuditHead(head)),
+      });
+      await this.#db.batch(ops, SYNC);
+    });
+  }
+
+  /**
+   * Every audit record in chain order, from `fromSeq` (1: all): its sequence
+   * number from the key and its authenticated value, or why it could not be
+   * opened. Never throws for one bad record: verify reports it.
+   */
+  async *auditEntries(
+    fromSeq = 1,
+    options: { reverse?: boolean; limit?: number } = {},
+  ): AsyncGenerator<{ seq: number; value: Uint8Array } | { seq: number; corrupt: string }> {
+    const range = kindRange('audit');
+    const iterator = this.#db.iterator({
+      gte: auditKey(fromSeq),
+      lt: range.lt,
+      ...(options.reverse === true ? { reverse: true } : {}),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    });
+    try {
+      for await (const [raw, value] of iterator) {
+        const key = new Uint8Array(raw);
+        if (key.length !== AUDIT_KEY_BYTES) {
+          yield { seq: 0, corrupt: 'a malformed key' };
+          return;
+        }
+        const seq = auditSeq(key);
+        try {
+          yield { seq, value: openValue(this.#cipher, key, value) };
+        } catch {
+          yield { seq, corrupt: 'fails authentication (changed on disk, or moved)' };
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
   }
 
   // ---- revocations (revocation/live.ts RevocationStore) ----

@@ -46,10 +46,11 @@ export const KeyPrefix = {
    */
   revocation: 0x72, // 'r'
   /**
-   * RESERVED for the audit-log issue, not written yet: one custody record of
-   * the hash chain. Key: 'a' || sequence number (8, big-endian, so keys sort in
-   * chain order). Value: { seq, prevHash, event, signature }. Durability:
-   * synced, before the action it records takes effect; never deleted.
+   * One custody record of the audit hash chain (node/audit/record.ts).
+   * Key: 'a' || sequence number (8, big-endian, so keys sort in chain order).
+   * Value: { body: { v, seq, at, prev, event }, hash, sig }. Durability: one
+   * synced batch with meta `auditHead`, before the action it records takes
+   * effect; never deleted.
    */
   audit: 0x61, // 'a'
 } as const;
@@ -59,6 +60,8 @@ export type RecordKind = keyof typeof KeyPrefix;
 export const MetaName = {
   /** Running marker and clean-shutdown time. */
   run: 'run',
+  /** The audit log's last { seq, hash }, written in the same batch as the records. */
+  auditHead: 'auditHead',
 } as const;
 export type MetaName = (typeof MetaName)[keyof typeof MetaName];
 
@@ -88,6 +91,20 @@ export function nonceKey(sessionKey: Uint8Array, nonce: Uint8Array): Uint8Array 
   key.set(sessionKey, 1);
   key.set(nonce, 1 + STORE_LENGTHS.sessionKey);
   return key;
+}
+
+export const AUDIT_KEY_BYTES = 9;
+
+export function auditKey(seq: number): Uint8Array {
+  const key = new Uint8Array(AUDIT_KEY_BYTES);
+  key[0] = KeyPrefix.audit;
+  new DataView(key.buffer).setBigUint64(1, BigInt(seq));
+  return key;
+}
+
+/** The sequence number of an audit key. */
+export function auditSeq(key: Uint8Array): number {
+  return Number(new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(1));
 }
 
 export function revocationKey(id: Uint8Array): Uint8Array {

@@ -187,3 +187,18 @@ export function decodeRunState(plaintext: Uint8Array): RunState {
     cleanShutdownAt: clean === null ? null : readTime('meta', clean),
   };
 }
+
+/** The audit log's head as the node last wrote it (meta 'auditHead'): catches a lost tail. */
+export interface AuditHeadRecord {
+  readonly seq: number;
+  readonly hash: Uint8Array;
+}
+
+export function encodeAuditHead(head: AuditHeadRecord): Uint8Array {
+  return encodeCanonical({ seq: checkTime(head.seq, 'seq'), hash: head.hash });
+}
+
+export function decodeAuditHead(plaintext: Uint8Array): AuditHeadRecord {
+  const m = readMap('meta', plaintext, ['seq', 'hash']);
+  return { seq: readTime('meta', m['seq']), hash: ownBytes('meta', m['hash'], 32) };
+}

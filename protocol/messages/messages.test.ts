@@ -9,13 +9,26 @@ import {
   sessionFixture,
 } from '../../test/support/protocol-fixture.ts';
 import { toHex } from '../bytes.ts';
-import { encodeCanonical } from '../codec/cbor.ts';
-import { MAX_FRAME_BYTES, SUPPORTED_VERSIONS } from '../constants.ts';
+import { encodeCanonical, type CborValue } from '../codec/cbor.ts';
+import {
+  ID_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_REVOCATION_BYTES,
+  SUPPORTED_VERSIONS,
+} from '../constants.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 import { signRecoverRequest } from '../grant/request.ts';
 import { manifestHash } from '../manifest.ts';
 import { requireNativeSuite } from '../suite/native.ts';
-import { decodeMessage, encodeMessage, type Message, type MessageType } from './messages.ts';
+import {
+  DIGEST_CHILDREN_BYTES,
+  MAX_REVSYNC_IDS,
+  MAX_REVSYNC_RECORDS,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageType,
+} from './messages.ts';
 import { signReceipt, verifyReceipt } from './receipt.ts';
 
 const suite = requireNativeSuite();
@@ -45,6 +58,11 @@ const receipt = signReceipt(quorum.nodes[1]!.identity, {
   at: FIXTURE_TIME,
 });
 
+function idBytes(fill: number): Uint8Array {
+  return new Uint8Array(ID_BYTES).fill(fill);
+}
+const revocationBytes = new Uint8Array(3_500).fill(0x5a);
+
 const samples: Message[] = [
   { type: 'recover', request, delegation: player.delegation },
   { type: 'share', sealed },
@@ -57,8 +75,60 @@ const samples: Message[] = [
   },
   { type: 'reject', code: 'REPLAYED' },
   { type: 'reject', code: 'UNSUPPORTED_VERSION', versions: [...SUPPORTED_VERSIONS] },
+  { type: 'reject', code: 'BAD_REVOCATION' },
+  // Revocation records travel as opaque bytes here (revocation/ parses them).
+  { type: 'revoke', record: revocationBytes },
+  { type: 'revoke-ok', id: idBytes(1), status: 'stored' },
+  { type: 'revoke-ok', id: idBytes(2), status: 'unchanged' },
+  { type: 'revocations', after: new Uint8Array(0) },
+  { type: 'revocations', after: idBytes(3) },
+  { type: 'revocations-ok', records: [revocationBytes, revocationBytes.subarray(1)], more: true },
+  { type: 'revocations-ok', records: [], more: false },
+  { type: 'revsync-digest', prefix: new Uint8Array(0), count: 0, xor: new Uint8Array(ID_BYTES) },
+  {
+    type: 'revsync-digest',
+    prefix: Uint8Array.of(0x12, 0xff),
+    count: 0xffff_ffff,
+    xor: idBytes(4),
+  },
+  {
+    type: 'revsync-digest-ok',
+    count: 3,
+    xor: idBytes(5),
+    children: new Uint8Array(DIGEST_CHILDREN_BYTES).fill(6),
+    ids: [],
+  },
+  {
+    type: 'revsync-digest-ok',
+    count: 2,
+    xor: idBytes(7),
+    children: new Uint8Array(0),
+    ids: [idBytes(8), idBytes(9)],
+  },
+  { type: 'revsync-fetch', ids: [idBytes(10)] },
+  { type: 'revsync-records', records: [revocationBytes] },
+  { type: 'revsync-push', records: [revocationBytes, revocationBytes] },
+  { type: 'revsync-push-ok', stored: 1, unchanged: 1 },
 ];
-const ALL: MessageType[] = ['recover', 'share', 'publish', 'receipt', 'info', 'info-ok', 'reject'];
+const ALL: MessageType[] = [
+  'recover',
+  'share',
+  'publish',
+  'receipt',
+  'info',
+  'info-ok',
+  'revoke',
+  'revoke-ok',
+  'revocations',
+  'revocations-ok',
+  'revsync-digest',
+  'revsync-digest-ok',
+  'revsync-fetch',
+  'revsync-records',
+  'revsync-push',
+  'revsync-push-ok',
+  'reject',
+];
 
 describe('messages', () => {
   it('every message type round-trips to identical bytes', () => {
@@ -145,5 +215,86 @@ describe('messages', () => {
       { numRuns: 10_000 },
     );
     expect(refused).toBeGreaterThan(5000);
+  });
+});
+
+describe('revocation messages', () => {
+  const raw = (t: MessageType, fields: Record<string, CborValue>): Uint8Array =>
+    encodeCanonical({ v: 1, t, ...fields });
+  const decodes = (t: MessageType, fields: Record<string, CborValue>): boolean =>
+    decodeMessage(raw(t, fields), MAX_FRAME_BYTES.revsync, [t]).type === t;
+  const refused = (t: MessageType, fields: Record<string, CborValue>): void => {
+    expect(() => decodeMessage(raw(t, fields), MAX_FRAME_BYTES.revsync, [t])).toThrow(
+      code(ErrorCode.MALFORMED),
+    );
+  };
+  const digestOk = (overrides: Record<string, CborValue>): Record<string, CborValue> => ({
+    count: 1,
+    xor: idBytes(1),
+    children: new Uint8Array(0),
+    ids: [],
+    ...overrides,
+  });
+
+  it('the samples cover every message type', () => {
+    expect(new Set(samples.map((m) => m.type))).toEqual(new Set(ALL));
+  });
+
+  it('`after` is empty or one id (32 bytes), nothing between or beyond', () => {
+    expect(decodes('revocations', { after: new Uint8Array(0) })).toBe(true);
+    expect(decodes('revocations', { after: idBytes(1) })).toBe(true);
+    for (const length of [1, 16, 31, 33]) refused('revocations', { after: new Uint8Array(length) });
+  });
+
+  it('`children` is empty or exactly 256 × (4 + 32) bytes', () => {
+    expect(decodes('revsync-digest-ok', digestOk({}))).toBe(true);
+    expect(
+      decodes('revsync-digest-ok', digestOk({ children: new Uint8Array(DIGEST_CHILDREN_BYTES) })),
+    ).toBe(true);
+    for (const length of [36, DIGEST_CHILDREN_BYTES - 1, DIGEST_CHILDREN_BYTES + 1])
+      refused('revsync-digest-ok', digestOk({ children: new Uint8Array(length) }));
+  });
+
+  it('a digest prefix is at most 2 bytes, and counts and XORs have their sizes', () => {
+    const digest = (overrides: Record<string, CborValue>): Record<string, CborValue> => ({
+      prefix: Uint8Array.of(1, 2),
+      count: 0,
+      xor: idBytes(0),
+      ...overrides,
+    });
+    expect(decodes('revsync-digest', digest({}))).toBe(true);
+    refused('revsync-digest', digest({ prefix: Uint8Array.of(1, 2, 3) }));
+    refused('revsync-digest', digest({ xor: new Uint8Array(31) }));
+    refused('revsync-digest', digest({ count: -1 }));
+    refused('revsync-digest', digest({ count: 2 ** 32 }));
+    refused('revsync-digest-ok', digestOk({ xor: new Uint8Array(33) }));
+  });
+
+  it('ids are 32 bytes each and at most MAX_REVSYNC_IDS of them', () => {
+    refused('revsync-fetch', { ids: [new Uint8Array(31)] });
+    refused('revsync-digest-ok', digestOk({ ids: [idBytes(1), new Uint8Array(33)] }));
+    const many = Array.from({ length: MAX_REVSYNC_IDS }, () => idBytes(2));
+    expect(decodes('revsync-fetch', { ids: many })).toBe(true);
+    refused('revsync-fetch', { ids: [...many, idBytes(2)] });
+  });
+
+  it('a record is at most MAX_REVOCATION_BYTES, and a message holds at most MAX_REVSYNC_RECORDS', () => {
+    const max = new Uint8Array(MAX_REVOCATION_BYTES);
+    const over = new Uint8Array(MAX_REVOCATION_BYTES + 1);
+    expect(decodes('revoke', { record: max })).toBe(true);
+    refused('revoke', { record: over });
+    refused('revsync-push', { records: [over] });
+    refused('revocations-ok', { records: [over], more: false });
+    const tiny = Array.from({ length: MAX_REVSYNC_RECORDS + 1 }, () => Uint8Array.of(1));
+    refused('revsync-records', { records: tiny });
+    expect(decodes('revsync-records', { records: tiny.slice(1) })).toBe(true);
+  });
+
+  it('refuses an unknown status, a non-boolean `more` and out-of-range push counts', () => {
+    refused('revoke-ok', { id: idBytes(1), status: 'deleted' });
+    refused('revoke-ok', { id: new Uint8Array(20), status: 'stored' });
+    refused('revocations-ok', { records: [], more: 1 });
+    refused('revsync-push-ok', { stored: MAX_REVSYNC_RECORDS + 1, unchanged: 0 });
+    refused('revsync-push-ok', { stored: 0, unchanged: -1 });
   });
 });
