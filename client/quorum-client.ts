@@ -20,6 +20,7 @@ import {
   type AccessPolicy,
   type CryptoSuite,
   type Manifest,
+  type NodeHealth,
   type NodeSet,
   type RejectionCode,
 } from '../protocol/index.ts';
@@ -121,6 +122,8 @@ export interface NodeStatus {
   readonly servesIndex?: number;
   readonly versions?: readonly number[];
   readonly software?: string;
+  /** What the node reports of its own state: peers it reaches, revocation lag, shares, audit head. */
+  readonly health?: NodeHealth;
 }
 
 export class QuorumClient {
@@ -254,6 +257,7 @@ export class QuorumClient {
               servesIndex: answer.info.node,
               versions: answer.info.versions,
               software: answer.info.software,
+              ...(answer.info.health === undefined ? {} : { health: answer.info.health }),
             };
           } catch {
             return { index: node.index, peerId: node.peerId, reachable: false };
@@ -270,14 +274,16 @@ export class QuorumClient {
    * `signal`) are reported unreachable. Never throws for a node's failure.
    */
   revoke(record: RevocationRecord, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
-    return this.#run(() =>
-      revokeAll(this.#revokeDeps(), record, { signal: this.#deadline(options.signal) }),
-    );
+    return this.#run(() => {
+      optionBag(options, 'revoke', RECOVER_KEYS);
+      return revokeAll(this.#revokeDeps(), record, { signal: this.#deadline(options.signal) });
+    });
   }
 
   /** Every revocation record node `index` holds, each verified against the node set. */
   revocations(index: number, options: { signal?: AbortSignal } = {}): Promise<RevocationRecord[]> {
     return this.#run(() => {
+      optionBag(options, 'revocations', RECOVER_KEYS);
       const node = this.nodeSet.node(index);
       if (node === undefined)
         throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `revocations: no node ${index}`);

@@ -3,6 +3,7 @@
 // per node; it is *effective* once n - t + 1 nodes acknowledged it durably:
 // from then on no t nodes remain that would serve the revoked target.
 import {
+  ErrorCode,
   QkmsError,
   decodeMessage,
   encodeMessage,
@@ -119,11 +120,28 @@ export async function listRevocations(
     );
     const answer = decodeMessage(reply, MAX_REPLY_BYTES.revoke, ['revocations-ok', 'reject']);
     if (answer.type === 'reject') throw rejected(answer.code);
-    for (const bytes of answer.records) out.push(readRevocation(deps.suite, deps.nodeSet, bytes));
-    const last = out.at(-1);
-    if (!answer.more || last === undefined || answer.records.length === 0) return out;
-    after = last.id;
+    for (const bytes of answer.records) {
+      const record = readRevocation(deps.suite, deps.nodeSet, bytes);
+      // Pages come in id order after `after`: a node repeating or reordering records is refused,
+      // so a lying node cannot keep the client paging until its deadline.
+      if (compareBytes(record.id, after) <= 0)
+        throw new QkmsError(ErrorCode.MALFORMED, `node ${node.index} listed records out of order`);
+      out.push(record);
+      after = record.id;
+    }
+    if (!answer.more) return out;
+    if (answer.records.length === 0)
+      throw new QkmsError(ErrorCode.MALFORMED, `node ${node.index} sent an empty page with more`);
   }
+}
+
+/** Lexicographic order of byte strings (an empty one sorts first). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
 }
 
 function rejected(code: RejectionCode): QkmsError {

@@ -16,6 +16,7 @@ import {
   toHex,
   type CryptoSuite,
   type NodeEntry,
+  type NodeHealth,
   type NodeSet,
   type RejectionCode,
 } from '../protocol/index.ts';
@@ -296,10 +297,53 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       metrics.requestDuration.observe({ protocol: name }, seconds);
     };
     const handlerDeps = { log: nodeLog, onRequest, signal: root.signal };
+    const sync = new RevocationSync(
+      {
+        libp2p: host.libp2p,
+        nodeSet,
+        selfIndex: self.index,
+        live: revocations.live,
+        clock,
+        metrics,
+        log: nodeLog,
+        signal: root.signal,
+      },
+      options.revocation,
+    );
+
+    // The operator's view (qkms node status) and the threshold monitor.
+    const reachablePeers = (): number[] =>
+      nodeSet.nodes
+        .filter(
+          (n) =>
+            n.index !== self.index &&
+            host.libp2p.getConnections(peerIdFromString(n.peerId)).length > 0,
+        )
+        .map((n) => n.index);
+    const updateQuorumHealth = (): number[] => {
+      const peers = reachablePeers();
+      metrics.quorumPeersReachable.set(peers.length);
+      metrics.quorumAtRisk.set(1 + peers.length <= nodeSet.threshold ? 1 : 0);
+      return peers;
+    };
+    const health = async (): Promise<NodeHealth> => ({
+      peers: updateQuorumHealth(),
+      revocations: revocations.live.size,
+      revocationLagMs: sync.lagMs(),
+      shares: (await metrics.sharesStored.get()).values[0]?.value ?? 0,
+      auditHead: audit.head.seq,
+    });
+    // After libp2p has updated its connection list.
+    const deferHealth = (): void => {
+      setTimeout(updateQuorumHealth, 0).unref();
+    };
+    host.libp2p.addEventListener('connection:open', deferHealth);
+    host.libp2p.addEventListener('connection:close', deferHealth);
+    updateQuorumHealth();
     const specs: [ProtocolName, number, (frame: Uint8Array) => Promise<Uint8Array>][] = [
       ['recover', MAX_FRAME_BYTES.recover, (f) => recover.handle(f)],
       ['publish', MAX_FRAME_BYTES.publish, (f) => publish.handle(f)],
-      ['info', MAX_FRAME_BYTES.info, (f) => handleInfo(serviceDeps, f)],
+      ['info', MAX_FRAME_BYTES.info, (f) => handleInfo({ ...serviceDeps, health }, f)],
       ['revoke', MAX_FRAME_BYTES.revoke, (f) => revocations.handleRevoke(f)],
     ];
     for (const [name, maxFrameBytes, handler] of specs) {
@@ -329,21 +373,9 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       },
       handlerDeps,
     );
-    const sync = new RevocationSync(
-      {
-        libp2p: host.libp2p,
-        nodeSet,
-        selfIndex: self.index,
-        live: revocations.live,
-        clock,
-        metrics,
-        log: nodeLog,
-        signal: root.signal,
-      },
-      options.revocation,
-    );
     revocations.attach(sync);
     await sync.start();
+    revocations.fresh(); // sets the freshness gauge from the start
     closers.push({ name: 'revocation-sync', close: () => sync.stop() });
 
     // HTTP: metrics and health, last up, first down.

@@ -67,6 +67,8 @@ export interface NodeMetrics {
   readonly auditRecords: Counter<'kind'>;
   readonly auditFailures: Counter;
   readonly auditHead: Gauge;
+  readonly quorumPeersReachable: Gauge;
+  readonly quorumAtRisk: Gauge;
   /** Times `fn` as `stage`. */
   time<T>(stage: Stage, fn: () => T): T;
   timeAsync<T>(stage: Stage, fn: () => Promise<T>): Promise<T>;
@@ -186,6 +188,16 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     help: 'Sequence number of the last durable audit record.',
     registers: [registry],
   });
+  const quorumPeersReachable = new Gauge({
+    name: 'qkms_quorum_peers_reachable',
+    help: 'Node-set peers this node has a live connection to.',
+    registers: [registry],
+  });
+  const quorumAtRisk = new Gauge({
+    name: 'qkms_quorum_at_risk',
+    help: 'Threshold monitor: 1 when this node plus the peers it reaches are at most t, so one more loss leaves fewer than t.',
+    registers: [registry],
+  });
   const time = <T>(stage: Stage, fn: () => T): T => {
     const end = stageDuration.startTimer({ stage });
     try {
@@ -222,6 +234,8 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     auditRecords,
     auditFailures,
     auditHead,
+    quorumPeersReachable,
+    quorumAtRisk,
     time,
     timeAsync,
   };

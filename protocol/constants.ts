@@ -33,8 +33,8 @@ export const MAX_ALLOWLIST_ENTRIES = 256;
 export const MAX_NODES = 255;
 
 /**
- * One encoded revocation record: its body (<= ~1.2 KiB with a full reason)
- * plus up to 16 hybrid admin signatures of 3,373 bytes each.
+ * One encoded revocation record: its body (a few hundred bytes; the reason is
+ * at most 256) plus up to 16 hybrid admin signatures of 3,373 bytes each.
  */
 export const MAX_REVOCATION_BYTES = 60 * 1024;
 

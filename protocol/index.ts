@@ -128,6 +128,7 @@ export {
   type Message,
   type MessageOf,
   type MessageType,
+  type NodeHealth,
   type NodeInfo,
 } from './messages/messages.ts';
 export {

@@ -88,7 +88,8 @@ export const REJECTIONS = {
   },
   AUDIT_UNAVAILABLE: {
     action: 'back-off',
-    meaning: 'the node could not write the custody record this decision needs; nothing was released',
+    meaning:
+      'the node could not write the custody record this decision needs; nothing was released',
   },
   NOT_READY: {
     action: 'back-off',

@@ -9,7 +9,16 @@
 // durable write fails the caller gets an error and no acknowledgement, but
 // the record stays applied: it is validly signed, so refusing its target is
 // the safe side, and the next accept of it stores it.
-import { ErrorCode, QkmsError, toHex, type CryptoSuite, type NodeSet } from '../protocol/index.ts';
+import {
+  ErrorCode,
+  ID_BYTES,
+  QkmsError,
+  isQkmsError,
+  toHex,
+  type CryptoSuite,
+  type NodeSet,
+} from '../protocol/index.ts';
+import { ByteTable } from './byte-table.ts';
 import { IdDigest, type DigestSummary } from './digest.ts';
 import { decodeRevocation, verifyRevocation, type RevocationRecord } from './record.ts';
 import { RevocationSet, type Principals } from './set.ts';
@@ -42,6 +51,8 @@ export interface LiveRevocationsDeps {
   readonly store: RevocationStore;
   /** Called once per record newly stored (metrics, pushing it on). */
   readonly onStored?: (record: RevocationRecord, source: RecordSource) => void;
+  /** Called for every record offered: stored, already held, or refused (metrics). */
+  readonly onOutcome?: (source: RecordSource, result: 'stored' | 'unchanged' | 'invalid') => void;
 }
 
 /** Records read per step while loading. */
@@ -53,8 +64,8 @@ export class LiveRevocations {
   readonly #digest = new IdDigest();
   /** Accepts in flight by id: two copies of one record are stored (and counted) once. */
   readonly #pending = new Map<string, Promise<Accepted>>();
-  /** Records in the store that are not applied (another node set's): reported, never used. */
-  #foreign = 0;
+  /** Stored records of another node set: never applied, listed or sent (reported in `foreign`). */
+  readonly #foreign = new ByteTable(ID_BYTES);
 
   private constructor(deps: LiveRevocationsDeps) {
     this.#deps = deps;
@@ -82,7 +93,7 @@ export class LiveRevocations {
           live.#set.add(decoded.body);
           live.#digest.add(decoded.id);
         } else {
-          live.#foreign += 1;
+          live.#foreign.set(decoded.id);
         }
       }
       const last = page.at(-1);
@@ -98,7 +109,7 @@ export class LiveRevocations {
 
   /** Stored records of another node set, not applied. */
   get foreign(): number {
-    return this.#foreign;
+    return this.#foreign.size;
   }
 
   get memoryBytes(): number {
@@ -120,20 +131,32 @@ export class LiveRevocations {
    * BAD_REVOCATION for a record that does not decode or verify.
    */
   accept(bytes: Uint8Array, source: RecordSource): Promise<Accepted> {
+    const outcome = this.#deps.onOutcome;
     let record: RevocationRecord;
     try {
       record = decodeRevocation(this.#deps.suite, bytes);
     } catch (e) {
+      outcome?.(source, 'invalid');
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     const key = toHex(record.id);
-    const pending = this.#pending.get(key);
-    if (pending !== undefined) return pending;
-    const work = this.#accept(record, source).finally(() => {
-      this.#pending.delete(key);
-    });
-    this.#pending.set(key, work);
-    return work;
+    let work = this.#pending.get(key);
+    if (work === undefined) {
+      work = this.#accept(record, source).finally(() => {
+        this.#pending.delete(key);
+      });
+      this.#pending.set(key, work);
+    }
+    return work.then(
+      (accepted) => {
+        outcome?.(source, accepted.status);
+        return accepted;
+      },
+      (e: unknown) => {
+        if (isQkmsError(e, ErrorCode.BAD_REVOCATION)) outcome?.(source, 'invalid');
+        throw e;
+      },
+    );
   }
 
   async #accept(record: RevocationRecord, source: RecordSource): Promise<Accepted> {
@@ -159,8 +182,9 @@ export class LiveRevocations {
     return this.#digest.children(prefix);
   }
 
-  ids(prefix: Uint8Array): Promise<Uint8Array[]> {
-    return this.#deps.store.revocationIds(prefix);
+  async ids(prefix: Uint8Array): Promise<Uint8Array[]> {
+    const ids = await this.#deps.store.revocationIds(prefix);
+    return this.#foreign.size === 0 ? ids : ids.filter((id) => !this.#foreign.has(id));
   }
 
   /** The stored bytes of these records, in order, up to `maxBytes` in all (at least one). */
@@ -168,6 +192,7 @@ export class LiveRevocations {
     const out: Uint8Array[] = [];
     let total = 0;
     for (const id of ids) {
+      if (this.#foreign.has(id)) continue;
       const record = await this.#deps.store.getRevocation(id);
       if (record === undefined) continue;
       if (out.length > 0 && total + record.length > maxBytes) break;
@@ -177,7 +202,18 @@ export class LiveRevocations {
     return out;
   }
 
-  list(after: Uint8Array, limit: number): Promise<{ id: Uint8Array; record: Uint8Array }[]> {
-    return this.#deps.store.listRevocations(after, limit);
+  /** Up to `limit` applied records with id > `after`, ascending. */
+  async list(after: Uint8Array, limit: number): Promise<{ id: Uint8Array; record: Uint8Array }[]> {
+    const out: { id: Uint8Array; record: Uint8Array }[] = [];
+    let from = after;
+    while (out.length < limit) {
+      const want = limit - out.length;
+      const page = await this.#deps.store.listRevocations(from, want);
+      for (const entry of page) if (!this.#foreign.has(entry.id)) out.push(entry);
+      const last = page.at(-1);
+      if (last === undefined || page.length < want) break;
+      from = last.id;
+    }
+    return out;
   }
 }

@@ -61,7 +61,9 @@ function thrownCode(f: () => unknown): string {
 
 /** A suite whose hybrid.verify is a spy around the real one. */
 function spiedSuite(): { suite: CryptoSuite; verify: ReturnType<typeof vi.fn> } {
-  const verify = vi.fn(suite.hybrid.verify);
+  const verify = vi.fn((signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) =>
+    suite.hybrid.verify(signature, message, publicKey),
+  );
   return { suite: { ...suite, hybrid: { ...suite.hybrid, verify } }, verify };
 }
 

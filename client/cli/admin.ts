@@ -22,6 +22,7 @@ import {
 } from '../../protocol/index.ts';
 import {
   REVOCATION_KINDS,
+  createRevocationBody,
   decodeRevocation,
   signRevocation,
   type RevocationBody,
@@ -258,11 +259,14 @@ export async function adminRevoke(argv: readonly string[], io: ClientCliIo): Pro
     issuedAt: now,
     reason: v.reason ?? '',
   };
+  // A bad flag value (a reason too long, a time out of range) is a usage error.
+  createRevocationBody(body);
   const seeds = keys.map((path) => readAdminSeed(io, path));
   let record: RevocationRecord;
   try {
     record = signRevocation(suite, nodeSet, body, seeds, previous);
   } catch (e) {
+    // The body was checked above: what is left is a key or record file that does not fit.
     if (e instanceof QkmsError) throw configError(e.message, e);
     throw e;
   } finally {

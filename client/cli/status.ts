@@ -1,7 +1,7 @@
 // `qkms node status --quorum FILE`: each node's reachability, version and
 // round-trip time, as seen from here.
 import { parseArgs } from 'node:util';
-import { defaultSuite } from '../../protocol/index.ts';
+import { defaultSuite, type NodeHealth } from '../../protocol/index.ts';
 import { QuorumClient } from '../quorum-client.ts';
 import { loadNodeSet } from './files.ts';
 import { CLIENT_EXIT, usageError, type ClientCliIo } from './io.ts';
@@ -9,8 +9,19 @@ import { CLIENT_EXIT, usageError, type ClientCliIo } from './io.ts';
 export const STATUS_USAGE = `Usage: qkms node status --quorum FILE [--json]
 
 Asks every node of the quorum who it is: reachable or not, the node set it
-serves, its protocol versions and software, and the round trip. Exits 0 when
-at least t nodes are reachable and serve this node set, 4 otherwise.`;
+serves, its protocol versions and software, and the round trip; and what it
+reports of itself: the peers it reaches, how long since its revocations were
+last in sync with a majority (lag), the shares it holds and its audit head.
+Exits 0 when at least t nodes are reachable and serve this node set, 4
+otherwise.`;
+
+function healthText(h: NodeHealth | undefined): string {
+  if (h === undefined) return '';
+  const lag =
+    h.revocationLagMs === null ? 'never synced' : `lag ${Math.round(h.revocationLagMs / 1000)} s`;
+  const peers = h.peers.length === 0 ? 'none' : h.peers.join(',');
+  return `\n         peers ${peers}  revocations ${h.revocations} (${lag})  shares ${h.shares}  audit head ${h.auditHead}`;
+}
 
 export async function nodeStatus(argv: readonly string[], io: ClientCliIo): Promise<number> {
   let values: {
@@ -51,7 +62,7 @@ export async function nodeStatus(argv: readonly string[], io: ClientCliIo): Prom
             ? `refused (${s.code})`
             : s.sameNodeSet !== true || s.servesIndex !== s.index
               ? 'serves another node set or index'
-              : `ok  ${s.software ?? ''}  v${(s.versions ?? []).join(',')}  ${Math.round(s.ms ?? 0)} ms`;
+              : `ok  ${s.software ?? ''}  v${(s.versions ?? []).join(',')}  ${Math.round(s.ms ?? 0)} ms${healthText(s.health)}`;
         io.stdout.write(`node ${s.index}  ${s.peerId.slice(0, 16)}…  ${state}\n`);
       }
       io.stdout.write(

@@ -78,9 +78,16 @@ export class AuditLog implements CustodyAudit {
     const entry = this.#toAuditEvent(event);
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ event: entry, resolve, reject });
-      this.#flushing ??= this.#flush().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#flushing !== undefined) return;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      // A record handed in after the loop's last check, before this ran.
+      if (this.#pending.length > 0) this.#kick();
     });
   }
 

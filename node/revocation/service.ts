@@ -65,6 +65,9 @@ export class RevocationService implements RevocationCheck {
       onStored: (record, source) => {
         onStored(record, source);
       },
+      onOutcome: (source, result) => {
+        deps.metrics.revocationRecords.inc({ source, result });
+      },
     });
     const service = new RevocationService(deps, live);
     onStored = (record, source) => {
@@ -92,7 +95,9 @@ export class RevocationService implements RevocationCheck {
 
   /** Readiness: revocations fresh (always true before the sync loop is attached). */
   fresh(): boolean {
-    return this.#sync?.fresh() ?? true;
+    const fresh = this.#sync?.fresh() ?? true;
+    this.#deps.metrics.revocationFresh.set(fresh ? 1 : 0);
+    return fresh;
   }
 
   /** /qkms/revoke: submit a record, or list a page of the records held. */
@@ -156,17 +161,7 @@ export class RevocationService implements RevocationCheck {
     bytes: Uint8Array,
     source: RecordSource,
   ): Promise<{ record: RevocationRecord; status: 'stored' | 'unchanged' }> {
-    const { metrics } = this.#deps;
-    try {
-      const accepted = await this.#storeOp(() => this.live.accept(bytes, source));
-      if (accepted.status === 'unchanged')
-        metrics.revocationRecords.inc({ source, result: 'unchanged' });
-      return accepted;
-    } catch (e) {
-      if (isQkmsError(e, ErrorCode.BAD_REVOCATION))
-        metrics.revocationRecords.inc({ source, result: 'invalid' });
-      throw e;
-    }
+    return this.#storeOp(() => this.live.accept(bytes, source));
   }
 
   /** A store failure is INTERNAL on the wire (and logged); protocol errors pass through. */
@@ -189,7 +184,6 @@ export class RevocationService implements RevocationCheck {
 
   #stored(record: RevocationRecord, source: RecordSource): void {
     const { metrics, log, clock, fingerprint } = this.#deps;
-    metrics.revocationRecords.inc({ source, result: 'stored' });
     metrics.revocations.set(this.live.size);
     metrics.revocationLag.observe(Math.max(0, clock() - record.body.issuedAt) / 1000);
     log.info('revocation stored', {

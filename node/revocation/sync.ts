@@ -122,6 +122,21 @@ export class RevocationSync {
     return inSync > this.#deps.nodeSet.nodes.length / 2;
   }
 
+  /**
+   * Milliseconds since this node was last in sync with a majority of the
+   * node set (itself included), or null if it never was since it started.
+   */
+  lagMs(): number | null {
+    const needed = Math.floor(this.#deps.nodeSet.nodes.length / 2); // peers, besides itself
+    if (needed === 0) return 0;
+    const times = this.#peers
+      .map((p) => p.lastSync)
+      .filter((t): t is number => t !== undefined)
+      .sort((a, b) => b - a);
+    const at = times[needed - 1];
+    return at === undefined ? null : Math.max(0, this.#deps.clock() - at);
+  }
+
   /** Sends a newly stored record to every peer at once; a failed push is left to anti-entropy. */
   push(record: RevocationRecord): void {
     for (const peer of this.#peers) {

@@ -710,11 +710,16 @@ describe('NodeStore revocation records', () => {
     for (const r of records) expect((await live.accept(r.bytes, 'client')).status).toBe('stored');
     await store.close();
 
-    const reopened: RevocationStore = await open(path, storageKey);
-    const again = await LiveRevocations.load({ suite, nodeSet: fixture.nodeSet, store: reopened });
+    const reopened = await open(path, storageKey);
+    const asRevocationStore: RevocationStore = reopened;
+    const again = await LiveRevocations.load({
+      suite,
+      nodeSet: fixture.nodeSet,
+      store: asRevocationStore,
+    });
     expect(again.size).toBe(records.length);
     for (const r of records) expect(again.revokedBy(principalsFor(r.body))).toBe(r.body.kind);
     expect((await again.accept(records[0]!.bytes, 'sync')).status).toBe('unchanged');
-    await (reopened as NodeStore).close();
+    await reopened.close();
   });
 });

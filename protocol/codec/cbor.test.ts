@@ -164,3 +164,15 @@ describe('FrameAssembler', () => {
     expect(toHex(new FrameAssembler(100).push(fromHex('00')) ?? fromHex('ff'))).toBe('');
   });
 });
+
+describe('encodeCanonical output', () => {
+  it('is a plain Uint8Array whose slice() is a copy, never a view of the original', () => {
+    for (const value of [{ a: new Uint8Array(100).fill(7) }, { b: 'x'.repeat(200) }, { c: 1 }]) {
+      const bytes = encodeCanonical(value);
+      expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+      const before = Array.from(bytes);
+      bytes.slice().fill(0);
+      expect(Array.from(bytes)).toEqual(before);
+    }
+  });
+});

@@ -51,8 +51,17 @@ const ENCODE_OPTIONS = {
   },
 };
 
+/**
+ * The canonical encoding, always as a plain Uint8Array. On Node, cborg hands
+ * out Buffers (often views into Node's shared allocation pool), and
+ * Buffer#slice returns a view, not a copy: a caller that copied an encoding
+ * with .slice() and then changed or wiped the copy would change the original.
+ */
 export function encodeCanonical(value: CborValue): Uint8Array {
-  return encode(value, ENCODE_OPTIONS);
+  const bytes = encode(value, ENCODE_OPTIONS);
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function malformed(message: string, cause?: unknown): QkmsError {

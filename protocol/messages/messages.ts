@@ -54,12 +54,27 @@ import { receiptFromCbor, receiptToCbor, type PublishReceipt } from './receipt.t
 /** A sealed 32-byte share: plaintext plus the 16-byte AES-GCM tag. */
 const SEALED_SHARE_BYTES = 48;
 
+/** A node's operational state, for `qkms node status` (counts and indices only). */
+export interface NodeHealth {
+  /** Node-set indices of the peers this node has a live connection to. */
+  readonly peers: readonly number[];
+  /** Revocation records in its live set. */
+  readonly revocations: number;
+  /** Milliseconds since it was last in sync with a majority of the node set; null if never. */
+  readonly revocationLagMs: number | null;
+  /** Content shares it holds. */
+  readonly shares: number;
+  /** Sequence number of its last durable audit record (0: none). */
+  readonly auditHead: number;
+}
+
 export interface NodeInfo {
   readonly nodeSetId: Uint8Array;
   readonly node: number;
   readonly versions: readonly number[];
   /** Software name and version, e.g. "qkms/0.1.0". */
   readonly software: string;
+  readonly health?: NodeHealth;
 }
 
 export type Message =
@@ -164,13 +179,26 @@ function fields(message: Message): Record<string, CborValue> {
       return receiptToCbor(message.receipt);
     case 'info':
       return {};
-    case 'info-ok':
+    case 'info-ok': {
+      const h = message.info.health;
       return {
         nodeSet: message.info.nodeSetId,
         node: message.info.node,
         versions: [...message.info.versions],
         software: message.info.software,
+        ...(h === undefined
+          ? {}
+          : {
+              health: {
+                peers: [...h.peers],
+                revocations: h.revocations,
+                revocationLagMs: h.revocationLagMs,
+                shares: h.shares,
+                auditHead: h.auditHead,
+              },
+            }),
       };
+    }
     case 'revoke':
       return { record: message.record };
     case 'revoke-ok':
@@ -212,7 +240,7 @@ const KEYS: Record<MessageType, { required: readonly string[]; optional?: readon
   publish: { required: ['manifest', 'enc', 'ct'] },
   receipt: { required: ['receipt', 'sig'] },
   info: { required: [] },
-  'info-ok': { required: ['nodeSet', 'node', 'versions', 'software'] },
+  'info-ok': { required: ['nodeSet', 'node', 'versions', 'software'], optional: ['health'] },
   revoke: { required: ['record'] },
   'revoke-ok': { required: ['id', 'status'] },
   revocations: { required: ['after'] },
@@ -239,6 +267,27 @@ function readIds(value: unknown, field: string): readonly Uint8Array[] {
   return readArray(value, field, MAX_REVSYNC_IDS).map((id, i) =>
     readBytes(id, `${field}[${i}]`, ID_BYTES),
   );
+}
+
+function readHealth(value: unknown): NodeHealth {
+  const h = readMap(value, 'health', [
+    'peers',
+    'revocations',
+    'revocationLagMs',
+    'shares',
+    'auditHead',
+  ]);
+  const lag = h['revocationLagMs'];
+  return {
+    peers: readArray(h['peers'], 'health.peers', MAX_NODES).map((p, i) =>
+      readUint(p, `health.peers[${i}]`, 1, MAX_NODES),
+    ),
+    revocations: readUint(h['revocations'], 'health.revocations', 0, Number.MAX_SAFE_INTEGER),
+    revocationLagMs:
+      lag === null ? null : readUint(lag, 'health.revocationLagMs', 0, Number.MAX_SAFE_INTEGER),
+    shares: readUint(h['shares'], 'health.shares', 0, Number.MAX_SAFE_INTEGER),
+    auditHead: readUint(h['auditHead'], 'health.auditHead', 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 function readBool(value: unknown, field: string): boolean {
@@ -298,6 +347,7 @@ function parse(type: MessageType, m: Readonly<Record<string, unknown>>): Message
           node: readUint(m['node'], 'node', 1, MAX_NODES),
           versions: readVersions(m['versions'], 'versions'),
           software: readText(m['software'], 'software', MAX_TEXT_BYTES),
+          ...(m['health'] === undefined ? {} : { health: readHealth(m['health']) }),
         },
       };
     case 'revoke':

@@ -2,19 +2,28 @@
 // in this process and prints a table, or with --json one JSON object, on stdout. Progress goes
 // to stderr. Figures are for reading and comparing, never asserted (test/perf/README.md).
 import { parseArgs } from 'node:util';
-import { DEFAULT_MEASURE, measure, sinkValue, type Bench, type BenchResult } from './harness.ts';
+import {
+  DEFAULT_MEASURE,
+  isStudy,
+  measure,
+  sinkValue,
+  type BenchResult,
+  type Scenario,
+} from './harness.ts';
 import { formatHeader, formatTable, runtimeInfo } from './report.ts';
 import { hashBenches } from './hash.bench.ts';
+import { revocationBenches } from './revocation.bench.ts';
 import { shamirBenches } from './shamir.bench.ts';
 import { signatureBenches } from './signature.bench.ts';
 import { xwingBenches } from './xwing.bench.ts';
 
 /** Every scenario, in output order. A new scenario file adds its list here. */
-const SCENARIOS: readonly Bench[] = [
+const SCENARIOS: readonly Scenario[] = [
   ...xwingBenches,
   ...signatureBenches,
   ...shamirBenches,
   ...hashBenches,
+  ...revocationBenches,
 ];
 
 const USAGE = `usage: npm run bench -- [--json] [--filter SUBSTRING]
@@ -51,8 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const filter = args.filter;
-  const selected =
-    filter === undefined ? SCENARIOS : SCENARIOS.filter((b) => b.name.includes(filter));
+  const wants = (name: string): boolean => filter === undefined || name.includes(filter);
+  const selected = SCENARIOS.filter((s) => (isStudy(s) ? s.names.some(wants) : wants(s.name)));
   if (selected.length === 0) {
     progress(`bench: no scenario name contains ${JSON.stringify(filter)}\n${USAGE}`);
     return EXIT_USAGE;
@@ -62,6 +71,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   const results: BenchResult[] = [];
   for (const [i, bench] of selected.entries()) {
+    if (isStudy(bench)) {
+      const names = bench.names.filter(wants);
+      progress(`[${i + 1}/${selected.length}] ${names.join(', ')}`);
+      const studyStarted = performance.now();
+      results.push(...(await bench.run({ wants, progress: (line) => progress(`  ${line}`) })));
+      progress(`  done in ${((performance.now() - studyStarted) / 1000).toFixed(1)} s`);
+      continue;
+    }
     const { result, detail } = await measure(bench, DEFAULT_MEASURE);
     results.push(result);
     progress(
@@ -77,7 +94,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const { warmupMs, sampleMs, samples, minSamples } = DEFAULT_MEASURE;
     const method =
       `median per-op time over ${minSamples}-${samples} samples, each a batch of ~${sampleMs} ms` +
-      ` after ${warmupMs} ms of warm-up; ops/s = 1e6 / median µs`;
+      ` after ${warmupMs} ms of warm-up; ops/s = 1e6 / median µs` +
+      (results.some((r) => r.samples !== undefined || r.bytes !== undefined)
+        ? '\nrevocation.*: latencies over n samples (p50/p99/max ms), memory held; test/perf/README.md'
+        : '');
     process.stdout.write(`${formatHeader(runtime, method)}\n\n${formatTable(results)}\n`);
   }
   return 0;

@@ -2,6 +2,9 @@
 // time across batches. Batching amortises the timer's own cost (a microsecond-scale op is timed
 // over tens of milliseconds); the median ignores the batches a GC pause or a scheduler hiccup
 // landed in. Figures are only ever printed, never asserted (STYLE.md, Tests and benchmarks).
+// A Study measures itself instead (memory, a real quorum) with the helpers at the end.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** What an op returns; the harness folds one byte or bit of it into a sink, so it stays live. */
 export type Sinkable = Uint8Array | ArrayBuffer | boolean | number;
@@ -40,7 +43,39 @@ export interface BenchResult {
   readonly per_s?: number;
   /** Resident set size at the end of a load scenario, in MiB. */
   readonly rss_mb?: number;
+  /** Largest latency of a latency scenario, in milliseconds. */
+  readonly max_ms?: number;
+  /** Latencies behind p50_ms, p99_ms and max_ms (p99 of a few dozen is close to the max). */
+  readonly samples?: number;
+  /** Memory scenarios: JS heap plus ArrayBuffer bytes a structure holds (grown by building it, after full GCs). */
+  readonly bytes?: number;
+  /** `bytes` over the records the structure holds. */
+  readonly bytes_per_record?: number;
+  /** What the structure reports it holds (RevocationSet.memoryBytes), bytes. */
+  readonly memory_bytes?: number;
 }
+
+/** What a Study may do besides measuring: say how far it got, ask which rows are wanted. */
+export interface StudyContext {
+  /** Whether --filter selects the result `name` (a study reports only those, and may skip work). */
+  readonly wants: (name: string) => boolean;
+  /** A progress line on stderr. */
+  readonly progress: (line: string) => void;
+}
+
+/**
+ * A scenario that takes its own measurements and reports one or more rows: memory held by a
+ * structure, latencies of a real quorum of node processes. One setup serves all its rows.
+ */
+export interface Study {
+  /** The result names it can report; --filter selects the study when one of them matches. */
+  readonly names: readonly string[];
+  readonly run: (context: StudyContext) => Promise<readonly BenchResult[]>;
+}
+
+export type Scenario = Bench | Study;
+
+export const isStudy = (scenario: Scenario): scenario is Study => 'run' in scenario;
 
 export interface MeasureOptions {
   /** Time spent running the op before sampling, so the JIT and caches settle. */
@@ -156,6 +191,39 @@ export async function measure(
       iqrRel: (quantile(perOpUs, 0.75) - quantile(perOpUs, 0.25)) / median,
     },
   };
+}
+
+/** p50, p99 and max of latencies in milliseconds, rounded to microseconds. */
+export function latencies(
+  ms: readonly number[],
+): Pick<BenchResult, 'p50_ms' | 'p99_ms' | 'max_ms' | 'samples'> {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    p50_ms: round(quantile(sorted, 0.5), 3),
+    p99_ms: round(quantile(sorted, 0.99), 3),
+    max_ms: round(sorted.at(-1) ?? 0, 3),
+    samples: sorted.length,
+  };
+}
+
+/** A full garbage collection: `gc` from --expose-gc (npm run bench passes it), else exposed here. */
+function fullGc(): void {
+  if (globalThis.gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    globalThis.gc = runInNewContext('gc') as NodeJS.GCFunction;
+  }
+  globalThis.gc();
+}
+
+/**
+ * JS heap plus ArrayBuffer bytes in use after full GCs: what live objects hold, garbage
+ * excluded. Two collections, so objects freed by the first one's finalizers go too.
+ */
+export function heldBytes(): number {
+  fullGc();
+  fullGc();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 /** Setup-time sanity check: a benchmark of an op that silently fails measures nothing. */

@@ -34,6 +34,8 @@ export const FOREIGN_IMPLS = [
   '@noble/post-quantum',
   '@hpke/hybridkem-x-wing',
   'shamir-secret-sharing',
+  // Not a library: the revocation set a Set<string> of hex strings would make (revocation.bench.ts).
+  'Set<string>',
 ] as const;
 const FALLBACK_BASELINE = 'qkms-noble';
 
@@ -43,7 +45,9 @@ const throughput = (r: BenchResult): number | undefined => r.ops_per_s ?? r.per_
 export function baselineOf(group: readonly BenchResult[]): BenchResult | undefined {
   const impls: readonly string[] = [...FOREIGN_IMPLS, FALLBACK_BASELINE];
   for (const impl of impls) {
-    const found = group.find((r) => r.impl === impl && throughput(r) !== undefined);
+    const found = group.find(
+      (r) => r.impl === impl && (throughput(r) !== undefined || r.bytes_per_record !== undefined),
+    );
     if (found !== undefined) return found;
   }
   return undefined;
@@ -61,6 +65,7 @@ function groups(results: readonly BenchResult[]): BenchResult[][] {
 }
 
 const grouping = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const MIB = 2 ** 20;
 
 /** About three significant digits, thousands grouped: 1,234 / 56.7 / 8.91 / 0.123. */
 function num(x: number | undefined): string {
@@ -72,11 +77,18 @@ function num(x: number | undefined): string {
 function ratio(r: BenchResult, baseline: BenchResult | undefined): string {
   if (baseline === undefined) return '';
   if (r === baseline) return 'baseline';
+  const times = (x: number): string =>
+    `x${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)}`;
   const mine = throughput(r);
   const base = throughput(baseline);
-  if (mine === undefined || base === undefined || base === 0) return '';
-  const x = mine / base;
-  return `x${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)} vs ${baseline.impl}`;
+  if (mine !== undefined && base !== undefined && base !== 0)
+    return `${times(mine / base)} vs ${baseline.impl}`;
+  // Memory rows: bytes per record over the baseline's (below 1: smaller).
+  const held = r.bytes_per_record;
+  const baseHeld = baseline.bytes_per_record;
+  if (held !== undefined && baseHeld !== undefined && baseHeld !== 0)
+    return `${times(held / baseHeld)} bytes vs ${baseline.impl}`;
+  return '';
 }
 
 interface Column {
@@ -96,6 +108,26 @@ const COLUMNS: readonly Column[] = [
   { title: 'p99 ms', align: 'right', cell: (r) => num(r.p99_ms), optional: 'p99_ms' },
   { title: 'req/s', align: 'right', cell: (r) => num(r.per_s), optional: 'per_s' },
   { title: 'rss MB', align: 'right', cell: (r) => num(r.rss_mb), optional: 'rss_mb' },
+  { title: 'max ms', align: 'right', cell: (r) => num(r.max_ms), optional: 'max_ms' },
+  { title: 'n', align: 'right', cell: (r) => r.samples?.toString() ?? '', optional: 'samples' },
+  {
+    title: 'held MiB',
+    align: 'right',
+    cell: (r) => num(r.bytes === undefined ? undefined : r.bytes / MIB),
+    optional: 'bytes',
+  },
+  {
+    title: 'B/record',
+    align: 'right',
+    cell: (r) => num(r.bytes_per_record),
+    optional: 'bytes_per_record',
+  },
+  {
+    title: 'self MiB',
+    align: 'right',
+    cell: (r) => num(r.memory_bytes === undefined ? undefined : r.memory_bytes / MIB),
+    optional: 'memory_bytes',
+  },
   { title: 'ratio', align: 'left', cell: ratio },
 ];
 
@@ -104,7 +136,8 @@ export function formatHeader(runtime: Runtime, method: string): string {
     `qkms benchmarks: node ${runtime.node}, V8 ${runtime.v8}, OpenSSL ${runtime.openssl}`,
     `${runtime.platform} ${runtime.arch}, ${runtime.cpus.count} x ${runtime.cpus.model}, ${runtime.totalmem_gb} GiB`,
     method,
-    'ratio: ops/s over the baseline ops/s in the same run (baseline: the other library, else qkms-noble)',
+    'ratio: ops/s over the baseline ops/s in the same run (baseline: the other library, else qkms-noble);' +
+      " memory rows: bytes/record over the baseline's",
   ].join('\n');
 }
 

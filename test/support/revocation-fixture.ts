@@ -16,6 +16,7 @@ import {
 import {
   TARGET_BYTES,
   signRevocation,
+  type Principals,
   type RevocationBody,
   type RevocationKind,
   type RevocationRecord,
@@ -67,6 +68,13 @@ export function adminsFixture(
 /** A 64-byte hybrid seed that is no admin's. */
 export const NON_ADMIN_SEED = seedBytes(999, 64);
 
+/** A target of `kind` unique to `label` (its first four bytes are the label, big-endian). */
+export function targetOf(kind: RevocationKind, label: number): Uint8Array {
+  const target = seedBytes(1000 + label, TARGET_BYTES[kind]);
+  new DataView(target.buffer).setUint32(0, label);
+  return target;
+}
+
 /** A body of `kind` with a target derived from `label` (distinct labels, distinct targets). */
 export function revocationBody(
   nodeSet: NodeSet,
@@ -77,7 +85,7 @@ export function revocationBody(
   return {
     nodeSetId: nodeSet.id,
     kind,
-    target: seedBytes(1000 + label, TARGET_BYTES[kind]),
+    target: targetOf(kind, label),
     ...(kind === 'wallet-sessions-before' ? { before: FIXTURE_TIME - label } : {}),
     issuedAt: FIXTURE_TIME + label,
     reason: `test revocation ${label}`,
@@ -140,4 +148,27 @@ export function forged(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
   out[out.length - 1] = (out[out.length - 1] ?? 0) ^ 0x01;
   return out;
+}
+
+/** Principals of a request that `body` revokes (for "before", a delegation issued just before). */
+export function principalsFor(body: RevocationBody): Principals {
+  const p: Principals = {
+    wallet: seedBytes(50, TARGET_BYTES.wallet),
+    session: seedBytes(51, TARGET_BYTES.session),
+    delegation: seedBytes(52, TARGET_BYTES.delegation),
+    delegationIssuedAt: FIXTURE_TIME,
+    content: seedBytes(53, TARGET_BYTES.content),
+  };
+  switch (body.kind) {
+    case 'wallet':
+      return { ...p, wallet: body.target };
+    case 'wallet-sessions-before':
+      return { ...p, wallet: body.target, delegationIssuedAt: (body.before ?? 0) - 1 };
+    case 'session':
+      return { ...p, session: body.target };
+    case 'delegation':
+      return { ...p, delegation: body.target };
+    case 'content':
+      return { ...p, content: body.target };
+  }
 }
