@@ -1,8 +1,9 @@
 // A hash table of fixed-length byte keys (addresses, public keys, hashes),
 // optionally with a number per key, stored flat: keys in one Uint8Array,
-// hashes in one Uint32Array, values in one Float64Array. A revocation set
-// of 1,000,000 targets then costs ~40 bytes a key instead of the ~150 a
-// `Set<string>` of hex strings would (test/perf measures both).
+// hashes in one Uint32Array, values in one Float64Array: 36 bytes a slot for
+// a 32-byte key, and the table doubles when 3/4 full, so 48-96 bytes a key
+// (72 measured for a 1,000,000-record revocation set, against 109 for a
+// `Set<string>` of hex strings; npm run bench -- --filter membership).
 //
 // Open addressing with linear probing; capacity is a power of two kept at
 // most 3/4 full; nothing is ever deleted (the revocation set only grows).

@@ -103,6 +103,14 @@ export class RevocationSync {
     this.#deps.signal.addEventListener('abort', () => {
       clearTimeout(this.#timer);
     });
+    // A peer that (re)connects and was not synced within the interval gets a round at once,
+    // so a node that comes back converges without waiting for the next tick.
+    this.#deps.libp2p.addEventListener('connection:open', (event) => {
+      const peer = this.#peers.find((p) => p.peerId.equals(event.detail.remotePeer));
+      const now = this.#deps.clock();
+      if (peer !== undefined && (peer.lastSync ?? 0) < now - this.#options.syncIntervalMs)
+        void this.#syncPeer(peer);
+    });
     this.#schedule(0);
   }
 
