@@ -32,10 +32,11 @@ import {
 } from './transport.ts';
 
 /**
- * Requests in flight per node. A node accepts 16 concurrent streams per
+ * Requests in flight per node. A node accepts 32 concurrent streams per
  * protocol and connection by default (node/options.ts, maxStreamsPerProtocol)
- * and resets the rest; staying at or under it keeps a burst from looking
- * like a transport fault.
+ * and resets the rest. Staying at half of it keeps a burst from looking like
+ * a transport fault: a stream this side has finished may still count on the
+ * node's side for a moment while it closes.
  */
 export const MAX_STREAMS_PER_NODE = 16;
 

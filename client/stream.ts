@@ -90,7 +90,8 @@ export async function requestOnConnection(
 ): Promise<Uint8Array> {
   const { signal, maxReplyBytes } = options;
   signal.throwIfAborted();
-  const stream = await connection.newStream(protocol, { signal });
+  // Optimistic negotiation: the protocol id travels with the request, saving a round trip.
+  const stream = await connection.newStream(protocol, { signal, negotiateFully: false });
   // Our own stop for the reader, so it settles whichever way this ends.
   const done = new AbortController();
   try {

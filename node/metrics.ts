@@ -22,6 +22,7 @@ export const STAGES = [
   'store_read',
   'replay_commit',
   'audit',
+  'audit_write',
   'seal',
   'store_write',
 ] as const;

@@ -61,7 +61,7 @@ describe('defaults', () => {
       maxInflight: 64,
       perPeerRate: { perSecond: 20, burst: 40 },
       perWalletRate: { perSecond: 5, burst: 20 },
-      maxStreamsPerProtocol: 16,
+      maxStreamsPerProtocol: 32,
       replaySweepIntervalMs: 60_000,
       revocation: { syncIntervalMs: 5_000, maxLagMs: 60_000, refuseStale: false },
       test: { enabled: false, delayMs: 0, wrongShare: false },

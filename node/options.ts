@@ -418,9 +418,9 @@ const SETTINGS = {
     env: 'QKMS_MAX_STREAMS_PER_PROTOCOL',
     flagKind: 'string',
     arg: 'N',
-    help: 'Concurrent inbound streams per connection and protocol.',
-    default: 16,
-    defaultText: '16',
+    help: "Concurrent inbound streams per connection and protocol. Twice the client pool's 16, so streams still closing on this side never make a client's next request look like a reset.",
+    default: 32,
+    defaultText: '32',
     parse: intParser(1, 1_024, 'streams'),
   }),
   replaySweepIntervalMs: setting({

@@ -108,7 +108,7 @@ export class AuditLog implements CustodyAudit {
 
   async #write(batch: readonly Pending[]): Promise<void> {
     const { suite, signer, clock, metrics, store } = this.#deps;
-    const end = metrics.stageDuration.startTimer({ stage: 'audit' });
+    const end = metrics.stageDuration.startTimer({ stage: 'audit_write' });
     try {
       if (this.#deps.failing?.() === true) throw new Error('audit store failing (test fault)');
       let { seq, hash } = this.#head;

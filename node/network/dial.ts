@@ -47,7 +47,8 @@ export async function requestOnce(
   // Noise already refused any other key; this makes the pin explicit.
   if (!connection.remotePeer.equals(expected))
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'target: connected to another PeerId');
-  const stream = await connection.newStream(protocol, { signal });
+  // Optimistic negotiation: the protocol id travels with the request, saving a round trip.
+  const stream = await connection.newStream(protocol, { signal, negotiateFully: false });
   try {
     await writeFrame(stream, body, signal);
     await stream.close({ signal });
