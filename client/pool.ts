@@ -22,10 +22,9 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import { ErrorCode, QkmsError, type NodeEntry } from '../protocol/index.ts';
 import { raceSignal } from './abort.ts';
-import { requestOnConnection } from './stream.ts';
+import { Channel } from './channel.ts';
 import {
   MAX_REPLY_BYTES,
-  PROTOCOL_IDS,
   type NodeRequestOptions,
   type NodeTransport,
   type ProtocolName,
@@ -56,6 +55,8 @@ interface Pooled {
   active: number;
   /** Out of the pool: closed as soon as `active` reaches 0. */
   retired: boolean;
+  /** The request channel on it (channel.ts), opened with its first request. */
+  channel: Promise<Channel> | undefined;
 }
 
 /** A counting semaphore whose waits take an AbortSignal. */
@@ -156,7 +157,8 @@ export class ConnectionPool implements NodeTransport {
       const pooled = await this.#connection(node.index, signal, options.freshAfter);
       pooled.active++;
       try {
-        return await requestOnConnection(pooled.connection, PROTOCOL_IDS[protocol], body, {
+        const channel = await raceSignal(this.#channel(pooled), signal);
+        return await channel.request(protocol, body, {
           signal,
           maxReplyBytes: MAX_REPLY_BYTES[protocol],
         });
@@ -169,6 +171,23 @@ export class ConnectionPool implements NodeTransport {
     } finally {
       slots.release();
     }
+  }
+
+  /**
+   * The connection's request channel, opened once and shared by every request
+   * to the node; a channel that failed is replaced on the same connection.
+   * Bounded by its own deadline, not one caller's signal.
+   */
+  async #channel(pooled: Pooled): Promise<Channel> {
+    const current = await pooled.channel?.catch(() => undefined);
+    if (current?.usable === true) return current;
+    current?.close();
+    const opening = Channel.open(pooled.connection, AbortSignal.timeout(DIAL_TIMEOUT_MS));
+    pooled.channel = opening;
+    opening.catch(() => {
+      if (pooled.channel === opening) pooled.channel = undefined;
+    });
+    return opening;
   }
 
   /** Connections the pool holds (tests, metrics). */
@@ -226,7 +245,13 @@ export class ConnectionPool implements NodeTransport {
         `pool: node ${index} answered as another PeerId`,
       );
     }
-    const pooled: Pooled = { connection, since: this.#now(), active: 0, retired: false };
+    const pooled: Pooled = {
+      connection,
+      since: this.#now(),
+      active: 0,
+      retired: false,
+      channel: undefined,
+    };
     this.#pooled.set(index, pooled);
     return pooled;
   }

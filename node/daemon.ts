@@ -27,6 +27,7 @@ import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } 
 import { createNodeMetrics, type NodeMetrics, type ProtocolName } from './metrics.ts';
 import {
   createHost,
+  registerChannel,
   registerHandler,
   registerNodeOnly,
   type Host,
@@ -340,25 +341,36 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     host.libp2p.addEventListener('connection:open', deferHealth);
     host.libp2p.addEventListener('connection:close', deferHealth);
     updateQuorumHealth();
-    const specs: [ProtocolName, number, (frame: Uint8Array) => Promise<Uint8Array>][] = [
-      ['recover', MAX_FRAME_BYTES.recover, (f) => recover.handle(f)],
-      ['publish', MAX_FRAME_BYTES.publish, (f) => publish.handle(f)],
-      ['info', MAX_FRAME_BYTES.info, (f) => handleInfo({ ...serviceDeps, health }, f)],
-      ['revoke', MAX_FRAME_BYTES.revoke, (f) => revocations.handleRevoke(f)],
-    ];
-    for (const [name, maxFrameBytes, handler] of specs) {
+    const handlers = {
+      recover: admitted((f) => recover.handle(f)),
+      publish: admitted((f) => publish.handle(f)),
+      info: admitted((f) => handleInfo({ ...serviceDeps, health }, f)),
+      revoke: admitted((f) => revocations.handleRevoke(f)),
+    } as const;
+    for (const name of ['recover', 'publish', 'info', 'revoke'] as const) {
       await registerHandler(
         host.libp2p,
         {
           protocol: `/qkms/${name}/1`,
-          maxFrameBytes,
+          maxFrameBytes: MAX_FRAME_BYTES[name],
           readDeadlineMs: options.readDeadlineMs,
           maxInboundStreams: options.maxStreamsPerProtocol,
-          handle: admitted(handler),
+          handle: handlers[name],
         },
         handlerDeps,
       );
     }
+    // The same handlers on one long-lived stream per client connection (docs/protocol.md §1b).
+    await registerChannel(
+      host.libp2p,
+      {
+        readDeadlineMs: options.readDeadlineMs,
+        maxInFlight: options.maxStreamsPerProtocol,
+        maxInboundStreams: 4,
+        handlers,
+      },
+      handlerDeps,
+    );
 
     // Node-to-node: no per-peer rate limit (peers are the node set), bounded by streams.
     await registerNodeOnly(

@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECTIONS, type RejectionCode } from '../protocol/index.ts';
 
-export const PROTOCOLS = ['recover', 'publish', 'info', 'revoke', 'revsync'] as const;
+export const PROTOCOLS = ['recover', 'publish', 'info', 'revoke', 'revsync', 'channel'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
 /** 'ok' or the rejection code a request was answered with. */

@@ -34,6 +34,18 @@ export {
   type CborMap,
 } from './codec/read.ts';
 export { FrameAssembler, encodeFrame, readFrameHeader, type FrameHeader } from './codec/frame.ts';
+export {
+  CHANNEL_KINDS,
+  CHANNEL_PROTOCOL,
+  FrameSplitter,
+  MAX_CHANNEL_FRAME_BYTES,
+  MAX_CHANNEL_ID,
+  decodeChannelAnswer,
+  decodeChannelRequest,
+  encodeChannelAnswer,
+  encodeChannelRequest,
+  type ChannelKind,
+} from './codec/channel.ts';
 export { HPKE_SUITE, HPKE_TAG_BYTES, open, seal, type SealContext, type Sealed } from './seal.ts';
 export {
   AES_GCM_LENGTHS,

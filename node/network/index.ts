@@ -25,5 +25,6 @@ export {
   type RequestOutcome,
 } from './stream.ts';
 export { requestOnce, type RequestOptions } from './dial.ts';
+export { registerChannel, type ChannelSpec } from './channel.ts';
 export { MAX_FRAME_CAP_BYTES, readFrame, writeFrame } from './frame.ts';
 export type { LogContext, NetLogger } from './net-logger.ts';

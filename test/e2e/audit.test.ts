@@ -169,7 +169,14 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
       await libp2p.stop();
     }
 
-    const after = await metricsText(node);
+    // A refusal's record is written after its answer: wait until the last one has landed.
+    let after = await metricsText(node);
+    for (let i = 0; i < 100; i++) {
+      if (count(after, 'qkms_audit_head_seq', {}) - count(before, 'qkms_audit_head_seq', {}) >= 6)
+        break;
+      await new Promise((r) => setTimeout(r, 20));
+      after = await metricsText(node);
+    }
     const delta = (name: string, labels: Record<string, string> = {}) =>
       count(after, name, labels) - count(before, name, labels);
     expect(delta('qkms_requests_total', { protocol: 'recover', result: 'ok' })).toBe(3);

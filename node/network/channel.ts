@@ -1,0 +1,176 @@
+// The node's side of the request channel (protocol/codec/channel.ts): one
+// long-lived stream per client connection carrying many requests, each
+// answered by id, in whatever order they finish. Every request goes through
+// the same handler, admission control and metrics as on its own stream
+// (stream.ts); what changes is only the transport around it.
+//
+// Limits: a frame that has begun must be complete within readDeadlineMs (or
+// the stream is reset: slow-loris); at most maxInFlight requests of one
+// channel run at once, the rest are answered BUSY at once; a frame over the
+// cap resets the stream before its body is kept.
+import type { Connection, Stream } from '@libp2p/interface';
+import type { Libp2p } from 'libp2p';
+import {
+  CHANNEL_PROTOCOL,
+  ErrorCode,
+  FrameSplitter,
+  QkmsError,
+  MAX_CHANNEL_FRAME_BYTES,
+  decodeChannelRequest,
+  encodeChannelAnswer,
+  encodeFrame,
+  isQkmsError,
+  isRejectionCode,
+  type ChannelKind,
+} from '../../protocol/index.ts';
+import {
+  encodeReject,
+  type HandlerDeps,
+  type RequestContext,
+  type RequestOutcome,
+} from './stream.ts';
+
+export interface ChannelSpec {
+  /** A frame that has begun must be complete within this (slow-loris bound). */
+  readonly readDeadlineMs: number;
+  /** Requests of one channel handled at once; beyond, BUSY at once. */
+  readonly maxInFlight: number;
+  /** Channels per connection. */
+  readonly maxInboundStreams: number;
+  /** The handler of each request kind the channel carries (the same as their own protocols'). */
+  readonly handlers: Readonly<
+    Partial<Record<ChannelKind, (message: Uint8Array, ctx: RequestContext) => Promise<Uint8Array>>>
+  >;
+}
+
+export async function registerChannel(
+  libp2p: Libp2p,
+  spec: ChannelSpec,
+  deps: HandlerDeps,
+): Promise<void> {
+  const { log, onRequest, signal: rootSignal } = deps;
+  const now = deps.now ?? (() => performance.now());
+
+  const serve = (stream: Stream, connection: Connection): void => {
+    const peer = connection.remotePeer.toString();
+    const work = new AbortController();
+    const workSignal =
+      rootSignal === undefined ? work.signal : AbortSignal.any([work.signal, rootSignal]);
+    const frames = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
+    let inFlight = 0;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    let writing: Promise<void> = Promise.resolve();
+
+    const reset = (reason: string): void => {
+      clearTimeout(deadline);
+      work.abort(new Error(reason));
+      if (stream.status === 'open' || stream.status === 'closing') stream.abort(new Error(reason));
+    };
+    const write = (id: number, bytes: Uint8Array): void => {
+      const frame = encodeFrame(encodeChannelAnswer(id, bytes));
+      writing = writing
+        .then(async () => {
+          if (stream.status !== 'open' || stream.writeStatus !== 'writable') return;
+          if (!stream.send(frame)) await stream.onDrain({ signal: workSignal });
+        })
+        .catch(() => undefined); // the stream went away: nobody to answer
+    };
+    const handle = async (kind: ChannelKind, id: number, message: Uint8Array): Promise<void> => {
+      const started = now();
+      const protocol = `/qkms/${kind}/1`;
+      let outcome: RequestOutcome = 'aborted';
+      try {
+        const handler = spec.handlers[kind];
+        let reply: Uint8Array;
+        try {
+          if (handler === undefined)
+            throw new QkmsError(ErrorCode.MALFORMED, `channel: no ${kind} here`);
+          reply = await handler(message, { remotePeer: peer, signal: workSignal });
+          outcome = 'ok';
+        } catch (e) {
+          if (workSignal.aborted) return;
+          const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+          if (code === ErrorCode.INTERNAL)
+            log.error('request failed', {
+              protocol,
+              peer,
+              err: e instanceof Error ? e.name : typeof e,
+            });
+          outcome = code;
+          reply = encodeReject(code);
+        }
+        write(id, reply);
+      } finally {
+        inFlight -= 1;
+        const seconds = (now() - started) / 1000;
+        onRequest?.(protocol, outcome, seconds);
+        log.info('request', {
+          protocol,
+          peer,
+          outcome,
+          channel: true,
+          ms: Math.round(seconds * 1000),
+        });
+      }
+    };
+    const onFrame = (body: Uint8Array): void => {
+      let request: ReturnType<typeof decodeChannelRequest>;
+      try {
+        request = decodeChannelRequest(body);
+      } catch (e) {
+        // An id is readable whenever the header is: answer it; otherwise the stream is broken.
+        const code = isQkmsError(e, ErrorCode.TOO_LARGE)
+          ? ErrorCode.TOO_LARGE
+          : ErrorCode.MALFORMED;
+        if (body.length >= 5) {
+          const id = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);
+          onRequest?.(CHANNEL_PROTOCOL, code, 0);
+          write(id, encodeReject(code));
+        } else reset('malformed channel frame');
+        return;
+      }
+      if (inFlight >= spec.maxInFlight) {
+        onRequest?.(`/qkms/${request.kind}/1`, ErrorCode.BUSY, 0);
+        write(request.id, encodeReject(ErrorCode.BUSY));
+        return;
+      }
+      inFlight += 1;
+      void handle(request.kind, request.id, request.message);
+    };
+
+    stream.addEventListener('message', (event) => {
+      let bodies: Uint8Array[];
+      try {
+        bodies = frames.push(event.data.subarray());
+      } catch {
+        reset('bad channel frame');
+        return;
+      }
+      for (const body of bodies) onFrame(body);
+      clearTimeout(deadline);
+      deadline = undefined;
+      if (frames.partial)
+        deadline = setTimeout(() => {
+          log.info('channel reset: frame not completed in time', { peer });
+          reset('read deadline');
+        }, spec.readDeadlineMs);
+    });
+    stream.addEventListener('remoteCloseWrite', () => {
+      // The client is done sending: answer what is in flight, then close our side.
+      void writing.then(async () => {
+        while (inFlight > 0 && !workSignal.aborted) await new Promise((r) => setTimeout(r, 5));
+        await writing;
+        if (stream.status === 'open') await stream.close().catch(() => undefined);
+      });
+    });
+    stream.addEventListener('close', () => {
+      clearTimeout(deadline);
+      work.abort(new Error('channel closed'));
+    });
+  };
+
+  await libp2p.handle(CHANNEL_PROTOCOL, serve, {
+    maxInboundStreams: spec.maxInboundStreams,
+    maxOutboundStreams: 1,
+  });
+}
