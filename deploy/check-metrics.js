@@ -11,8 +11,9 @@
 import { readFileSync } from 'node:fs';
 import console from 'node:console';
 import process from 'node:process';
+import { URL } from 'node:url';
 
-const root = new URL('../', import.meta.url);
+const here = new URL('./', import.meta.url);
 const source = process.argv[2];
 if (source === undefined) {
   console.error('usage: node deploy/check-metrics.js URL|FILE');
@@ -42,7 +43,8 @@ for (const [name, type] of families) {
 
 const NAME = /\bqkms_[a-z0-9_]*[a-z0-9]\b/g;
 /** Names that are prefixes in prose (`qkms_process_*`), not metrics. */
-const isPrefix = (text, index, name) => text.slice(index + name.length, index + name.length + 2) === '_*';
+const isPrefix = (text, index, name) =>
+  text.slice(index + name.length, index + name.length + 2) === '_*';
 
 function namesIn(text) {
   const out = new Set();
@@ -59,7 +61,7 @@ function check(what, names) {
 }
 
 // The dashboard: every expr of every target, and the variable queries.
-const dashboard = JSON.parse(readFileSync(new URL('grafana/qkms-node.json', root), 'utf8'));
+const dashboard = JSON.parse(readFileSync(new URL('grafana/qkms-node.json', here), 'utf8'));
 const exprs = [];
 for (const panel of dashboard.panels) for (const t of panel.targets ?? []) exprs.push(t.expr);
 for (const v of dashboard.templating.list) exprs.push(v.definition ?? '');
@@ -67,10 +69,10 @@ check(`deploy/grafana/qkms-node.json (${exprs.length} queries)`, namesIn(exprs.j
 
 check(
   'deploy/prometheus/qkms-alerts.yaml',
-  namesIn(readFileSync(new URL('prometheus/qkms-alerts.yaml', root), 'utf8')),
+  namesIn(readFileSync(new URL('prometheus/qkms-alerts.yaml', here), 'utf8')),
 );
 
-const operations = readFileSync(new URL('../docs/operations.md', root), 'utf8');
+const operations = readFileSync(new URL('../docs/operations.md', here), 'utf8');
 check('docs/operations.md', namesIn(operations));
 
 // The other way: every family the node exports is documented (the default

@@ -400,6 +400,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
           ready: () => host.libp2p.status === 'started' && host.libp2p.getMultiaddrs().length > 0,
         },
         { name: 'revocations', ready: () => revocations.fresh() },
+        { name: 'audit', ready: () => audit.writable },
       ],
     });
     closers.push({ name: 'http', close: () => http.close() });

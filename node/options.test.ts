@@ -161,6 +161,7 @@ describe('sources', () => {
       passphraseFile: 'pass.txt',
       perWalletRate: 1.5,
       allowPublicHttp: false,
+      revocation: { syncIntervalMs: 1_000, maxLagMs: 30_000, refuseStale: true },
     };
     const o = parse(
       ['--config', 'conf/node.json'],
@@ -176,6 +177,7 @@ describe('sources', () => {
       logLevel: 'warn',
       passphrase: { kind: 'file', path: '/srv/qkms/conf/pass.txt' },
       perWalletRate: { perSecond: 1.5, burst: 20 },
+      revocation: { syncIntervalMs: 1_000, maxLagMs: 30_000, refuseStale: true },
       configFile: '/srv/qkms/conf/node.json',
     });
   });

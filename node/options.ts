@@ -564,12 +564,12 @@ function readConfigFile(
   const visit = (obj: Record<string, unknown>, prefix: string): void => {
     for (const [k, value] of Object.entries(obj)) {
       const key = `${prefix}${k}`;
-      // Nested keys are written nested ("test": {"delayMs": 5}), never as "test.delayMs".
+      // Nested keys are written nested ("revocation": {"maxLagMs": 5000}), never as "revocation.maxLagMs".
       const name = k.includes('.') ? undefined : byKey.get(key);
       if (name !== undefined) {
         out.set(name, { value, origin: `config file ${shown}: "${key}"`, ctx });
-      } else if (key === 'test' && isObject(value)) {
-        visit(value, 'test.');
+      } else if ((key === 'test' || key === 'revocation') && isObject(value)) {
+        visit(value, `${key}.`);
       } else {
         throw configError(`config file ${shown}: key "${key}" is not a setting`);
       }

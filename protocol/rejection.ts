@@ -97,7 +97,7 @@ export const REJECTIONS = {
   },
   INTERNAL: {
     action: 'back-off',
-    meaning: 'the node could not complete a required step (storage, audit); nothing was released',
+    meaning: 'the node could not complete a required step (storage); nothing was released',
   },
 } as const satisfies Record<string, { readonly action: RejectionAction; readonly meaning: string }>;
 

@@ -12,7 +12,7 @@ import { seedBytes } from '../../test/support/protocol-fixture.ts';
 import { createFingerprinter, silentLogger } from '../log.ts';
 import { createNodeMetrics } from '../metrics.ts';
 import { NodeStore } from '../store/index.ts';
-import { auditKey } from '../store/keys.ts';
+import { MetaName, auditKey, metaKey } from '../store/keys.ts';
 import { AuditLog, type AuditHead, type AuditStore } from './log.ts';
 import {
   GENESIS_HASH,
@@ -254,7 +254,12 @@ describe('the audit log in the node store', () => {
   async function verifyStored(path: string, storageKey: Uint8Array) {
     const store = await NodeStore.open({ path, storageKey, suite });
     try {
-      return await verifyChain(suite, publicKey, store.auditEntries(), await store.auditHead());
+      return await verifyChain(
+        suite,
+        publicKey,
+        store.auditEntries(),
+        (await store.auditHead()) ?? null,
+      );
     } finally {
       await store.close();
     }
@@ -318,6 +323,17 @@ describe('the audit log in the node store', () => {
     await raw(fourth.path, (db) => db.del(auditKey(30)));
     expect((await verifyStored(fourth.path, fourth.storageKey)).broken).toMatchObject({
       seq: 30,
+      problem: 'removed',
+    });
+
+    // The tail and the recorded head deleted together: needs no key, and is still caught.
+    const fifth = await filled(30);
+    await raw(fifth.path, async (db) => {
+      await db.del(auditKey(30));
+      await db.del(metaKey(MetaName.auditHead));
+    });
+    expect((await verifyStored(fifth.path, fifth.storageKey)).broken).toMatchObject({
+      seq: 29,
       problem: 'removed',
     });
   });

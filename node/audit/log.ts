@@ -57,6 +57,7 @@ export class AuditLog implements CustodyAudit {
   #head: AuditHead;
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
+  #writable = true;
 
   private constructor(deps: AuditLogDeps, head: AuditHead) {
     this.#deps = deps;
@@ -67,6 +68,11 @@ export class AuditLog implements CustodyAudit {
     const head = (await deps.store.auditHead()) ?? { seq: 0, hash: GENESIS_HASH };
     deps.metrics.auditHead.set(head.seq);
     return new AuditLog(deps, head);
+  }
+
+  /** False after a write failed, until one succeeds again (readiness). */
+  get writable(): boolean {
+    return this.#writable;
   }
 
   /** The last durable record. */
@@ -122,12 +128,14 @@ export class AuditLog implements CustodyAudit {
       const head = { seq, hash };
       await store.appendAudit(values, head);
       this.#head = head;
+      this.#writable = true;
       metrics.auditHead.set(seq);
       for (const { event, resolve } of batch) {
         metrics.auditRecords.inc({ kind: event.kind });
         resolve();
       }
     } catch (e) {
+      this.#writable = false;
       metrics.auditFailures.inc(batch.length);
       this.#deps.log.error('audit write failed', {
         records: batch.length,

@@ -37,8 +37,12 @@ export async function verifyChain(
   suite: CryptoSuite,
   publicKey: Uint8Array,
   entries: AsyncIterable<StoredAuditEntry>,
-  /** The head the node recorded with its last write, if any: a shorter chain lost its tail. */
-  recordedHead?: { readonly seq: number; readonly hash: Uint8Array },
+  /**
+   * The head the node recorded with its last write: a shorter chain lost its
+   * tail. null: the store holds none (a log with records then lost it too);
+   * undefined: not checked.
+   */
+  recordedHead?: { readonly seq: number; readonly hash: Uint8Array } | null,
 ): Promise<ChainReport> {
   let expected = 1;
   let prev: Uint8Array = GENESIS_HASH;
@@ -95,7 +99,13 @@ export async function verifyChain(
     head = { seq: record.body.seq, hash: record.hash, at: record.body.at };
     expected += 1;
   }
-  if (recordedHead !== undefined) {
+  if (recordedHead === null && expected > 1)
+    return report({
+      seq: expected - 1,
+      problem: 'removed',
+      detail: 'the head the node records with every write is missing (the tail may be lost)',
+    });
+  if (recordedHead !== undefined && recordedHead !== null) {
     if (recordedHead.seq > expected - 1)
       return report({
         seq: expected,

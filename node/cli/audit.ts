@@ -6,12 +6,23 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { ErrorCode, QkmsError, requireNativeSuite, toHex } from '../../protocol/index.ts';
+import {
+  ErrorCode,
+  QkmsError,
+  isQkmsError,
+  requireNativeSuite,
+  toHex,
+} from '../../protocol/index.ts';
 import { decodeAuditRecord, type AuditRecord } from '../audit/record.ts';
 import { verifyChain } from '../audit/verify.ts';
 import { DB_DIR } from '../daemon.ts';
 import { loadKeystore } from '../keystore.ts';
-import { PASSPHRASE_ENV } from '../options.ts';
+import {
+  PASSPHRASE_ENV,
+  PASSPHRASE_FILE_ENV,
+  resolvePassphrase,
+  type PassphraseSource,
+} from '../options.ts';
 import { NodeStore } from '../store/index.ts';
 import { parseArgs } from './args.ts';
 import { EXIT, type CliIo } from './main.ts';
@@ -22,7 +33,8 @@ Walks the custody audit log of the node whose data directory is DIR, from the
 first record to the last, and reports the first break: a record changed
 (its bytes, hash or signature), removed, or reordered, by sequence number.
 Works while the node runs: it reads a snapshot copy of the database, with
-the node's keystore (an encrypted keystore needs ${PASSPHRASE_ENV}).
+the node's keystore (an encrypted keystore needs ${PASSPHRASE_ENV} or
+${PASSPHRASE_FILE_ENV}).
 
 Exit codes: 0 the chain verifies, 1 it is broken, 2 usage error, 3 the
 keystore or database cannot be read.`;
@@ -44,11 +56,15 @@ interface Opened {
 async function openSnapshot(dir: string, io: CliIo): Promise<Opened> {
   const suite = requireNativeSuite();
   const full = resolve(io.cwd, dir);
-  const passphrase = io.env[PASSPHRASE_ENV];
-  const keystore = loadKeystore(full, {
-    suite,
-    passphrase: passphrase === undefined || passphrase === '' ? undefined : passphrase,
-  });
+  const file = io.env[PASSPHRASE_FILE_ENV];
+  const source: PassphraseSource =
+    file !== undefined && file !== ''
+      ? { kind: 'file', path: resolve(io.cwd, file), origin: PASSPHRASE_FILE_ENV }
+      : io.env[PASSPHRASE_ENV] === undefined
+        ? { kind: 'none' }
+        : { kind: 'env', variable: PASSPHRASE_ENV };
+  const passphrase = resolvePassphrase(source, { env: io.env, readFile: io.readFile });
+  const keystore = loadKeystore(full, { suite, passphrase });
   const copy = mkdtempSync(join(tmpdir(), 'qkms-audit-'));
   try {
     try {
@@ -108,13 +124,26 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
   const opened = await openSnapshot(dirFlag(flags.dir, positionals), io);
   try {
     const suite = requireNativeSuite();
-    const report = await verifyChain(
-      suite,
-      opened.publicKey,
-      opened.store.auditEntries(),
-      await opened.store.auditHead(),
-    );
-    const head =
+    let head: Awaited<ReturnType<NodeStore['auditHead']>> | null;
+    try {
+      head = (await opened.store.auditHead()) ?? null;
+    } catch (e) {
+      if (!isQkmsError(e, ErrorCode.STORE_CORRUPT)) throw e;
+      head = undefined; // reported below, after the records themselves
+    }
+    const chain = await verifyChain(suite, opened.publicKey, opened.store.auditEntries(), head);
+    const report =
+      head === undefined && chain.broken === undefined
+        ? {
+            ...chain,
+            broken: {
+              seq: chain.verified,
+              problem: 'corrupt' as const,
+              detail: 'the head the node records with every write fails authentication',
+            },
+          }
+        : chain;
+    const last =
       report.head === undefined
         ? null
         : {
@@ -124,13 +153,13 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
           };
     if (flags.json === true) {
       io.stdout.write(
-        `${JSON.stringify({ ok: report.broken === undefined, verified: report.verified, head, broken: report.broken ?? null })}\n`,
+        `${JSON.stringify({ ok: report.broken === undefined, verified: report.verified, head: last, broken: report.broken ?? null })}\n`,
       );
     } else if (report.broken === undefined) {
       io.stdout.write(
-        head === null
+        last === null
           ? 'audit log is empty\n'
-          : `audit chain verifies: ${report.verified} records, head ${head.seq} (${head.hash}…, ${head.at})\n`,
+          : `audit chain verifies: ${report.verified} records, head ${last.seq} (${last.hash}…, ${last.at})\n`,
       );
     } else {
       const b = report.broken;

@@ -43,8 +43,8 @@ export class RecoverService {
 
   /**
    * Handles one recover frame; resolves with the encoded `share` message.
-   * A refusal after the session signature verified (so it names someone) is
-   * also a custody decision: it gets an audit record, written after the
+   * A refusal after the delegation verified (so it names a wallet that signed
+   * for this node set) is also a custody decision: it gets an audit record, written after the
    * answer is decided (nothing leaves, so nothing waits on it).
    */
   async handle(frame: Uint8Array): Promise<Uint8Array> {
@@ -95,7 +95,6 @@ export class RecoverService {
     metrics.time('request_signature', () => {
       verifyRecoverRequestSignature(d.suite, request);
     });
-    known.principals = { session: body.sessionKey, content: body.contentId };
 
     // 5. the delegation: the one the request names, valid, for this session, granting recover on this content.
     const hash = delegationHash(d.suite, delegation);
@@ -117,7 +116,12 @@ export class RecoverService {
       });
       return p;
     });
-    known.principals = { ...known.principals, wallet: parsed.addressBytes };
+    // From here the request names a wallet that signed for this node set: a refusal is recorded.
+    known.principals = {
+      wallet: parsed.addressBytes,
+      session: body.sessionKey,
+      content: body.contentId,
+    };
     if (!d.walletRate(parsed.addressBytes))
       throw reject(ErrorCode.RATE_LIMITED, 'wallet rate exceeded');
 
