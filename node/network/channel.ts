@@ -57,7 +57,7 @@ export async function registerChannel(
     const workSignal =
       rootSignal === undefined ? work.signal : AbortSignal.any([work.signal, rootSignal]);
     const frames = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
-    let inFlight = 0;
+    const running = new Set<Promise<void>>();
     let deadline: ReturnType<typeof setTimeout> | undefined;
     let writing: Promise<void> = Promise.resolve();
 
@@ -101,7 +101,6 @@ export async function registerChannel(
         }
         write(id, reply);
       } finally {
-        inFlight -= 1;
         const seconds = (now() - started) / 1000;
         onRequest?.(protocol, outcome, seconds);
         log.info('request', {
@@ -129,13 +128,15 @@ export async function registerChannel(
         } else reset('malformed channel frame');
         return;
       }
-      if (inFlight >= spec.maxInFlight) {
+      if (running.size >= spec.maxInFlight) {
         onRequest?.(`/qkms/${request.kind}/1`, ErrorCode.BUSY, 0);
         write(request.id, encodeReject(ErrorCode.BUSY));
         return;
       }
-      inFlight += 1;
-      void handle(request.kind, request.id, request.message);
+      const task = handle(request.kind, request.id, request.message).finally(() => {
+        running.delete(task);
+      });
+      running.add(task);
     };
 
     stream.addEventListener('message', (event) => {
@@ -157,8 +158,7 @@ export async function registerChannel(
     });
     stream.addEventListener('remoteCloseWrite', () => {
       // The client is done sending: answer what is in flight, then close our side.
-      void writing.then(async () => {
-        while (inFlight > 0 && !workSignal.aborted) await new Promise((r) => setTimeout(r, 5));
+      void Promise.allSettled(running).then(async () => {
         await writing;
         if (stream.status === 'open') await stream.close().catch(() => undefined);
       });
