@@ -8,9 +8,24 @@
 
 /** Weight of the newest sample: 0.3 follows a node that slowed down within a few requests. */
 export const LATENCY_EWMA_ALPHA = 0.3;
+/**
+ * Per recover a node is not measured, its estimate counts this much less when
+ * ranking: a node left out (slow once, or unlucky on a cold connection) is
+ * tried again after a few dozen recovers, so the ranking never freezes.
+ */
+export const LATENCY_AGING = 0.97;
+/**
+ * A node cancelled after `ms` (the others answered first) takes longer than
+ * that; it is scored as if it took this many times as long, so it ranks
+ * behind the nodes that answered instead of level with the slowest of them.
+ */
+export const CANCELLED_PENALTY = 2;
 
 export class LatencyTracker {
   readonly #estimates = new Map<number, number>();
+  /** The `order` call count when each node was last measured. */
+  readonly #measuredAt = new Map<number, number>();
+  #orders = 0;
   readonly #alpha: number;
 
   constructor(alpha = LATENCY_EWMA_ALPHA) {
@@ -24,12 +39,15 @@ export class LatencyTracker {
       index,
       previous === undefined ? ms : previous + this.#alpha * (ms - previous),
     );
+    this.#measuredAt.set(index, this.#orders);
   }
 
-  /** The node was cancelled after `ms`: it takes at least that long, so only a higher value counts. */
-  observeAtLeast(index: number, ms: number): void {
+  /** The node was cancelled after `ms`: it takes longer than that (CANCELLED_PENALTY). */
+  observeCancelled(index: number, ms: number): void {
+    const sample = ms * CANCELLED_PENALTY;
     const previous = this.#estimates.get(index);
-    if (previous === undefined || ms > previous) this.observe(index, ms);
+    if (previous === undefined || sample > previous) this.observe(index, sample);
+    else this.#measuredAt.set(index, this.#orders);
   }
 
   /** The current estimate in ms, or undefined for a node never measured. */
@@ -39,9 +57,11 @@ export class LatencyTracker {
 
   /**
    * `indexes` in the order to ask them: unmeasured first, then by estimate
-   * ascending; equal ones in random order (`random` gives uniformly random bytes).
+   * (aged by LATENCY_AGING per call since it was measured) ascending; equal
+   * ones in random order (`random` gives uniformly random bytes).
    */
   order(indexes: readonly number[], random: (length: number) => Uint8Array): number[] {
+    this.#orders += 1;
     const out = [...indexes];
     const bytes = random(4 * out.length);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -54,7 +74,12 @@ export class LatencyTracker {
         out[j] = a;
       }
     }
-    const rank = (index: number): number => this.#estimates.get(index) ?? -1;
+    const rank = (index: number): number => {
+      const estimate = this.#estimates.get(index);
+      if (estimate === undefined) return -1;
+      const age = this.#orders - (this.#measuredAt.get(index) ?? this.#orders);
+      return estimate * LATENCY_AGING ** age;
+    };
     return out.sort((a, b) => rank(a) - rank(b));
   }
 }

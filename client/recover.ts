@@ -282,7 +282,7 @@ export async function recoverCek(
     s.outcome = outcome;
     s.ms = deps.now() - s.started;
     s.controller.abort(new Error('recover: node no longer needed'));
-    deps.latency.observeAtLeast(index, s.ms);
+    deps.latency.observeCancelled(index, s.ms);
   };
 
   const fail = (
