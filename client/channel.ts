@@ -75,6 +75,9 @@ export class Channel {
     const id = this.#nextId;
     this.#nextId = this.#nextId === MAX_CHANNEL_ID ? 0 : this.#nextId + 1;
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
+    // An abort or a failure while the send waits for drain rejects this before
+    // anyone awaits it (the drain's own rejection is what the caller sees).
+    promise.catch(() => undefined);
     this.#pending.set(id, { maxReplyBytes, resolve, reject });
     const onAbort = (): void => {
       this.#pending.delete(id);

@@ -1,7 +1,7 @@
 // The client's connection pool (DESIGN.md, "Recover, as the client sees
 // it"): one libp2p connection per node of the pinned node set, opened on
-// first use and reused for every request (each request is a new stream on
-// it). The PeerId each node's connection must authenticate is pinned from
+// first use and reused for every request (all of them on one long-lived
+// request channel on it: channel.ts). The PeerId each node's connection must authenticate is pinned from
 // the node set: Noise refuses any other key, and the pool checks it again.
 //
 // Reconnecting: a connection found closed is replaced on the next request.
@@ -179,15 +179,20 @@ export class ConnectionPool implements NodeTransport {
    * Bounded by its own deadline, not one caller's signal.
    */
   async #channel(pooled: Pooled): Promise<Channel> {
-    const current = await pooled.channel?.catch(() => undefined);
-    if (current?.usable === true) return current;
-    current?.close();
-    const opening = Channel.open(pooled.connection, AbortSignal.timeout(DIAL_TIMEOUT_MS));
-    pooled.channel = opening;
-    opening.catch(() => {
-      if (pooled.channel === opening) pooled.channel = undefined;
-    });
-    return opening;
+    for (;;) {
+      const seen = pooled.channel;
+      const current = await seen?.catch(() => undefined);
+      if (current?.usable === true) return current;
+      // Another request replaced it while this one waited: use that one.
+      if (pooled.channel !== seen) continue;
+      current?.close();
+      const opening = Channel.open(pooled.connection, AbortSignal.timeout(DIAL_TIMEOUT_MS));
+      pooled.channel = opening;
+      opening.catch(() => {
+        if (pooled.channel === opening) pooled.channel = undefined;
+      });
+      return opening;
+    }
   }
 
   /** Connections the pool holds (tests, metrics). */

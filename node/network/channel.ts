@@ -58,6 +58,8 @@ export async function registerChannel(
       rootSignal === undefined ? work.signal : AbortSignal.any([work.signal, rootSignal]);
     const frames = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
     const running = new Set<Promise<void>>();
+    /** Answers handed to write() and not yet handed to the transport. */
+    let queued = 0;
     let deadline: ReturnType<typeof setTimeout> | undefined;
     let writing: Promise<void> = Promise.resolve();
 
@@ -66,14 +68,25 @@ export async function registerChannel(
       work.abort(new Error(reason));
       if (stream.status === 'open' || stream.status === 'closing') stream.abort(new Error(reason));
     };
-    const write = (id: number, bytes: Uint8Array): void => {
+    /** Queues an answer; resolves once it is handed to the transport (or can never be). */
+    const write = (id: number, bytes: Uint8Array): Promise<void> => {
       const frame = encodeFrame(encodeChannelAnswer(id, bytes));
+      // Answers pile up only when the client does not read: past a bound, drop it.
+      if (queued >= 2 * spec.maxInFlight) {
+        reset('answers not read');
+        return Promise.resolve();
+      }
+      queued += 1;
       writing = writing
         .then(async () => {
           if (stream.status !== 'open' || stream.writeStatus !== 'writable') return;
           if (!stream.send(frame)) await stream.onDrain({ signal: workSignal });
         })
-        .catch(() => undefined); // the stream went away: nobody to answer
+        .catch(() => undefined) // the stream went away: nobody to answer
+        .finally(() => {
+          queued -= 1;
+        });
+      return writing;
     };
     const handle = async (kind: ChannelKind, id: number, message: Uint8Array): Promise<void> => {
       const started = now();
@@ -99,7 +112,9 @@ export async function registerChannel(
           outcome = code;
           reply = encodeReject(code);
         }
-        write(id, reply);
+        // Counted as running until its answer is written: a client that never
+        // reads cannot make the node queue answers without bound.
+        await write(id, reply);
       } finally {
         const seconds = (now() - started) / 1000;
         onRequest?.(protocol, outcome, seconds);
@@ -124,13 +139,13 @@ export async function registerChannel(
         if (body.length >= 5) {
           const id = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);
           onRequest?.(CHANNEL_PROTOCOL, code, 0);
-          write(id, encodeReject(code));
+          void write(id, encodeReject(code));
         } else reset('malformed channel frame');
         return;
       }
       if (running.size >= spec.maxInFlight) {
         onRequest?.(`/qkms/${request.kind}/1`, ErrorCode.BUSY, 0);
-        write(request.id, encodeReject(ErrorCode.BUSY));
+        void write(request.id, encodeReject(ErrorCode.BUSY));
         return;
       }
       const task = handle(request.kind, request.id, request.message).finally(() => {
@@ -148,9 +163,13 @@ export async function registerChannel(
         return;
       }
       for (const body of bodies) onFrame(body);
-      clearTimeout(deadline);
-      deadline = undefined;
-      if (frames.partial)
+      // The deadline runs from the chunk that began the frame: a chunk that
+      // only continues it must not restart the clock (a byte at a time would).
+      if (!frames.partial || bodies.length > 0) {
+        clearTimeout(deadline);
+        deadline = undefined;
+      }
+      if (frames.partial && deadline === undefined)
         deadline = setTimeout(() => {
           log.info('channel reset: frame not completed in time', { peer });
           reset('read deadline');

@@ -107,10 +107,11 @@ export class FrameSplitter {
       const end = offset + header.prefixBytes + header.length;
       if (end > buffer.length) break;
       // A copy: the caller may keep the frame after the chunk it came in is reused.
-      frames.push(buffer.slice(offset + header.prefixBytes, end));
+      // (new Uint8Array, not slice: a Node Buffer's slice is a view of its memory.)
+      frames.push(new Uint8Array(buffer.subarray(offset + header.prefixBytes, end)));
       offset = end;
     }
-    this.#buffer = buffer.slice(offset);
+    this.#buffer = new Uint8Array(buffer.subarray(offset));
     return frames;
   }
 }

@@ -12,6 +12,7 @@ import {
 } from './harness.ts';
 import { formatHeader, formatTable, runtimeInfo } from './report.ts';
 import { hashBenches } from './hash.bench.ts';
+import { recoverBenches } from './recover.bench.ts';
 import { revocationBenches } from './revocation.bench.ts';
 import { shamirBenches } from './shamir.bench.ts';
 import { signatureBenches } from './signature.bench.ts';
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...shamirBenches,
   ...hashBenches,
   ...revocationBenches,
+  ...recoverBenches,
 ];
 
 const USAGE = `usage: npm run bench -- [--json] [--filter SUBSTRING]
@@ -75,7 +77,9 @@ async function main(argv: readonly string[]): Promise<number> {
       const names = bench.names.filter(wants);
       progress(`[${i + 1}/${selected.length}] ${names.join(', ')}`);
       const studyStarted = performance.now();
-      results.push(...(await bench.run({ wants, progress: (line) => progress(`  ${line}`) })));
+      results.push(
+        ...(await bench.run({ wants, progress: (line) => progress(`  ${line}`), results })),
+      );
       progress(`  done in ${((performance.now() - studyStarted) / 1000).toFixed(1)} s`);
       continue;
     }
@@ -95,8 +99,14 @@ async function main(argv: readonly string[]): Promise<number> {
     const method =
       `median per-op time over ${minSamples}-${samples} samples, each a batch of ~${sampleMs} ms` +
       ` after ${warmupMs} ms of warm-up; ops/s = 1e6 / median µs` +
-      (results.some((r) => r.samples !== undefined || r.bytes !== undefined)
+      (results.some(
+        (r) =>
+          r.name.startsWith('revocation.') && (r.samples !== undefined || r.bytes !== undefined),
+      )
         ? '\nrevocation.*: latencies over n samples (p50/p99/max ms), memory held; test/perf/README.md'
+        : '') +
+      (results.some((r) => r.concurrency !== undefined || r.cpu_ms !== undefined)
+        ? '\nrecover.*, publish.*, node.*: a real 5-node quorum (t = 3); cpu ms per recover; test/perf/README.md'
         : '');
     process.stdout.write(`${formatHeader(runtime, method)}\n\n${formatTable(results)}\n`);
   }

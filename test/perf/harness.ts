@@ -53,6 +53,28 @@ export interface BenchResult {
   readonly bytes_per_record?: number;
   /** What the structure reports it holds (RevocationSet.memoryBytes), bytes. */
   readonly memory_bytes?: number;
+  /** Latency percentiles (keys PERCENTILES: "p1" … "p99.9"), ms: the distribution plot-latency.ts draws. */
+  readonly percentiles_ms?: Readonly<Record<string, number>>;
+  /** A degraded latency scenario's p99 over the healthy one's in the same run. */
+  readonly p99_vs_healthy?: number;
+  /** Operations in flight at once (a throughput level: client concurrency). */
+  readonly concurrency?: number;
+  /** Operations that failed (a load scenario counts them instead of stopping). */
+  readonly errors?: number;
+  /** CPU time one operation costs, all processes together, ms (recover.floor; throughput levels). */
+  readonly cpu_ms?: number;
+  /** The client process's part of cpu_ms. */
+  readonly client_cpu_ms?: number;
+  /** The node processes' part of cpu_ms, per node asked (t + hedge nodes are asked). */
+  readonly node_cpu_ms?: number;
+  /** Operations per second this machine's cores could do at cpu_ms each: cores x 1000 / cpu_ms. */
+  readonly bound_per_s?: number;
+  /** Achieved throughput (per_s) over the crypto floor's bound_per_s. */
+  readonly of_floor?: number;
+  /** Measured cpu_ms over the crypto floor's cpu_ms: how many times the floor the stack costs. */
+  readonly vs_floor?: number;
+  /** Idle client connections behind a memory figure (rss_mb is then per 1,000 of them). */
+  readonly connections?: number;
 }
 
 /** What a Study may do besides measuring: say how far it got, ask which rows are wanted. */
@@ -61,6 +83,8 @@ export interface StudyContext {
   readonly wants: (name: string) => boolean;
   /** A progress line on stderr. */
   readonly progress: (line: string) => void;
+  /** The rows of this run so far (a study may build on the micro benchmarks before it). */
+  readonly results: readonly BenchResult[];
 }
 
 /**
@@ -203,6 +227,24 @@ export function latencies(
     p99_ms: round(quantile(sorted, 0.99), 3),
     max_ms: round(sorted.at(-1) ?? 0, 3),
     samples: sorted.length,
+  };
+}
+
+/** The percentiles percentiles_ms keeps: enough to draw a distribution, few enough for small JSON. */
+export const PERCENTILES: readonly number[] = [
+  1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.9,
+];
+
+/** latencies() plus the PERCENTILES of `ms` (linear interpolation), as percentiles_ms. */
+export function distribution(
+  ms: readonly number[],
+): Pick<BenchResult, 'p50_ms' | 'p99_ms' | 'max_ms' | 'samples' | 'percentiles_ms'> {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    ...latencies(sorted),
+    percentiles_ms: Object.fromEntries(
+      PERCENTILES.map((p) => [`p${p}`, round(quantile(sorted, p / 100), 3)]),
+    ),
   };
 }
 

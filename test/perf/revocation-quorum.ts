@@ -3,13 +3,11 @@
 // acknowledgements), when all 5 nodes hold it, and how soon a node that was down holds it
 // after it restarts (anti-entropy). test/perf/README.md says what each figure includes.
 import { randomFillSync } from 'node:crypto';
-import { join } from 'node:path';
 import { QuorumClient, type RevokeResult } from '../../client/index.ts';
-import { spawnNodeChild, type NodeChild } from '../../node/cli/node-children.ts';
 import { requireNativeSuite } from '../../protocol/index.ts';
 import { TARGET_BYTES, signRevocation } from '../../revocation/index.ts';
-import { REPO_ROOT, createQuorumFiles, type QuorumFiles } from '../support/quorum.ts';
 import { check, latencies, type BenchResult, type Study, type StudyContext } from './harness.ts';
+import { Quorum } from './quorum-processes.ts';
 
 const suite = requireNativeSuite();
 
@@ -28,9 +26,6 @@ const RESTARTS = 3;
 const RESTARTED: readonly number[] = [4, 5];
 /** How long a restarted node may take to catch up before the bench gives up. */
 const CATCH_UP_TIMEOUT_MS = 30_000;
-const READY_TIMEOUT_MS = 60_000;
-/** Between SIGTERM and SIGKILL. */
-const STOP_GRACE_MS = 10_000;
 /** Pause after a round: the nodes' pushes to each other (answered 'unchanged') finish. */
 const SETTLE_MS = 50;
 
@@ -71,108 +66,22 @@ async function scrape(url: string): Promise<RevocationMetrics> {
 /** A node process starts with empty metrics (loading its stored records observes nothing). */
 const NOTHING_STORED: RevocationMetrics = { records: 0, stored: 0, lagSumMs: 0 };
 
-interface RunningNode {
-  readonly child: NodeChild;
-  readonly metricsUrl: string;
-  /** The last scrape storedAt compared: what the next one is compared with. */
-  last: RevocationMetrics;
-}
-
 /**
- * The node processes of one quorum. If this process exits or is interrupted before close(),
- * every child is killed (SIGKILL) and the files removed: a node that outlived the bench would
- * hold its port and dir.
+ * When each node stored the records it stored, from its lag histogram (see storedAt). Holds the
+ * last scrape of each node; a node (re)started begins with empty metrics.
  */
-class Quorum {
-  readonly files: QuorumFiles;
-  readonly nodes = new Map<number, RunningNode>();
-  readonly #children = new Set<NodeChild>();
-  /** The last resort (exit, interrupt): kill every child, remove the files. Synchronous. */
-  readonly #killAll = (): void => {
-    for (const child of this.#children) child.signal('SIGKILL');
-    this.files.cleanup();
-  };
-  readonly #onSignal = (signal: NodeJS.Signals): void => {
-    this.#killAll();
-    process.kill(process.pid, signal);
-  };
+class StoredClock {
+  readonly #quorum: Quorum;
+  readonly #last = new Map<number, RevocationMetrics>();
 
-  constructor(files: QuorumFiles) {
-    this.files = files;
-    process.on('exit', this.#killAll);
-    process.once('SIGINT', this.#onSignal);
-    process.once('SIGTERM', this.#onSignal);
+  constructor(quorum: Quorum) {
+    this.#quorum = quorum;
   }
 
-  /** Starts these nodes at once; resolves when each is ready, with the time each took (ms). */
+  /** Starts these nodes (Quorum.start): their metrics begin empty. */
   async start(indexes: readonly number[]): Promise<number[]> {
-    const started = performance.now();
-    return Promise.all(
-      indexes.map(async (index) => {
-        const child = spawnNodeChild({
-          index,
-          command: process.execPath,
-          args: [
-            join(REPO_ROOT, 'bin', 'qkms.ts'),
-            'node',
-            'start',
-            ...['--dir', this.files.dirs[index - 1] ?? ''],
-            ...['--nodeset', this.files.nodeSetPath],
-            ...['--listen', `/ip4/127.0.0.1/tcp/${this.files.ports[index - 1] ?? 0}`],
-            ...['--http', '127.0.0.1:0'],
-            ...['--revocation-sync-interval-ms', String(SYNC_INTERVAL_MS)],
-          ],
-          env: { PATH: process.env['PATH'], QKMS_LOG_LEVEL: 'warn' },
-          cwd: REPO_ROOT,
-          logFile: join(this.files.root, `node-${index}.log`),
-        });
-        this.#children.add(child);
-        void child.exited.then(() => this.#children.delete(child));
-        const timeout = AbortSignal.timeout(READY_TIMEOUT_MS);
-        const ready = await Promise.race([
-          child.ready,
-          new Promise<never>((_, reject) => {
-            timeout.addEventListener('abort', () => {
-              reject(new Error(`node ${index} not ready in ${READY_TIMEOUT_MS} ms`));
-            });
-          }),
-        ]).catch((e: unknown) => {
-          throw new Error(`bench: ${String(e)}; its log: ${child.logTail(20).join('\n')}`);
-        });
-        const readyMs = performance.now() - started;
-        const metricsUrl = /metrics (http:\S+)/.exec(ready)?.[1];
-        if (metricsUrl === undefined) throw new Error(`bench: no metrics URL in "${ready}"`);
-        this.nodes.set(index, { child, metricsUrl, last: NOTHING_STORED });
-        return readyMs;
-      }),
-    );
-  }
-
-  async stop(indexes: readonly number[]): Promise<void> {
-    await Promise.all(
-      indexes.map(async (index) => {
-        const node = this.nodes.get(index);
-        if (node === undefined) return;
-        this.nodes.delete(index);
-        node.child.signal('SIGTERM');
-        const kill = setTimeout(() => {
-          node.child.signal('SIGKILL');
-        }, STOP_GRACE_MS);
-        await node.child.exited;
-        clearTimeout(kill);
-      }),
-    );
-  }
-
-  /** Stops every node (those still starting too), then removes the files. */
-  async close(): Promise<void> {
-    await this.stop([...this.nodes.keys()]);
-    for (const child of this.#children) child.signal('SIGKILL');
-    await Promise.all([...this.#children].map((c) => c.exited));
-    process.off('exit', this.#killAll);
-    process.off('SIGINT', this.#onSignal);
-    process.off('SIGTERM', this.#onSignal);
-    this.files.cleanup();
+    for (const index of indexes) this.#last.set(index, NOTHING_STORED);
+    return this.#quorum.start(indexes);
   }
 
   /**
@@ -181,14 +90,14 @@ class Quorum {
    * issuedAt) in its lag histogram; the difference of its sums is that record's.
    */
   async storedAt(index: number, issuedAt: number): Promise<number | undefined> {
-    const node = this.nodes.get(index);
-    if (node === undefined) throw new Error(`bench: node ${index} is not running`);
+    const node = this.#quorum.node(index);
+    const last = this.#last.get(index) ?? NOTHING_STORED;
     const now = await scrape(node.metricsUrl);
-    const stored = now.stored - node.last.stored;
+    const stored = now.stored - last.stored;
     if (stored === 0) return undefined;
     check(stored === 1, `node ${index} stored ${stored} records in one round`);
-    const lagMs = now.lagSumMs - node.last.lagSumMs;
-    node.last = now;
+    const lagMs = now.lagSumMs - last.lagSumMs;
+    this.#last.set(index, now);
     return issuedAt + Math.round(lagMs);
   }
 }
@@ -227,9 +136,9 @@ async function revokeOne(
 }
 
 /** ms from sending until every running node had stored the record (each node's own clock). */
-async function convergedMs(quorum: Quorum, round: Round): Promise<number> {
+async function convergedMs(quorum: Quorum, clock: StoredClock, round: Round): Promise<number> {
   const stored = await Promise.all(
-    [...quorum.nodes.keys()].map((i) => quorum.storedAt(i, round.issuedAt)),
+    [...quorum.nodes.keys()].map((i) => clock.storedAt(i, round.issuedAt)),
   );
   const last = Math.max(...stored.map((t) => t ?? Number.NaN));
   check(!Number.isNaN(last), 'every node acknowledged and stored the record');
@@ -261,8 +170,9 @@ function effectiveMs(round: Round, acknowledged: number): number {
 const median = (ms: readonly number[]): string => (latencies(ms).p50_ms ?? 0).toFixed(1);
 
 async function runQuorum(context: StudyContext, quorum: Quorum): Promise<BenchResult[]> {
+  const clock = new StoredClock(quorum);
   const all = [...Array(NODES).keys()].map((i) => i + 1);
-  const startMs = await quorum.start(all);
+  const startMs = await clock.start(all);
   context.progress(`${NODES} nodes ready in ${Math.max(...startMs).toFixed(0)} ms`);
   const client = await QuorumClient.create({ nodeSet: quorum.files.nodeSet });
   const rows: BenchResult[] = [];
@@ -274,7 +184,7 @@ async function runQuorum(context: StudyContext, quorum: Quorum): Promise<BenchRe
       const round = await revokeOne(quorum, client);
       records += 1;
       const ms = effectiveMs(round, NODES);
-      const all5 = await convergedMs(quorum, round);
+      const all5 = await convergedMs(quorum, clock, round);
       if (r >= WARMUP_ROUNDS) {
         effective.push(ms);
         converged.push(all5);
@@ -308,7 +218,7 @@ async function runQuorum(context: StudyContext, quorum: Quorum): Promise<BenchRe
         });
         polledEffective.push(effectiveMs(round, NODES));
         polled.push(seenMs);
-        own.push(await convergedMs(quorum, round));
+        own.push(await convergedMs(quorum, clock, round));
         await sleep(SETTLE_MS);
       }
       context.progress(
@@ -330,13 +240,13 @@ async function runQuorum(context: StudyContext, quorum: Quorum): Promise<BenchRe
         await quorum.stop(RESTARTED);
         const round = await revokeOne(quorum, client);
         effectiveMs(round, NODES - RESTARTED.length);
-        for (const i of quorum.nodes.keys()) await quorum.storedAt(i, round.issuedAt);
+        for (const i of quorum.nodes.keys()) await clock.storedAt(i, round.issuedAt);
         const spawnedAt = Date.now();
-        const readyMs = await quorum.start(RESTARTED);
+        const readyMs = await clock.start(RESTARTED);
         const deadline = performance.now() + CATCH_UP_TIMEOUT_MS;
         for (const [k, index] of RESTARTED.entries()) {
           for (;;) {
-            const at = await quorum.storedAt(index, round.issuedAt);
+            const at = await clock.storedAt(index, round.issuedAt);
             if (at !== undefined) {
               caughtUp.push(at - spawnedAt);
               ready.push(readyMs[k] ?? 0);
@@ -363,7 +273,9 @@ async function runQuorum(context: StudyContext, quorum: Quorum): Promise<BenchRe
 export const quorumStudy: Study = {
   names: [NAME_EFFECTIVE, NAME_CONVERGED, NAME_RESTART],
   run: async (context) => {
-    const quorum = new Quorum(await createQuorumFiles(NODES, THRESHOLD));
+    const quorum = await Quorum.create(NODES, THRESHOLD, [
+      ...['--revocation-sync-interval-ms', String(SYNC_INTERVAL_MS)],
+    ]);
     try {
       return await runQuorum(context, quorum);
     } finally {

@@ -141,6 +141,19 @@ function hpkeBenches(): Bench[] {
     );
   }
 
+  out.push({
+    // One recipient key over and over, as a node sealing share after share to one session's
+    // key: the native backend's public-key cache hits (what recover.floor prices).
+    name: 'hpke.seal',
+    impl: 'qkms-native-same-key',
+    setup: () => {
+      const key = recipientKeys()[0] ?? native.xwing.keygen().publicKey;
+      return asyncOp(
+        async () => (await seal(native, key, SEAL_CONTEXT, SHARE_PLAINTEXT)).ciphertext,
+      );
+    },
+  });
+
   // @hpke/hybridkem-x-wing: the recipient's public key arrives as bytes and is deserialized on
   // every seal (qkms's seal does the same inside); its private key is imported once.
   const kem = new XWing();
