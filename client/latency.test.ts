@@ -52,7 +52,7 @@ describe('LatencyTracker', () => {
     for (const index of [1, 2, 3, 4]) l.observe(index, 10);
     l.observe(5, 40); // one slow first sample, e.g. a cold connection
     let rounds = 0;
-    while (l.order([1, 2, 3, 4, 5], counter(rounds)).slice(0, 4).includes(5) === false) {
+    while (!l.order([1, 2, 3, 4, 5], counter(rounds)).slice(0, 4).includes(5)) {
       for (const index of [1, 2, 3, 4]) l.observe(index, 10);
       rounds += 1;
       if (rounds > 200) break;

@@ -29,43 +29,53 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
   const passphrase = resolvePassphrase(options.passphrase, { env: io.env, readFile: io.readFile });
   // The passphrase has been read: it need not stay in this process's environment.
   if (io.env === process.env) Reflect.deleteProperty(process.env, PASSPHRASE_ENV);
-  const daemon: Daemon = await startDaemon(options, { passphrase });
+  // The handlers are installed before the daemon starts and stay for the life
+  // of the process: a signal during a slow start stops the node as soon as it
+  // is up, and one that arrives after it stopped (while the process drains
+  // its last handles) must not kill it uncleanly.
+  let state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  const started: { daemon?: Daemon; stopRequested: boolean } = { stopRequested: false };
+  const done = Promise.withResolvers<number>();
+  const stop = (running: Daemon): void => {
+    state = 'stopping';
+    const force = setTimeout(() => {
+      io.stderr.write('qkms node: shutdown took too long, exiting\n');
+      process.exit(EXIT.failure);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    running.close().then(
+      () => {
+        clearTimeout(force);
+        state = 'stopped';
+        done.resolve(EXIT.ok);
+      },
+      () => {
+        clearTimeout(force);
+        state = 'stopped';
+        done.resolve(EXIT.failure);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (state === 'stopped') return;
+    if (state === 'stopping' || started.stopRequested) {
+      io.stderr.write(`qkms node: ${signal} again, exiting now\n`);
+      process.exit(EXIT.failure);
+    }
+    io.stderr.write(`qkms node: ${signal}, shutting down\n`);
+    if (started.daemon === undefined) started.stopRequested = true;
+    else stop(started.daemon);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const daemon = await startDaemon(options, { passphrase });
+  started.daemon = daemon;
   io.stdout.write(
     `qkms node ${daemon.index} ready: peer ${daemon.peerId} listening ${daemon.listen.join(' ')} ` +
       `metrics http://${daemon.http.host}:${daemon.http.port}/metrics\n`,
   );
-  return new Promise<number>((resolve) => {
-    // The handlers stay installed for the life of the process: a signal that
-    // arrives after the node has stopped (while the process drains its last
-    // handles) must not kill it uncleanly.
-    let state: 'running' | 'stopping' | 'stopped' = 'running';
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (state === 'stopped') return;
-      if (state === 'stopping') {
-        io.stderr.write(`qkms node: ${signal} again, exiting now\n`);
-        process.exit(EXIT.failure);
-      }
-      state = 'stopping';
-      io.stderr.write(`qkms node: ${signal}, shutting down\n`);
-      const force = setTimeout(() => {
-        io.stderr.write('qkms node: shutdown took too long, exiting\n');
-        process.exit(EXIT.failure);
-      }, SHUTDOWN_GRACE_MS);
-      force.unref();
-      daemon.close().then(
-        () => {
-          clearTimeout(force);
-          state = 'stopped';
-          resolve(EXIT.ok);
-        },
-        () => {
-          clearTimeout(force);
-          state = 'stopped';
-          resolve(EXIT.failure);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  state = 'running';
+  if (started.stopRequested) stop(daemon);
+  return done.promise;
 }
