@@ -98,6 +98,9 @@ function nextCommands(quorum: DevQuorum, cwd: string): readonly string[] {
     `npx qkms wallet new --out ${wallet}`,
     `npx qkms content publish --quorum ${config} --wallet-key ${wallet} --cek-out cek.hex --out manifest.json`,
     `npx qkms content recover --quorum ${config} --manifest manifest.json --wallet-key ${wallet} --out recovered.hex`,
+    `npx qkms node status --quorum ${config}`,
+    `npx qkms admin revoke --quorum ${config} --admin-key ${shown(quorum.adminKeyFile, cwd)} --wallet <the address 'wallet new' printed>`,
+    `npx qkms audit verify --dir ${shown(join(quorum.dir, 'nodes', '1'), cwd)}`,
   ];
 }
 

@@ -232,7 +232,7 @@ describe('qkms quorum up', () => {
     expect(await allFree(ports)).toBe(true);
   });
 
-  it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, and a Ctrl-C to its process group stops it', async () => {
+  it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, a revoked wallet is refused, the audit chain verifies, and a Ctrl-C to its process group stops it', async () => {
     const dir = join(root, 'n');
     const base = await freeBasePort(5);
     const started = await start('npm', ['start', '--', '--dir', dir, '--base-port', String(base)], {
@@ -252,7 +252,9 @@ describe('qkms quorum up', () => {
       });
       return { code: r.status, stdout: r.stdout };
     };
-    expect(cli('wallet', 'new', '--out', wallet).code).toBe(0);
+    const made = cli('wallet', 'new', '--out', wallet);
+    expect(made.code).toBe(0);
+    const address = /0x[0-9a-fA-F]{40}/.exec(made.stdout)?.[0] ?? '';
     const published = cli(
       'content',
       'publish',
@@ -285,6 +287,32 @@ describe('qkms quorum up', () => {
     expect(statSync(join(dir, 'recovered.hex')).mode & 0o777).toBe(0o600);
     expect(published.stdout + recovered.stdout).not.toContain(cek.trim());
     expect(cli('node', 'status', '--quorum', quorum).code).toBe(0);
+    const revoked = cli(
+      'admin',
+      'revoke',
+      '--quorum',
+      quorum,
+      '--admin-key',
+      join(dir, 'admin.key'),
+      '--wallet',
+      address,
+    );
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/^effective: [345] of 5 nodes hold it \(3 needed\)$/m);
+    const refused = cli(
+      'content',
+      'recover',
+      '--quorum',
+      quorum,
+      '--manifest',
+      'manifest.json',
+      '--wallet-key',
+      wallet,
+      '--out',
+      'again.hex',
+    );
+    expect(refused.code).toBe(6);
+    expect(cli('audit', 'verify', '--dir', join(dir, 'nodes', '1')).code).toBe(0);
 
     // What a terminal does on Ctrl-C: the signal goes to npm, its shell and `quorum up` at once.
     process.kill(-(started.child.pid ?? 0), 'SIGINT');
