@@ -12,11 +12,11 @@ import {
   decodeMessage,
   encodeMessage,
   isQkmsError,
-  isRejectionCode,
   requireNativeSuite,
   toHex,
   type NodeEntry,
   type RejectionCode,
+  rejectionCodeOf,
 } from '../protocol/index.ts';
 import { decodeRevocation, signRevocation, type RevocationRecord } from '../revocation/index.ts';
 import { quorumFixture } from '../test/support/protocol-fixture.ts';
@@ -28,6 +28,7 @@ import {
 } from '../test/support/revocation-fixture.ts';
 import { MemoryRevocationStore } from '../test/support/revocation-store.ts';
 import { listRevocations, revokeAll, type RevokeDeps, type RevokeResult } from './revoke.ts';
+import { sleep } from './test-helpers.ts';
 import type { NodeRequestOptions, NodeTransport, ProtocolName } from './transport.ts';
 
 const suite = requireNativeSuite();
@@ -110,24 +111,10 @@ class RevokeQuorum implements NodeTransport {
     try {
       return await this.services[index - 1]!.handleRevoke(body);
     } catch (e) {
-      const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+      const code = rejectionCodeOf(e);
       return encodeMessage({ type: 'reject', code });
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 }
 
 let quorum: RevokeQuorum;

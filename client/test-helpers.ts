@@ -8,12 +8,11 @@ import {
   ErrorCode,
   QkmsError,
   encodeMessage,
-  isQkmsError,
-  isRejectionCode,
   requireNativeSuite,
   type CryptoSuite,
   type NodeEntry,
   type RejectionCode,
+  rejectionCodeOf,
 } from '../protocol/index.ts';
 import {
   FIXTURE_TIME,
@@ -48,7 +47,8 @@ export interface Call {
 /** Clock of the world: the nodes' clock (FIXTURE_TIME + 10 s) minus a little. */
 export const CLIENT_TIME = FIXTURE_TIME + 9_000;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener(
@@ -125,7 +125,7 @@ export class MemoryQuorum implements NodeTransport {
     try {
       answer = await (protocol === 'publish' ? service.publish : service.recover).handle(body);
     } catch (e) {
-      const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+      const code = rejectionCodeOf(e);
       answer = encodeMessage({ type: 'reject', code });
     }
     if (fault?.kind === 'delay') await sleep(fault.ms, signal);

@@ -313,14 +313,11 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     );
 
     // The operator's view (qkms node status) and the threshold monitor.
+    const peers = nodeSet.nodes
+      .filter((n) => n.index !== self.index)
+      .map((n) => ({ index: n.index, peerId: peerIdFromString(n.peerId) }));
     const reachablePeers = (): number[] =>
-      nodeSet.nodes
-        .filter(
-          (n) =>
-            n.index !== self.index &&
-            host.libp2p.getConnections(peerIdFromString(n.peerId)).length > 0,
-        )
-        .map((n) => n.index);
+      peers.filter((p) => host.libp2p.getConnections(p.peerId).length > 0).map((p) => p.index);
     const updateQuorumHealth = (): number[] => {
       const peers = reachablePeers();
       metrics.quorumPeersReachable.set(peers.length);

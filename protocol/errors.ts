@@ -3,7 +3,7 @@
 // failures carry so a node can answer with them directly, plus local codes
 // that never cross the wire. Messages name expected vs received types and
 // lengths, never content, and are never sent to a peer.
-import { RejectionCode } from './rejection.ts';
+import { RejectionCode, isRejectionCode } from './rejection.ts';
 
 export const LocalErrorCode = {
   /** A byte string had the wrong length for its role. */
@@ -45,4 +45,9 @@ export class QkmsError extends Error {
 
 export function isQkmsError(e: unknown, code?: ErrorCode): e is QkmsError {
   return e instanceof QkmsError && (code === undefined || e.code === code);
+}
+
+/** The code a peer is answered with for `e`: its own rejection code, or INTERNAL for anything else. */
+export function rejectionCodeOf(e: unknown): RejectionCode {
+  return isQkmsError(e) && isRejectionCode(e.code) ? e.code : RejectionCode.INTERNAL;
 }

@@ -1,5 +1,5 @@
 // Public entry of the protocol layer: what node and client agree on.
-export { ErrorCode, LocalErrorCode, QkmsError, isQkmsError } from './errors.ts';
+export { ErrorCode, LocalErrorCode, QkmsError, isQkmsError, rejectionCodeOf } from './errors.ts';
 export {
   REJECTIONS,
   RejectionCode,

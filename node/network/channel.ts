@@ -20,8 +20,8 @@ import {
   encodeChannelAnswer,
   encodeFrame,
   isQkmsError,
-  isRejectionCode,
   type ChannelKind,
+  rejectionCodeOf,
 } from '../../protocol/index.ts';
 import {
   encodeReject,
@@ -102,7 +102,7 @@ export async function registerChannel(
           outcome = 'ok';
         } catch (e) {
           if (workSignal.aborted) return;
-          const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+          const code = rejectionCodeOf(e);
           if (code === ErrorCode.INTERNAL)
             log.error('request failed', {
               protocol,

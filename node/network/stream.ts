@@ -17,8 +17,8 @@ import {
   SUPPORTED_VERSIONS,
   encodeMessage,
   isQkmsError,
-  isRejectionCode,
   type RejectionCode,
+  rejectionCodeOf,
 } from '../../protocol/index.ts';
 import { MAX_FRAME_CAP_BYTES, readFrame, writeFrame } from './frame.ts';
 import type { Host } from './host.ts';
@@ -201,7 +201,7 @@ export async function registerHandler(
         outcome = 'ok';
       } catch (e) {
         if (workSignal.aborted) return; // nobody left to answer, or shutting down
-        const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+        const code = rejectionCodeOf(e);
         if (code === ErrorCode.INTERNAL) failure = errorContext(e);
         outcome = code;
         reply = encodeReject(code);

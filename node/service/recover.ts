@@ -13,13 +13,13 @@ import {
   delegationHash,
   encodeMessage,
   isQkmsError,
-  isRejectionCode,
   manifestFromCbor,
   policyAdmits,
   recoverSealContext,
   seal,
   verifyRecoverRequestSignature,
   type Manifest,
+  rejectionCodeOf,
 } from '../../protocol/index.ts';
 import type { DelegationCache } from './delegation-cache.ts';
 import type { Principals, ServiceDeps, StoredContent } from './types.ts';
@@ -52,7 +52,7 @@ export class RecoverService {
     try {
       return await this.#handle(frame, known);
     } catch (e) {
-      const code = isQkmsError(e) && isRejectionCode(e.code) ? e.code : ErrorCode.INTERNAL;
+      const code = rejectionCodeOf(e);
       if (known.principals !== undefined && code !== ErrorCode.AUDIT_UNAVAILABLE) {
         this.#deps.audit
           .record({ kind: 'recover-refused', code, principals: known.principals })

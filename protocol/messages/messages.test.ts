@@ -24,6 +24,7 @@ import {
   DIGEST_CHILDREN_BYTES,
   MAX_REVSYNC_IDS,
   MAX_REVSYNC_RECORDS,
+  MESSAGE_TYPES,
   decodeMessage,
   encodeMessage,
   type Message,
@@ -110,25 +111,7 @@ const samples: Message[] = [
   { type: 'revsync-push', records: [revocationBytes, revocationBytes] },
   { type: 'revsync-push-ok', stored: 1, unchanged: 1 },
 ];
-const ALL: MessageType[] = [
-  'recover',
-  'share',
-  'publish',
-  'receipt',
-  'info',
-  'info-ok',
-  'revoke',
-  'revoke-ok',
-  'revocations',
-  'revocations-ok',
-  'revsync-digest',
-  'revsync-digest-ok',
-  'revsync-fetch',
-  'revsync-records',
-  'revsync-push',
-  'revsync-push-ok',
-  'reject',
-];
+const ALL: readonly MessageType[] = MESSAGE_TYPES;
 
 describe('messages', () => {
   it('every message type round-trips to identical bytes', () => {

@@ -139,7 +139,8 @@ export const MAX_REVSYNC_RECORDS = 1024;
 export const DIGEST_CHILDREN_BYTES = 256 * (4 + ID_BYTES);
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
-const MESSAGE_TYPES: readonly MessageType[] = [
+/** Every message type, in the order docs/protocol.md §8 lists them. */
+export const MESSAGE_TYPES: readonly MessageType[] = [
   'recover',
   'share',
   'publish',

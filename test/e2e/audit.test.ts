@@ -4,18 +4,12 @@
 // a record for every share that left; /metrics counts exactly what was sent;
 // `qkms node status` shows each node's peers, revocation lag, shares and
 // audit head.
-import { generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  QuorumClient,
-  RecoverError,
-  Session,
-  walletFromPrivateKey,
-  type WalletSigner,
-} from '../../client/index.ts';
+import { QuorumClient, RecoverError } from '../../client/index.ts';
 import type { Daemon } from '../../node/daemon.ts';
-import { ErrorCode, encodeMessage, type NodeSet } from '../../protocol/index.ts';
+import { ErrorCode } from '../../protocol/index.ts';
 import { runCli } from '../support/cli.ts';
+import { playerSession, signedRecoverFrame } from '../support/in-process.ts';
 import {
   ask,
   createClient,
@@ -25,7 +19,6 @@ import {
   type QuorumFiles,
 } from '../support/quorum.ts';
 
-const HOUR_MS = 3_600_000;
 const ROOMY = [
   '--per-peer-burst',
   '400',
@@ -37,32 +30,6 @@ const ROOMY = [
   '400',
 ];
 const FAULTS = { QKMS_ENABLE_TEST_FAULTS: '1' };
-
-function newWallet(): WalletSigner {
-  return walletFromPrivateKey(generatePrivateKey());
-}
-
-function session(nodeSet: NodeSet): Promise<Session> {
-  return Session.create({
-    wallet: newWallet(),
-    nodeSet,
-    capabilities: { actions: ['publish', 'recover'], content: 'all' },
-    lifetimeMs: HOUR_MS,
-  });
-}
-
-async function recoverFrame(
-  player: Session,
-  node: number,
-  contentId: Uint8Array,
-): Promise<Uint8Array> {
-  const grant = await player.grant();
-  return encodeMessage({
-    type: 'recover',
-    request: player.signRecoverRequest(grant, { node, contentId, issuedAt: Date.now() }),
-    delegation: grant.delegation,
-  });
-}
 
 /** One sample of a metric from a node's /metrics text, by name and labels. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -104,9 +71,9 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
   });
 
   it('refuses every recover while the audit store fails, releasing nothing; resumes when it works', async () => {
-    const publisher = await session(files.nodeSet);
+    const publisher = await playerSession(files.nodeSet);
     const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
-    const player = await session(files.nodeSet);
+    const player = await playerSession(files.nodeSet);
     const failuresBefore = sample(await metricsText(nodes[0]!), 'qkms_audit_failures_total');
 
     auditFailing = true;
@@ -133,9 +100,9 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
   });
 
   it('counts in /metrics exactly what a scripted run of good and bad requests sent', async () => {
-    const publisher = await session(files.nodeSet);
+    const publisher = await playerSession(files.nodeSet);
     const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
-    const player = await session(files.nodeSet);
+    const player = await playerSession(files.nodeSet);
     const node = nodes[1]!; // node 2
     const before = await metricsText(node);
     const count = (text: string, name: string, labels: Record<string, string>) =>
@@ -148,13 +115,13 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
         const a = await ask(libp2p, files, 2, 'recover', frame, 'share');
         answers.push(a.type === 'reject' ? a.code : a.type);
       };
-      const replayed = await recoverFrame(player, 2, manifest.body.contentId);
+      const replayed = await signedRecoverFrame(player, 2, manifest.body.contentId);
       await send(replayed);
-      await send(await recoverFrame(player, 2, manifest.body.contentId));
-      await send(await recoverFrame(player, 2, manifest.body.contentId));
+      await send(await signedRecoverFrame(player, 2, manifest.body.contentId));
+      await send(await signedRecoverFrame(player, 2, manifest.body.contentId));
       await send(replayed);
       await send(replayed);
-      await send(await recoverFrame(player, 2, new Uint8Array(32).fill(0xee)));
+      await send(await signedRecoverFrame(player, 2, new Uint8Array(32).fill(0xee)));
       await send(new Uint8Array([0xa1, 0x61, 0x76, 0x01])); // {"v": 1}: no type
       expect(answers).toEqual([
         'share',
@@ -238,11 +205,11 @@ describe('a node killed with SIGKILL during a burst of recovers', () => {
     const client = await QuorumClient.create({ nodeSet: files.nodeSet });
     const libp2p = await createClient();
     try {
-      const publisher = await session(files.nodeSet);
+      const publisher = await playerSession(files.nodeSet);
       const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
-      const player = await session(files.nodeSet);
+      const player = await playerSession(files.nodeSet);
       const frames = await Promise.all(
-        Array.from({ length: 80 }, () => recoverFrame(player, 1, manifest.body.contentId)),
+        Array.from({ length: 80 }, () => signedRecoverFrame(player, 1, manifest.body.contentId)),
       );
       let shares = 0;
       let killed = false;

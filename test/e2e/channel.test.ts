@@ -17,7 +17,6 @@ import { Channel } from '../../client/channel.ts';
 import { ConnectionPool } from '../../client/pool.ts';
 import { createHost, type Host } from '../../node/network/host.ts';
 import { registerChannel, type ChannelSpec } from '../../node/network/channel.ts';
-import type { LogContext, NetLogger } from '../../node/network/net-logger.ts';
 import type { RequestContext, RequestOutcome } from '../../node/network/stream.ts';
 import {
   CHANNEL_PROTOCOL,
@@ -34,28 +33,12 @@ import {
   type NodeEntry,
   type RejectionCode,
 } from '../../protocol/index.ts';
+import { recorder } from '../support/net-recorder.ts';
 import { createClient } from '../support/quorum.ts';
 
 /** Generous: the tests assert answers and codes, not times; this only bounds a broken run. */
 const WAIT_MS = 10_000;
 const CAP = MAX_FRAME_BYTES.publish;
-
-interface Line {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly msg: string;
-  readonly ctx: LogContext;
-}
-
-/** A quiet NetLogger that keeps its lines for the test to read. */
-function recorder(): NetLogger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at =
-    (level: Line['level']) =>
-    (msg: string, ctx: LogContext = {}) => {
-      lines.push({ level, msg, ctx });
-    };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 let hosts: Host[] = [];
 let clients: Libp2p[] = [];

@@ -18,7 +18,6 @@ import {
   type NodeReport,
   type WalletSigner,
 } from '../../client/index.ts';
-import type { Daemon } from '../../node/daemon.ts';
 import {
   ErrorCode,
   createManifest,
@@ -36,17 +35,17 @@ import {
   hexToBytes,
   sessionFixture,
 } from '../support/protocol-fixture.ts';
-import { publishFrame } from '../support/service-fixture.ts';
 import {
-  ask,
-  createClient,
-  createQuorumFiles,
-  startNode,
-  type QuorumFiles,
-} from '../support/quorum.ts';
+  playerSession,
+  startQuorum as startInProcess,
+  stopNode,
+  stopQuorum,
+  type Quorum,
+} from '../support/in-process.ts';
+import { publishFrame } from '../support/service-fixture.ts';
+import { ask, createClient, startNode } from '../support/quorum.ts';
 
 const suite = requireNativeSuite();
-const HOUR_MS = 3_600_000;
 /** Roomy rate limits: these tests send many requests from one wallet and one peer. */
 const ROOMY = ['--per-peer-burst', '400', '--per-wallet-burst', '400'];
 const FAULTS = { QKMS_ENABLE_TEST_FAULTS: '1' };
@@ -54,12 +53,7 @@ const FAULTS = { QKMS_ENABLE_TEST_FAULTS: '1' };
 const account = privateKeyToAccount(WALLET_PRIVATE_KEY);
 const viemWallet = walletFromViemAccount(account);
 
-interface Quorum {
-  readonly files: QuorumFiles;
-  readonly nodes: (Daemon | undefined)[];
-}
-
-async function startQuorum(
+function startQuorum(
   n: number,
   t: number,
   perNode: (index: number) => {
@@ -67,29 +61,15 @@ async function startQuorum(
     env?: Record<string, string>;
   } = () => ({}),
 ): Promise<Quorum> {
-  const files = await createQuorumFiles(n, t);
-  const nodes: (Daemon | undefined)[] = [];
-  for (let i = 1; i <= n; i++) {
-    const extra = perNode(i);
-    nodes.push(
-      await startNode(files, i, {
+  return startInProcess(n, t, {
+    node: (index) => {
+      const extra = perNode(index);
+      return {
         args: [...ROOMY, ...(extra.args ?? [])],
         ...(extra.env === undefined ? {} : { env: extra.env }),
-      }),
-    );
-  }
-  return { files, nodes };
-}
-
-async function stopQuorum(q: Quorum | undefined): Promise<void> {
-  if (q === undefined) return;
-  for (const node of q.nodes) await node?.close();
-  q.files.cleanup();
-}
-
-async function stopNode(q: Quorum, index: number): Promise<void> {
-  await q.nodes[index - 1]?.close();
-  q.nodes[index - 1] = undefined;
+      };
+    },
+  });
 }
 
 function session(
@@ -97,12 +77,7 @@ function session(
   wallet: WalletSigner = viemWallet,
   actions: readonly ('publish' | 'recover')[] = ['publish', 'recover'],
 ): Promise<Session> {
-  return Session.create({
-    wallet,
-    nodeSet,
-    capabilities: { actions, content: 'all' },
-    lifetimeMs: HOUR_MS,
-  });
+  return playerSession(nodeSet, wallet, actions);
 }
 
 function outcomes(report: readonly NodeReport[]): Record<number, string> {

@@ -20,7 +20,8 @@ import {
 import { requestOnce } from '../../node/network/dial.ts';
 import { readFrame } from '../../node/network/frame.ts';
 import { createHost, type Host, type HostOptions } from '../../node/network/host.ts';
-import type { LogContext, NetLogger } from '../../node/network/net-logger.ts';
+import type { NetLogger } from '../../node/network/net-logger.ts';
+import { recorder } from '../support/net-recorder.ts';
 import {
   registerHandler,
   registerNodeOnly,
@@ -32,22 +33,6 @@ const PROTOCOL = '/qkms/test/1';
 const CAP = MAX_FRAME_BYTES.info;
 /** Generous: the tests assert codes, not times; this only bounds a broken run. */
 const WAIT_MS = 10_000;
-
-interface Line {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly msg: string;
-  readonly ctx: LogContext;
-}
-
-function recorder(): NetLogger & { lines: Line[] } {
-  const lines: Line[] = [];
-  const at =
-    (level: Line['level']) =>
-    (msg: string, ctx: LogContext = {}) => {
-      lines.push({ level, msg, ctx });
-    };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 let hosts: Host[] = [];
 afterEach(async () => {

@@ -5,16 +5,8 @@
 // a partition heals; bad records are refused and a replay is idempotent; an
 // acknowledged record survives kill -9; freshness gates readiness; and the
 // admin CLI end to end.
-import { generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  QuorumClient,
-  RecoverError,
-  RevokedError,
-  Session,
-  walletFromPrivateKey,
-  type WalletSigner,
-} from '../../client/index.ts';
+import { QuorumClient, RecoverError, RevokedError, Session } from '../../client/index.ts';
 import type { Daemon, DaemonDeps } from '../../node/daemon.ts';
 import {
   ErrorCode,
@@ -25,7 +17,6 @@ import {
   requireNativeSuite,
   toHex,
   type Manifest,
-  type NodeSet,
 } from '../../protocol/index.ts';
 import {
   signRevocation,
@@ -33,6 +24,15 @@ import {
   type RevocationRecord,
 } from '../../revocation/index.ts';
 import { runCli } from '../support/cli.ts';
+import {
+  newWallet,
+  playerSession,
+  signedRecoverFrame,
+  startQuorum as startInProcess,
+  stopNode,
+  stopQuorum,
+  type Quorum,
+} from '../support/in-process.ts';
 import {
   ask,
   createClient,
@@ -43,19 +43,13 @@ import {
 } from '../support/quorum.ts';
 
 const suite = requireNativeSuite();
-const HOUR_MS = 3_600_000;
 /** Fast anti-entropy for tests: rounds every 150 ms. */
 const FAST_SYNC = ['--revocation-sync-interval-ms', '150'];
 const ROOMY = ['--per-peer-burst', '400', '--per-wallet-burst', '400'];
 const FAULTS = { QKMS_ENABLE_TEST_FAULTS: '1' };
 
-interface Quorum {
-  readonly files: QuorumFiles;
-  readonly nodes: (Daemon | undefined)[];
-  readonly start: (index: number) => Promise<Daemon>;
-}
-
-async function startQuorum(
+/** Every node with roomy rates, fast anti-entropy and test faults enabled. */
+function startQuorum(
   n: number,
   t: number,
   options: {
@@ -65,47 +59,34 @@ async function startQuorum(
     deps?: (index: number) => DaemonDeps;
   } = {},
 ): Promise<Quorum> {
-  const files = await createQuorumFiles(n, t, {
+  return startInProcess(n, t, {
     ...(options.admins === undefined ? {} : { admins: options.admins }),
     ...(options.adminThreshold === undefined ? {} : { adminThreshold: options.adminThreshold }),
-  });
-  const nodes: (Daemon | undefined)[] = [];
-  const start = async (index: number): Promise<Daemon> => {
-    const deps = options.deps?.(index);
-    const daemon = await startNode(files, index, {
+    node: (index) => ({
       args: [...ROOMY, ...FAST_SYNC, ...(options.args ?? [])],
       env: FAULTS,
-      ...(deps === undefined ? {} : { deps }),
-    });
-    nodes[index - 1] = daemon;
-    return daemon;
-  };
-  for (let i = 1; i <= n; i++) await start(i);
-  return { files, nodes, start };
-}
-
-async function stopQuorum(q: Quorum | undefined): Promise<void> {
-  if (q === undefined) return;
-  for (const node of q.nodes) await node?.close();
-  q.files.cleanup();
-}
-
-async function stopNode(q: Quorum, index: number): Promise<void> {
-  await q.nodes[index - 1]?.close();
-  q.nodes[index - 1] = undefined;
-}
-
-function newWallet(): WalletSigner {
-  return walletFromPrivateKey(generatePrivateKey());
-}
-
-function session(nodeSet: NodeSet, wallet: WalletSigner): Promise<Session> {
-  return Session.create({
-    wallet,
-    nodeSet,
-    capabilities: { actions: ['publish', 'recover'], content: 'all' },
-    lifetimeMs: HOUR_MS,
+      ...(options.deps === undefined ? {} : { deps: options.deps(index) }),
+    }),
   });
+}
+
+const session = playerSession;
+
+/** Sends a record to node `index` on /qkms/revoke; the node's answer. */
+function submit(
+  libp2p: Parameters<typeof ask>[0],
+  files: QuorumFiles,
+  index: number,
+  record: Uint8Array,
+): ReturnType<typeof ask<'revoke-ok'>> {
+  return ask(
+    libp2p,
+    files,
+    index,
+    'revoke',
+    encodeMessage({ type: 'revoke', record }),
+    'revoke-ok',
+  );
 }
 
 function record(
@@ -280,37 +261,16 @@ describe('each revocation kind at every node of a 5-node quorum (t = 3)', () => 
       const tampered = encodeCanonical({ body: decoded.body, sigs: [{ admin: 0, sig: flipped }] });
       const unsigned = encodeCanonical({ body: decoded.body, sigs: [] });
       for (const bytes of [forgedBytes, tampered, unsigned, new Uint8Array([1, 2, 3])]) {
-        const answer = await ask(
-          libp2p,
-          q.files,
-          1,
-          'revoke',
-          encodeMessage({ type: 'revoke', record: bytes }),
-          'revoke-ok',
-        );
+        const answer = await submit(libp2p, q.files, 1, bytes);
         expect(answer).toMatchObject({ type: 'reject', code: ErrorCode.BAD_REVOCATION });
       }
       expect(sizes(q)).toEqual(held);
       expect(await counter(q.nodes[0]!, 'client', 'invalid')).toBe(4);
 
-      const first = await ask(
-        libp2p,
-        q.files,
-        2,
-        'revoke',
-        encodeMessage({ type: 'revoke', record: good.bytes }),
-        'revoke-ok',
-      );
+      const first = await submit(libp2p, q.files, 2, good.bytes);
       expect(first).toMatchObject({ type: 'revoke-ok', status: 'stored' });
       await eventually(() => sizes(q).every((s, i) => s === (held[i] ?? 0) + 1), 5_000, 'the push');
-      const replay = await ask(
-        libp2p,
-        q.files,
-        2,
-        'revoke',
-        encodeMessage({ type: 'revoke', record: good.bytes }),
-        'revoke-ok',
-      );
+      const replay = await submit(libp2p, q.files, 2, good.bytes);
       expect(replay).toMatchObject({ type: 'revoke-ok', status: 'unchanged' });
       expect(toHex((replay as { id: Uint8Array }).id)).toBe(toHex(good.id));
       expect(sizes(q)).toEqual(held.map((s) => (s ?? 0) + 1));
@@ -322,20 +282,6 @@ describe('each revocation kind at every node of a 5-node quorum (t = 3)', () => 
     }
   });
 });
-
-/** A recover frame for `node`, signed by `player` now, for any content id. */
-async function recoverFrameFor(
-  player: Session,
-  node: number,
-  contentId: Uint8Array,
-): Promise<Uint8Array> {
-  const grant = await player.grant();
-  return encodeMessage({
-    type: 'recover',
-    request: player.signRecoverRequest(grant, { node, contentId, issuedAt: Date.now() }),
-    delegation: grant.delegation,
-  });
-}
 
 describe('a revocation landing while a request is in flight', () => {
   let q: Quorum;
@@ -458,14 +404,7 @@ describe('anti-entropy repairs what a push missed', () => {
     const libp2p = await createClient();
     try {
       const r = record(quorum.files, { kind: 'content', target: new Uint8Array(32).fill(5) });
-      const answer = await ask(
-        libp2p,
-        quorum.files,
-        1,
-        'revoke',
-        encodeMessage({ type: 'revoke', record: r.bytes }),
-        'revoke-ok',
-      );
+      const answer = await submit(libp2p, quorum.files, 1, r.bytes);
       expect(answer).toMatchObject({ type: 'revoke-ok', status: 'stored' });
       // The push reaches node 2, on node 1's side; anti-entropy runs every 150 ms and cannot cross.
       await eventually(() => sizes(quorum)[1] === 1, 5_000, 'node 2 to get the push');
@@ -487,14 +426,7 @@ describe('durability and freshness', () => {
     try {
       const first = await spawnNode(files, 1);
       const r = record(files, { kind: 'session', target: new Uint8Array(32).fill(9) });
-      const answer = await ask(
-        libp2p,
-        files,
-        1,
-        'revoke',
-        encodeMessage({ type: 'revoke', record: r.bytes }),
-        'revoke-ok',
-      );
+      const answer = await submit(libp2p, files, 1, r.bytes);
       expect(answer).toMatchObject({ type: 'revoke-ok', status: 'stored' });
       first.child.kill('SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
@@ -553,7 +485,7 @@ describe('durability and freshness', () => {
         q.files,
         1,
         'recover',
-        await recoverFrameFor(player, 1, new Uint8Array(32).fill(1)),
+        await signedRecoverFrame(player, 1, new Uint8Array(32).fill(1)),
         'share',
       );
       expect(answer).toMatchObject({ type: 'reject', code: ErrorCode.NOT_READY });
@@ -568,7 +500,7 @@ describe('durability and freshness', () => {
         q.files,
         1,
         'recover',
-        await recoverFrameFor(player, 1, new Uint8Array(32).fill(1)),
+        await signedRecoverFrame(player, 1, new Uint8Array(32).fill(1)),
         'share',
       );
       expect(served).toMatchObject({ type: 'reject', code: ErrorCode.UNKNOWN_CONTENT });
