@@ -5,7 +5,11 @@
 // signal's reason and its late answer is dropped without harming the next; a
 // reset fails every pending request and the channel, and a failed channel
 // refuses new requests at once; every request frame carries its kind code, a
-// fresh id and the message bytes.
+// fresh id and the message bytes. A lying node is bounded: an answer over its
+// request's cap fails that request as soon as its id is read, before its
+// message arrives; an answer to an id nobody waits for is skipped; an answer
+// trickled past the read deadline fails the channel with TIMEOUT (a transport
+// fault), while an idle channel has no deadline at all.
 import type { Connection, Stream } from '@libp2p/interface';
 import { streamPair, type StreamPairOptions } from '@libp2p/utils';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,7 +23,7 @@ import {
   encodeFrame,
   type ChannelKind,
 } from '../protocol/index.ts';
-import { Channel } from './channel.ts';
+import { ANSWER_READ_DEADLINE_MS, Channel, type ChannelOptions } from './channel.ts';
 
 /** Bounds a broken run only: every test settles long before it. */
 const LONG_MS = 5_000;
@@ -72,6 +76,7 @@ function farEnd(stream: Stream): FarEnd {
 /** A channel opened on a fake connection whose one new stream is the near end of a pair. */
 async function channelPair(
   options: StreamPairOptions = {},
+  channelOptions: ChannelOptions = {},
 ): Promise<{ channel: Channel; node: FarEnd; local: Stream; opened: string[] }> {
   const [local, remote] = await streamPair(options);
   open.push(local, remote);
@@ -82,7 +87,7 @@ async function channelPair(
       return Promise.resolve(local);
     },
   } as unknown as Connection;
-  const channel = await Channel.open(fake, AbortSignal.timeout(LONG_MS));
+  const channel = await Channel.open(fake, AbortSignal.timeout(LONG_MS), channelOptions);
   return { channel, node: farEnd(remote), local, opened };
 }
 
@@ -342,5 +347,83 @@ describe('Channel', () => {
       expect(unhandled).toEqual([]);
       expect(channel.usable).toBe(false);
     });
+  });
+});
+
+describe('Channel against a lying node', () => {
+  const tooLarge = expect.objectContaining({ code: ErrorCode.TOO_LARGE });
+
+  it('fails a request TOO_LARGE as soon as its answer’s prefix and id are in, before any message byte, and goes on', async () => {
+    const { channel, node } = await channelPair();
+    const big = settle(ask(channel, Uint8Array.of(1), { cap: 10 }));
+    const [r] = await node.arrived(1);
+    const frame = encodeFrame(encodeChannelAnswer(r?.id ?? -1, new Uint8Array(11).fill(7)));
+    const head = frame.length - 11; // prefix and id
+    node.stream.send(frame.subarray(0, head));
+    expect(await big).toEqual({ ok: false, error: tooLarge });
+    // The message bytes that follow are skipped, and the channel serves the next request.
+    node.stream.send(frame.subarray(head));
+    const next = ask(channel, Uint8Array.of(2), { cap: 10 });
+    const [, r2] = await node.arrived(2);
+    node.answer(r2?.id ?? -1, Uint8Array.of(0x22));
+    expect(await next).toEqual(Uint8Array.of(0x22));
+    expect(channel.usable).toBe(true);
+  });
+
+  it('skips a maximum answer to an id nobody waits for, and serves the next request', async () => {
+    const { channel, node } = await channelPair();
+    const pending = ask(channel, Uint8Array.of(1));
+    const [r] = await node.arrived(1);
+    // Bigger than any request's cap here, under the channel's: skipped, not a failure.
+    node.answer(0x7777, new Uint8Array(MAX_CHANNEL_FRAME_BYTES - 4));
+    node.answer(r?.id ?? -1, Uint8Array.of(5));
+    expect(await pending).toEqual(Uint8Array.of(5));
+    expect(channel.usable).toBe(true);
+  });
+
+  it('fails the channel and its requests with TIMEOUT when an answer is trickled past the read deadline', async () => {
+    const { channel, node, local } = await channelPair({}, { readDeadlineMs: 200 });
+    const pending = settle(ask(channel, Uint8Array.of(1)));
+    const other = settle(ask(channel, Uint8Array.of(2)));
+    const [r] = await node.arrived(2);
+    // 104 bytes, one every 20 ms: each gap a tenth of the deadline, the whole ten times it.
+    const frame = encodeFrame(encodeChannelAnswer(r?.id ?? -1, new Uint8Array(100)));
+    let sent = 0;
+    for (const byte of frame) {
+      if (local.status !== 'open') break;
+      node.stream.send(Uint8Array.of(byte));
+      sent++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const timeout = expect.objectContaining({ code: ErrorCode.TIMEOUT });
+    expect(await pending).toEqual({ ok: false, error: timeout });
+    expect(await other).toEqual({ ok: false, error: timeout });
+    expect(sent).toBeLessThan(frame.length);
+    expect(channel.usable).toBe(false);
+    expect(local.status).not.toBe('open');
+  });
+
+  it('runs no read deadline while no answer frame has begun: an idle channel stays usable', async () => {
+    const { channel, node } = await channelPair({}, { readDeadlineMs: 50 });
+    const pending = ask(channel, Uint8Array.of(1));
+    const [r] = await node.arrived(1);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // four deadlines of silence
+    expect(channel.usable).toBe(true);
+    node.answer(r?.id ?? -1, Uint8Array.of(3));
+    expect(await pending).toEqual(Uint8Array.of(3));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(channel.usable).toBe(true);
+  });
+
+  it('refuses a read deadline that is not a positive integer, and defaults to ANSWER_READ_DEADLINE_MS', async () => {
+    const fake = {
+      newStream: () => Promise.reject(new Error('not reached')),
+    } as unknown as Connection;
+    for (const readDeadlineMs of [0, -1, 1.5, Number.NaN])
+      await expect(
+        Channel.open(fake, AbortSignal.timeout(LONG_MS), { readDeadlineMs }),
+        String(readDeadlineMs),
+      ).rejects.toEqual(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    expect(ANSWER_READ_DEADLINE_MS).toBe(5_000);
   });
 });

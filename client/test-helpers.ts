@@ -123,7 +123,9 @@ export class MemoryQuorum implements NodeTransport {
     }
     let answer: Uint8Array;
     try {
-      answer = await (protocol === 'publish' ? service.publish : service.recover).handle(body);
+      answer = await (protocol === 'publish'
+        ? service.publish.handle(body)
+        : service.recover.handle(body, 'test-client'));
     } catch (e) {
       const code = rejectionCodeOf(e);
       answer = encodeMessage({ type: 'reject', code });

@@ -31,11 +31,12 @@ import {
   registerHandler,
   registerNodeOnly,
   type Host,
+  type RequestContext,
   type RequestOutcome,
 } from './network/index.ts';
 import type { NodeOptions } from './options.ts';
 import { AuditLog } from './audit/log.ts';
-import { ReplayGuard } from './replay-guard.ts';
+import { ReplayGuard, replayGuardLimits } from './replay-guard.ts';
 import { RevocationService } from './revocation/service.ts';
 import { REVSYNC_PROTOCOL, RevocationSync } from './revocation/sync.ts';
 import { DelegationCache } from './service/delegation-cache.ts';
@@ -98,6 +99,14 @@ function loadNodeSet(suite: CryptoSuite, path: string): NodeSet {
 
 function blockedBy(blocked: (peerId: string) => boolean): (peer: PeerId) => boolean {
   return (peer) => blocked(peer.toString());
+}
+
+/**
+ * The replay guard's source partition: the connection's address block, not
+ * its PeerId, which costs nothing to make (decision 0006).
+ */
+function admissionSource(ctx: RequestContext): string {
+  return ctx.remoteBlock;
 }
 
 function result(outcome: RequestOutcome): RejectionCode | 'ok' | undefined {
@@ -166,6 +175,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const nonces = await ReplayGuard.load({
       store,
       clock,
+      ...replayGuardLimits(nodeSet.params),
       sweepIntervalMs: options.replaySweepIntervalMs,
       onSweepError: () => {
         nodeLog.error('replay sweep failed', {});
@@ -214,7 +224,10 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         listen: options.listen,
         nodeSetPeers: nodeSet.nodes.map((n) => peerIdFromString(n.peerId)),
         allow: nodeSet.nodes.flatMap((n) => n.multiaddrs),
-        limits: { maxConnections: options.maxConnections },
+        limits: {
+          maxConnections: options.maxConnections,
+          maxConnectionsPerIp: options.maxConnectionsPerIp,
+        },
         ...(options.test.enabled && deps.faults?.blocked !== undefined
           ? { blocked: blockedBy(deps.faults.blocked) }
           : {}),
@@ -235,6 +248,12 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       { ratePerSecond: options.perPeerRate.perSecond, burst: options.perPeerRate.burst },
       { maxKeys: RATE_BUCKETS, clock },
     );
+    // Keyed by source address block: fresh PeerIds from one address share it. Node-set peers exempt.
+    const ipRate = new TokenBuckets(
+      { ratePerSecond: options.perIpRate.perSecond, burst: options.perIpRate.burst },
+      { maxKeys: RATE_BUCKETS, clock },
+    );
+    const nodeSetPeerIds = new Set(nodeSet.nodes.map((n) => n.peerId));
     const walletRate = new TokenBuckets(
       { ratePerSecond: options.perWalletRate.perSecond, burst: options.perWalletRate.burst },
       { maxKeys: RATE_BUCKETS, clock },
@@ -266,26 +285,27 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       fingerprint,
       faults,
     };
-    const recover = new RecoverService(
-      serviceDeps,
-      new DelegationCache(suite, {
-        onLookup: (hit) => {
-          metrics.delegationCache.inc({ outcome: hit ? 'hit' : 'miss' });
-        },
-      }),
-    );
-    const publish = new PublishService(serviceDeps);
+    // One verdict cache for both: a delegation checked by recover is not checked again by publish.
+    const delegations = new DelegationCache(suite, {
+      onLookup: (outcome) => {
+        metrics.delegationCache.inc({ outcome });
+      },
+    });
+    const recover = new RecoverService(serviceDeps, delegations);
+    const publish = new PublishService(serviceDeps, delegations);
 
     const admitted =
-      (handler: (frame: Uint8Array) => Promise<Uint8Array>) =>
-      async (frame: Uint8Array, ctx: { remotePeer: string }): Promise<Uint8Array> => {
+      (handler: (frame: Uint8Array, ctx: RequestContext) => Promise<Uint8Array>) =>
+      async (frame: Uint8Array, ctx: RequestContext): Promise<Uint8Array> => {
+        if (!nodeSetPeerIds.has(ctx.remotePeer) && !ipRate.take(ctx.remoteBlock))
+          throw new QkmsError(ErrorCode.RATE_LIMITED, 'source address rate exceeded');
         if (!peerRate.take(ctx.remotePeer))
           throw new QkmsError(ErrorCode.RATE_LIMITED, 'peer rate exceeded');
         const release = inflight.tryAcquire();
         if (release === undefined) throw new QkmsError(ErrorCode.BUSY, 'in-flight queue full');
         metrics.inflight.inc();
         try {
-          return await handler(frame);
+          return await handler(frame, ctx);
         } finally {
           metrics.inflight.dec();
           release();
@@ -339,7 +359,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     host.libp2p.addEventListener('connection:close', deferHealth);
     updateQuorumHealth();
     const handlers = {
-      recover: admitted((f) => recover.handle(f)),
+      recover: admitted((f, ctx) => recover.handle(f, admissionSource(ctx))),
       publish: admitted((f) => publish.handle(f)),
       info: admitted((f) => handleInfo({ ...serviceDeps, health }, f)),
       revoke: admitted((f) => revocations.handleRevoke(f)),

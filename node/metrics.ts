@@ -124,7 +124,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
   });
   const delegationCache = new Counter({
     name: 'qkms_delegation_cache_total',
-    help: 'Delegation signature checks served from the verdict cache (hit) or computed (miss).',
+    help: 'Delegation signature checks: remembered as good (hit), remembered as refused (refused), or computed with a wallet signature recovery (miss).',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

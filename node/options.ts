@@ -76,9 +76,13 @@ export interface NodeOptions {
   /** Time to receive one whole request, milliseconds (slow-loris bound). */
   readonly readDeadlineMs: number;
   readonly maxConnections: number;
+  /** Inbound connections one source IPv4 address or IPv6 /64 may hold at once; node-set peers not counted. */
+  readonly maxConnectionsPerIp: number;
   /** Requests being worked on at once; beyond it the node answers "busy" at once. */
   readonly maxInflight: number;
   readonly perPeerRate: RateLimit;
+  /** Requests from one source IPv4 address or IPv6 /64, all its PeerIds together; node-set peers exempt. */
+  readonly perIpRate: RateLimit;
   readonly perWalletRate: RateLimit;
   /** Concurrent inbound streams per connection and protocol. */
   readonly maxStreamsPerProtocol: number;
@@ -357,6 +361,17 @@ const SETTINGS = {
     defaultText: '256',
     parse: intParser(1, 65_536, 'connections'),
   }),
+  maxConnectionsPerIp: setting({
+    key: 'maxConnectionsPerIp',
+    flag: 'max-connections-per-ip',
+    env: 'QKMS_MAX_CONNECTIONS_PER_IP',
+    flagKind: 'string',
+    arg: 'N',
+    help: 'Inbound libp2p connections one IPv4 address or IPv6 /64 may hold at once, whatever PeerIds it uses; node-set peers are not counted. Raise it when many clients share a NAT.',
+    default: 16,
+    defaultText: '16',
+    parse: intParser(1, 65_536, 'connections'),
+  }),
   maxInflight: setting({
     key: 'maxInflight',
     flag: 'max-inflight',
@@ -388,6 +403,28 @@ const SETTINGS = {
     help: 'Requests one PeerId may send at once (token bucket size).',
     default: 40,
     defaultText: '40',
+    parse: intParser(1, 100_000, 'requests'),
+  }),
+  perIpRate: setting({
+    key: 'perIpRate',
+    flag: 'per-ip-rate',
+    env: 'QKMS_PER_IP_RATE',
+    flagKind: 'string',
+    arg: 'PER_S',
+    help: 'Requests per second one IPv4 address or IPv6 /64 may sustain, over all its PeerIds (fresh PeerIds cost nothing, so they share this); node-set peers are exempt.',
+    default: 50,
+    defaultText: '50',
+    parse: rateParser(100_000, 'requests per second'),
+  }),
+  perIpBurst: setting({
+    key: 'perIpBurst',
+    flag: 'per-ip-burst',
+    env: 'QKMS_PER_IP_BURST',
+    flagKind: 'string',
+    arg: 'N',
+    help: 'Requests one IPv4 address or IPv6 /64 may send at once, over all its PeerIds.',
+    default: 100,
+    defaultText: '100',
     parse: intParser(1, 100_000, 'requests'),
   }),
   perWalletRate: setting({
@@ -722,8 +759,10 @@ export function parseNodeOptions(input: ParseNodeOptionsInput): NodeOptions {
     passphrase,
     readDeadlineMs: v.readDeadlineMs,
     maxConnections: v.maxConnections,
+    maxConnectionsPerIp: v.maxConnectionsPerIp,
     maxInflight: v.maxInflight,
     perPeerRate: { perSecond: v.perPeerRate, burst: v.perPeerBurst },
+    perIpRate: { perSecond: v.perIpRate, burst: v.perIpBurst },
     perWalletRate: { perSecond: v.perWalletRate, burst: v.perWalletBurst },
     maxStreamsPerProtocol: v.maxStreamsPerProtocol,
     replaySweepIntervalMs: v.replaySweepIntervalMs,

@@ -10,12 +10,19 @@ import {
   toHex,
   type RecoverRequestBody,
 } from '../protocol/index.ts';
-import { MAX_NONCE_BATCH, ReplayGuard, type NonceStore } from './replay-guard.ts';
+import {
+  DEFAULT_MAX_REPLAY_ENTRIES,
+  MAX_NONCE_BATCH,
+  ReplayGuard,
+  replayGuardLimits,
+  type NonceStore,
+} from './replay-guard.ts';
 import { NodeStore, type NonceEntry } from './store/index.ts';
 
 const suite = defaultSuite();
 const T0 = 1_700_000_000_000;
 const LIVE = T0 + 180_000;
+const OWNER = { wallet: new Uint8Array(20).fill(7), source: 'peer-a' };
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -79,12 +86,12 @@ describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
   it('refuses a sequential replay, before and after its commit', async () => {
     const guard = await guardOn(new MemoryNonceStore());
     const { sessionKey, nonce } = pair();
-    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
-    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(false);
+    expect(guard.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(true);
+    expect(guard.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(false);
     await guard.commit(sessionKey, nonce);
-    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(false);
+    expect(guard.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(false);
     // A copy of the same bytes is the same pair.
-    expect(guard.reserve(sessionKey.slice(), nonce.slice(), LIVE)).toBe(false);
+    expect(guard.reserve(sessionKey.slice(), nonce.slice(), LIVE, OWNER)).toBe(false);
   });
 
   it('lets exactly one of 50 concurrent copies of one request through', async () => {
@@ -92,7 +99,7 @@ describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
     const { sessionKey, nonce } = pair();
     const handle = async (): Promise<boolean> => {
       await Promise.resolve(); // each copy arrives on its own turn, as from a stream
-      if (!guard.reserve(sessionKey, nonce, LIVE)) return false;
+      if (!guard.reserve(sessionKey, nonce, LIVE, OWNER)) return false;
       await guard.commit(sessionKey, nonce);
       return true;
     };
@@ -103,9 +110,9 @@ describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
   it('treats another nonce, or the same nonce under another session key, as independent', async () => {
     const guard = await guardOn(new MemoryNonceStore());
     const { sessionKey, nonce } = pair();
-    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
-    expect(guard.reserve(sessionKey, suite.randomBytes(16), LIVE)).toBe(true);
-    expect(guard.reserve(suite.randomBytes(32), nonce, LIVE)).toBe(true);
+    expect(guard.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(true);
+    expect(guard.reserve(sessionKey, suite.randomBytes(16), LIVE, OWNER)).toBe(true);
+    expect(guard.reserve(suite.randomBytes(32), nonce, LIVE, OWNER)).toBe(true);
     expect(guard.size).toBe(3);
   });
 
@@ -113,17 +120,17 @@ describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
     const guard = await guardOn(new MemoryNonceStore());
     const { sessionKey, nonce } = pair();
     const original = nonce.slice();
-    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
+    expect(guard.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(true);
     nonce.fill(0);
-    expect(guard.reserve(sessionKey, original, LIVE)).toBe(false);
+    expect(guard.reserve(sessionKey, original, LIVE, OWNER)).toBe(false);
   });
 
   it('refuses a pair whose expiry has already passed by its clock: too old to guard', async () => {
     let now = T0;
     const guard = await guardOn(new MemoryNonceStore(), () => now);
-    expect(guard.reserve(suite.randomBytes(32), suite.randomBytes(16), T0)).toBe(false);
+    expect(guard.reserve(suite.randomBytes(32), suite.randomBytes(16), T0, OWNER)).toBe(false);
     now = T0 - 1;
-    expect(guard.reserve(suite.randomBytes(32), suite.randomBytes(16), T0)).toBe(true);
+    expect(guard.reserve(suite.randomBytes(32), suite.randomBytes(16), T0, OWNER)).toBe(true);
   });
 
   it('never lets a replay through, whatever interleaving of reserves, commits and sweeps (property)', async () => {
@@ -141,7 +148,7 @@ describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
           let granted = 0;
           const commits: Promise<void>[] = [];
           for (const op of ops) {
-            if (op === 'reserve' && guard.reserve(sessionKey, nonce, expiresAt)) granted++;
+            if (op === 'reserve' && guard.reserve(sessionKey, nonce, expiresAt, OWNER)) granted++;
             if (op === 'commit' && granted > 0)
               commits.push(guard.commit(sessionKey, nonce).catch(() => undefined));
             if (op === 'sweep') await guard.sweep();
@@ -165,7 +172,7 @@ describe('ReplayGuard: durable commits', () => {
 
     const store = await NodeStore.open({ path: dir, storageKey: KEY, suite });
     const guard = await ReplayGuard.load({ store, clock: () => T0 });
-    expect(guard.reserve(sessionKey, nonce, LIVE)).toBe(true);
+    expect(guard.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(true);
     await guard.commit(sessionKey, nonce);
     await guard.stop();
     await store.close();
@@ -173,7 +180,7 @@ describe('ReplayGuard: durable commits', () => {
     const store2 = await openStore(dir);
     const guard2 = await guardOn(store2);
     expect(guard2.size).toBe(1);
-    expect(guard2.reserve(sessionKey, nonce, LIVE)).toBe(false);
+    expect(guard2.reserve(sessionKey, nonce, LIVE, OWNER)).toBe(false);
     await expect(guard2.commit(sessionKey, nonce)).resolves.toBeUndefined();
   });
 
@@ -184,7 +191,7 @@ describe('ReplayGuard: durable commits', () => {
     const pairs = Array.from({ length: 200 }, pair);
     await Promise.all(
       pairs.map(async (p) => {
-        expect(guard.reserve(p.sessionKey, p.nonce, LIVE)).toBe(true);
+        expect(guard.reserve(p.sessionKey, p.nonce, LIVE, OWNER)).toBe(true);
         await guard.commit(p.sessionKey, p.nonce);
         // By the time a commit resolves, its pair has been handed to a completed write.
         const written = put.mock.calls.flatMap((c) => c[0]);
@@ -204,7 +211,7 @@ describe('ReplayGuard: durable commits', () => {
     const guard = await guardOn(store);
     const pairs = Array.from({ length: MAX_NONCE_BATCH + 10 }, pair);
     const commits = pairs.map((p) => {
-      guard.reserve(p.sessionKey, p.nonce, LIVE);
+      guard.reserve(p.sessionKey, p.nonce, LIVE, { wallet: suite.randomBytes(20), source: 'many' });
       return guard.commit(p.sessionKey, p.nonce);
     });
     await Promise.all(commits);
@@ -217,8 +224,8 @@ describe('ReplayGuard: durable commits', () => {
     const guard = await guardOn(store, () => T0, { flushIntervalMs: 200 });
     const a = pair();
     const b = pair();
-    guard.reserve(a.sessionKey, a.nonce, LIVE);
-    guard.reserve(b.sessionKey, b.nonce, LIVE);
+    guard.reserve(a.sessionKey, a.nonce, LIVE, OWNER);
+    guard.reserve(b.sessionKey, b.nonce, LIVE, OWNER);
     const first = guard.commit(a.sessionKey, a.nonce);
     await new Promise((resolve) => setTimeout(resolve, 5));
     const second = guard.commit(b.sessionKey, b.nonce);
@@ -231,17 +238,17 @@ describe('ReplayGuard: durable commits', () => {
     store.failWrites = true;
     const guard = await guardOn(store);
     const pairs = [pair(), pair(), pair()];
-    for (const p of pairs) guard.reserve(p.sessionKey, p.nonce, LIVE);
+    for (const p of pairs) guard.reserve(p.sessionKey, p.nonce, LIVE, OWNER);
     const results = await Promise.allSettled(pairs.map((p) => guard.commit(p.sessionKey, p.nonce)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     store.failWrites = false;
     for (const p of pairs) {
-      expect(guard.reserve(p.sessionKey, p.nonce, LIVE)).toBe(false);
+      expect(guard.reserve(p.sessionKey, p.nonce, LIVE, OWNER)).toBe(false);
       await expect(guard.commit(p.sessionKey, p.nonce)).rejects.toThrow('disk full');
     }
     // The guard still works for new pairs.
     const fresh = pair();
-    expect(guard.reserve(fresh.sessionKey, fresh.nonce, LIVE)).toBe(true);
+    expect(guard.reserve(fresh.sessionKey, fresh.nonce, LIVE, OWNER)).toBe(true);
     await guard.commit(fresh.sessionKey, fresh.nonce);
     expect(store.records.size).toBe(1);
   });
@@ -259,7 +266,7 @@ describe('ReplayGuard: durable commits', () => {
     const put = vi.spyOn(store, 'putNonces');
     const guard = await guardOn(store);
     const { sessionKey, nonce } = pair();
-    guard.reserve(sessionKey, nonce, LIVE);
+    guard.reserve(sessionKey, nonce, LIVE, OWNER);
     const once = guard.commit(sessionKey, nonce);
     const twice = guard.commit(sessionKey, nonce);
     expect(guard.pendingCommits).toBe(1);
@@ -276,8 +283,8 @@ describe('ReplayGuard: expiry', () => {
     const guard = await guardOn(store, () => now);
     const short = pair();
     const long = pair();
-    guard.reserve(short.sessionKey, short.nonce, T0 + 1_000);
-    guard.reserve(long.sessionKey, long.nonce, T0 + 5_000);
+    guard.reserve(short.sessionKey, short.nonce, T0 + 1_000, OWNER);
+    guard.reserve(long.sessionKey, long.nonce, T0 + 5_000, OWNER);
     await Promise.all([
       guard.commit(short.sessionKey, short.nonce),
       guard.commit(long.sessionKey, long.nonce),
@@ -289,7 +296,7 @@ describe('ReplayGuard: expiry', () => {
     expect(guard.size).toBe(1);
     expect((await store.listNonces(0)).map((e) => toHex(e.nonce))).toEqual([toHex(long.nonce)]);
     // The swept pair is still refused: its expiry has passed.
-    expect(guard.reserve(short.sessionKey, short.nonce, T0 + 1_000)).toBe(false);
+    expect(guard.reserve(short.sessionKey, short.nonce, T0 + 1_000, OWNER)).toBe(false);
 
     const reloaded = await guardOn(store, () => T0 + 5_000);
     expect(reloaded.size).toBe(0);
@@ -301,7 +308,7 @@ describe('ReplayGuard: expiry', () => {
     const del = vi.spyOn(store, 'deleteNonces');
     const guard = await guardOn(store);
     const p = pair();
-    guard.reserve(p.sessionKey, p.nonce, T0 + 10);
+    guard.reserve(p.sessionKey, p.nonce, T0 + 10, OWNER);
     expect(await guard.sweep(T0 + 10)).toBe(1);
     expect(del).not.toHaveBeenCalled();
     await expect(guard.commit(p.sessionKey, p.nonce)).rejects.toMatchObject({
@@ -344,7 +351,7 @@ describe('ReplayGuard: expiry', () => {
     guard.start(); // idempotent
     expect(vi.getTimerCount()).toBe(1);
     const p = pair();
-    guard.reserve(p.sessionKey, p.nonce, T0 + 500);
+    guard.reserve(p.sessionKey, p.nonce, T0 + 500, OWNER);
     await guard.commit(p.sessionKey, p.nonce);
     now = T0 + 600;
     await vi.advanceTimersByTimeAsync(1_000);
@@ -352,7 +359,7 @@ describe('ReplayGuard: expiry', () => {
     expect(store.records.size).toBe(0);
 
     const q = pair();
-    guard.reserve(q.sessionKey, q.nonce, T0 + 700);
+    guard.reserve(q.sessionKey, q.nonce, T0 + 700, OWNER);
     await guard.commit(q.sessionKey, q.nonce);
     vi.spyOn(store, 'deleteNonces').mockRejectedValueOnce(new Error('io'));
     now = T0 + 800;
@@ -365,12 +372,104 @@ describe('ReplayGuard: expiry', () => {
   });
 });
 
+describe('ReplayGuard: refused requests and partitions (issue 12, item 3)', () => {
+  it('release() frees a reservation never committed, and leaves a committed pair used', async () => {
+    const store = new MemoryNonceStore();
+    const guard = await guardOn(store);
+    const [a, b] = [pair(), pair()];
+    expect(guard.reserve(a.sessionKey, a.nonce, LIVE, OWNER)).toBe(true);
+    expect(guard.reserve(b.sessionKey, b.nonce, LIVE, OWNER)).toBe(true);
+    expect(guard.has(a.sessionKey, a.nonce)).toBe(true);
+    guard.release(a.sessionKey, a.nonce);
+    expect(guard.has(a.sessionKey, a.nonce)).toBe(false);
+    expect(guard.size).toBe(1);
+    expect(guard.heldBy({ wallet: OWNER.wallet })).toBe(1);
+    expect(guard.heldBy({ source: OWNER.source })).toBe(1);
+    // Committed: release must not free it (the pair may have released a share).
+    await guard.commit(b.sessionKey, b.nonce);
+    guard.release(b.sessionKey, b.nonce);
+    expect(guard.reserve(b.sessionKey, b.nonce, LIVE, OWNER)).toBe(false);
+    expect(store.records.size).toBe(1);
+    // The released pair can be reserved again.
+    expect(guard.reserve(a.sessionKey, a.nonce, LIVE, OWNER)).toBe(true);
+  });
+
+  it('refused requests that release their pairs never fill the guard', async () => {
+    const guard = await guardOn(new MemoryNonceStore(), () => T0, { maxEntries: 100 });
+    for (let i = 0; i < 10_000; i++) {
+      const p = pair();
+      const owner = { wallet: suite.randomBytes(20), source: `peer-${i}` };
+      expect(guard.reserve(p.sessionKey, p.nonce, LIVE, owner)).toBe(true);
+      guard.release(p.sessionKey, p.nonce);
+    }
+    expect(guard.size).toBe(0);
+    const honest = pair();
+    expect(guard.reserve(honest.sessionKey, honest.nonce, LIVE, OWNER)).toBe(true);
+  });
+
+  it('one wallet, or one source, cannot hold more than its share: RATE_LIMITED, others still served', async () => {
+    const guard = await guardOn(new MemoryNonceStore(), () => T0, {
+      maxEntries: 1_000,
+      maxPerWallet: 10,
+      maxPerSource: 40,
+    });
+    const greedy = { wallet: new Uint8Array(20).fill(1), source: 'host-1' };
+    for (let i = 0; i < 10; i++) {
+      const p = pair();
+      expect(guard.reserve(p.sessionKey, p.nonce, LIVE, greedy)).toBe(true);
+    }
+    const p = pair();
+    expect(() => guard.reserve(p.sessionKey, p.nonce, LIVE, greedy)).toThrow(
+      expect.objectContaining({ code: ErrorCode.RATE_LIMITED }),
+    );
+    // Fresh wallets from the same source: capped by the source's share.
+    let taken = 10;
+    for (let w = 0; taken < 40; w++) {
+      const q = pair();
+      const owner = { wallet: suite.randomBytes(20), source: 'host-1' };
+      expect(guard.reserve(q.sessionKey, q.nonce, LIVE, owner)).toBe(true);
+      taken++;
+    }
+    const r = pair();
+    expect(() =>
+      guard.reserve(r.sessionKey, r.nonce, LIVE, {
+        wallet: suite.randomBytes(20),
+        source: 'host-1',
+      }),
+    ).toThrow(expect.objectContaining({ code: ErrorCode.RATE_LIMITED }));
+    // Anyone else is still served.
+    const honest = pair();
+    expect(guard.reserve(honest.sessionKey, honest.nonce, LIVE, OWNER)).toBe(true);
+    expect(guard.heldBy({ source: 'host-1' })).toBe(40);
+    // A swept pair is no longer charged.
+    await guard.sweep(LIVE);
+    expect(guard.heldBy({ source: 'host-1' })).toBe(0);
+    expect(guard.heldBy({ wallet: greedy.wallet })).toBe(0);
+  });
+
+  it('is sized from the node set parameters: the lifetime of a pair times the sizing rate', () => {
+    expect(replayGuardLimits({ maxGrantAgeMs: 120_000, maxClockSkewMs: 30_000 })).toEqual({
+      maxEntries: DEFAULT_MAX_REPLAY_ENTRIES,
+      maxPerWallet: Math.ceil(DEFAULT_MAX_REPLAY_ENTRIES / 256),
+      maxPerSource: Math.ceil(DEFAULT_MAX_REPLAY_ENTRIES / 64),
+    });
+    const short = replayGuardLimits({ maxGrantAgeMs: 10_000, maxClockSkewMs: 0 });
+    const long = replayGuardLimits({ maxGrantAgeMs: 600_000, maxClockSkewMs: 60_000 });
+    expect(short.maxEntries).toBe(20_000);
+    expect(long.maxEntries).toBe(720 * 2_000);
+    expect(
+      replayGuardLimits({ maxGrantAgeMs: 3_600_000, maxClockSkewMs: 300_000 }).maxEntries,
+    ).toBe(4_000_000);
+    expect(replayGuardLimits({ maxGrantAgeMs: 1_000, maxClockSkewMs: 0 }).maxEntries).toBe(10_000);
+  });
+});
+
 describe('ReplayGuard: lifecycle and input', () => {
   it('stop() writes the commits already queued, then refuses new work with BUSY', async () => {
     const store = new MemoryNonceStore();
     const guard = await guardOn(store, () => T0, { flushIntervalMs: 10_000 });
     const p = pair();
-    guard.reserve(p.sessionKey, p.nonce, LIVE);
+    guard.reserve(p.sessionKey, p.nonce, LIVE, OWNER);
     const commit = guard.commit(p.sessionKey, p.nonce);
     const stopping = guard.stop();
     expect(guard.stop()).toBe(stopping);
@@ -379,20 +478,24 @@ describe('ReplayGuard: lifecycle and input', () => {
     expect(store.records.size).toBe(1);
 
     const q = pair();
-    expect(() => guard.reserve(q.sessionKey, q.nonce, LIVE)).toThrow(
+    expect(() => guard.reserve(q.sessionKey, q.nonce, LIVE, OWNER)).toThrow(
       expect.objectContaining({ code: ErrorCode.BUSY }),
     );
     guard.start(); // no timer after stop
   });
 
   it('throws BUSY beyond maxEntries', async () => {
-    const guard = await guardOn(new MemoryNonceStore(), () => T0, { maxEntries: 2 });
+    const guard = await guardOn(new MemoryNonceStore(), () => T0, {
+      maxEntries: 2,
+      maxPerWallet: 10,
+      maxPerSource: 10,
+    });
     const [a, b, c] = [pair(), pair(), pair()];
-    expect(guard.reserve(a.sessionKey, a.nonce, LIVE)).toBe(true);
-    expect(guard.reserve(b.sessionKey, b.nonce, LIVE)).toBe(true);
+    expect(guard.reserve(a.sessionKey, a.nonce, LIVE, OWNER)).toBe(true);
+    expect(guard.reserve(b.sessionKey, b.nonce, LIVE, OWNER)).toBe(true);
     // A replay is still answered as a replay when full.
-    expect(guard.reserve(a.sessionKey, a.nonce, LIVE)).toBe(false);
-    expect(() => guard.reserve(c.sessionKey, c.nonce, LIVE)).toThrow(
+    expect(guard.reserve(a.sessionKey, a.nonce, LIVE, OWNER)).toBe(false);
+    expect(() => guard.reserve(c.sessionKey, c.nonce, LIVE, OWNER)).toThrow(
       expect.objectContaining({ code: ErrorCode.BUSY }),
     );
   });
@@ -429,7 +532,7 @@ describe('ReplayGuard: lifecycle and input', () => {
     ],
   ] as const)('reserve refuses %s', async (_name, sessionKey, nonce, expiresAt, code) => {
     const guard = await guardOn(new MemoryNonceStore());
-    expect(() => guard.reserve(sessionKey, nonce, expiresAt)).toThrow(
+    expect(() => guard.reserve(sessionKey, nonce, expiresAt, OWNER)).toThrow(
       expect.objectContaining({ code }),
     );
     expect(guard.size).toBe(0);

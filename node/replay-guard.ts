@@ -14,6 +14,12 @@
 //   refused. What a crash may lose is covered by the store's replay epoch
 //   (NodeStore.replayEpochStart).
 // - sweep() forgets expired pairs, in memory and on disk.
+// - release() gives back a reservation that was never committed: a refused
+//   request holds no slot, so refusals cannot fill the guard.
+// - Partitions: each reservation is charged to its wallet and to its source
+//   (the connection's admission key), and neither may hold more than its
+//   share of the guard, so no single wallet or host can fill it and lock
+//   everyone else out with BUSY (replayGuardLimits, decision 0006).
 //
 // Why forgetting is safe. A pair is kept while now < expiresAt, and the caller
 // sets expiresAt later than the last instant at which the freshness check
@@ -53,6 +59,10 @@ export interface ReplayGuardInit {
   readonly sweepIntervalMs?: number;
   /** Pairs held in memory at most; reserve() throws BUSY beyond it. */
   readonly maxEntries?: number;
+  /** Pairs one wallet may hold at once; reserve() throws RATE_LIMITED beyond it. */
+  readonly maxPerWallet?: number;
+  /** Pairs one source may hold at once; reserve() throws RATE_LIMITED beyond it. */
+  readonly maxPerSource?: number;
   /** Called when a timer-driven sweep fails (the daemon logs it); the next tick tries again. */
   readonly onSweepError?: (error: unknown) => void;
 }
@@ -62,12 +72,53 @@ const SESSION_KEY_BYTES = 32;
 /** Expired pairs cost only memory until swept; half a minute of them is little. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
 /**
- * ~160 bytes of heap each (measured on Node 24), so 1e6 pairs is ~160 MB at
- * worst. Pairs live about
- * maxGrantAge + 2 x maxClockSkew (3 min by default): room for ~5,000
- * recoveries a second, beyond what one node's fsyncs and seals sustain.
+ * Recoveries a second one node is sized to remember: about five times what a
+ * node's fsyncs and seals sustain on two cores (~400/s), so an honest peak
+ * never meets the bound.
  */
-export const DEFAULT_MAX_REPLAY_ENTRIES = 1_000_000;
+export const REPLAY_SIZING_RECOVERS_PER_SECOND = 2_000;
+/** ~160 bytes of heap per pair (measured on Node 24): 4e6 pairs is ~640 MB, the most a node set's parameters can ask for. */
+export const MAX_REPLAY_ENTRIES = 4_000_000;
+/** Fewest pairs any guard holds, whatever the parameters. */
+export const MIN_REPLAY_ENTRIES = 10_000;
+/** One wallet holds at most 1/256 of the guard: filling it takes 256 wallets that each recover at their full rate. */
+export const REPLAY_WALLET_SHARE = 256;
+/** One source holds at most 1/64 of the guard: filling it takes 64 hosts (or /64 blocks). */
+export const REPLAY_SOURCE_SHARE = 64;
+/** What the default parameters (2 min grant age, 30 s skew) give: 180 s x 2,000/s. */
+export const DEFAULT_MAX_REPLAY_ENTRIES = 360_000;
+
+export interface ReplayGuardLimits {
+  readonly maxEntries: number;
+  readonly maxPerWallet: number;
+  readonly maxPerSource: number;
+}
+
+/**
+ * The guard's size from the node set's parameters: a pair lives from its
+ * reservation until issuedAt + maxGrantAge + maxClockSkew, and issuedAt may be
+ * up to maxClockSkew ahead of now, so at most maxGrantAge + 2 x maxClockSkew;
+ * the guard holds that many seconds of REPLAY_SIZING_RECOVERS_PER_SECOND.
+ */
+export function replayGuardLimits(params: {
+  readonly maxGrantAgeMs: number;
+  readonly maxClockSkewMs: number;
+}): ReplayGuardLimits {
+  const lifetimeMs = params.maxGrantAgeMs + 2 * params.maxClockSkewMs;
+  const maxEntries = Math.min(
+    MAX_REPLAY_ENTRIES,
+    Math.max(
+      MIN_REPLAY_ENTRIES,
+      Math.ceil((lifetimeMs / 1000) * REPLAY_SIZING_RECOVERS_PER_SECOND),
+    ),
+  );
+  return {
+    maxEntries,
+    maxPerWallet: Math.ceil(maxEntries / REPLAY_WALLET_SHARE),
+    maxPerSource: Math.ceil(maxEntries / REPLAY_SOURCE_SHARE),
+  };
+}
+
 /** Pairs per synced batch: bounds one write; further pairs form the next batch. */
 export const MAX_NONCE_BATCH = 4096;
 
@@ -77,6 +128,8 @@ const INIT_KEYS = new Set([
   'flushIntervalMs',
   'sweepIntervalMs',
   'maxEntries',
+  'maxPerWallet',
+  'maxPerSource',
   'onSweepError',
 ]);
 
@@ -98,6 +151,14 @@ interface Entry {
   batch: Batch | undefined;
   /** When failed: why. */
   error: Error | undefined;
+  /** The partitions it is charged to; none for pairs loaded at start. */
+  readonly owner: { readonly wallet: string; readonly source: string } | undefined;
+}
+
+/** Whom a reservation is charged to (node/service/types.ts NonceOwner). */
+export interface ReplayOwner {
+  readonly wallet: Uint8Array;
+  readonly source: string;
 }
 
 function stoppedError(): QkmsError {
@@ -149,6 +210,13 @@ function newBatch(): Batch {
   return { entries: [], promise, resolve, reject };
 }
 
+/** Counts down a partition's holding, dropping the key at zero so the maps stay small. */
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
 function ignoreRejection(): void {
   // handled by each commit's caller
 }
@@ -159,6 +227,11 @@ export class ReplayGuard {
   readonly #flushIntervalMs: number;
   readonly #sweepIntervalMs: number;
   readonly #maxEntries: number;
+  readonly #maxPerWallet: number;
+  readonly #maxPerSource: number;
+  /** Pairs held per wallet and per source (only keys holding at least one). */
+  readonly #perWallet = new Map<string, number>();
+  readonly #perSource = new Map<string, number>();
   readonly #onSweepError: (error: unknown) => void;
   readonly #entries = new Map<string, Entry>();
   /** Batches waiting to be written, oldest first; the last one still takes pairs. */
@@ -180,6 +253,16 @@ export class ReplayGuard {
       1,
     );
     this.#maxEntries = checkMs(init.maxEntries ?? DEFAULT_MAX_REPLAY_ENTRIES, 'maxEntries', 1);
+    this.#maxPerWallet = checkMs(
+      init.maxPerWallet ?? Math.ceil(this.#maxEntries / REPLAY_WALLET_SHARE),
+      'maxPerWallet',
+      1,
+    );
+    this.#maxPerSource = checkMs(
+      init.maxPerSource ?? Math.ceil(this.#maxEntries / REPLAY_SOURCE_SHARE),
+      'maxPerSource',
+      1,
+    );
     this.#onSweepError = init.onSweepError ?? ignoreRejection;
   }
 
@@ -204,6 +287,7 @@ export class ReplayGuard {
         state: 'durable',
         batch: undefined,
         error: undefined,
+        owner: undefined,
       });
     }
     return guard;
@@ -226,13 +310,29 @@ export class ReplayGuard {
     return this.#sweepFailures;
   }
 
+  /** Synchronous and cheap: whether the pair is reserved, being written or recorded. */
+  has(sessionKey: Uint8Array, nonce: Uint8Array): boolean {
+    return this.#entries.has(
+      pairId(
+        checkBytes(sessionKey, 'sessionKey', SESSION_KEY_BYTES),
+        checkBytes(nonce, 'nonce', NONCE_BYTES),
+      ),
+    );
+  }
+
   /**
-   * Synchronous: true if the pair was unused and is now reserved, false if it
-   * was already reserved or recorded — or if expiresAt has already passed, as
-   * such a request is too old to guard (see the file comment). Throws BUSY once
-   * stopped or when maxEntries pairs are held.
+   * Synchronous: true if the pair was unused and is now reserved, charged to
+   * `owner`; false if it was already reserved or recorded — or if expiresAt
+   * has already passed, as such a request is too old to guard (see the file
+   * comment). Throws RATE_LIMITED when the owner's wallet or source already
+   * holds its share, BUSY once stopped or when maxEntries pairs are held.
    */
-  reserve(sessionKey: Uint8Array, nonce: Uint8Array, expiresAt: number): boolean {
+  reserve(
+    sessionKey: Uint8Array,
+    nonce: Uint8Array,
+    expiresAt: number,
+    owner: ReplayOwner,
+  ): boolean {
     if (this.#stopping !== undefined) throw stoppedError();
     checkBytes(sessionKey, 'sessionKey', SESSION_KEY_BYTES);
     checkBytes(nonce, 'nonce', NONCE_BYTES);
@@ -240,6 +340,11 @@ export class ReplayGuard {
     const id = pairId(sessionKey, nonce);
     if (this.#entries.has(id)) return false;
     if (expiresAt <= this.#clock()) return false;
+    const wallet = String.fromCharCode(...owner.wallet);
+    if ((this.#perWallet.get(wallet) ?? 0) >= this.#maxPerWallet)
+      throw new QkmsError(ErrorCode.RATE_LIMITED, 'replay guard: wallet holds its share');
+    if ((this.#perSource.get(owner.source) ?? 0) >= this.#maxPerSource)
+      throw new QkmsError(ErrorCode.RATE_LIMITED, 'replay guard: source holds its share');
     if (this.#entries.size >= this.#maxEntries)
       throw new QkmsError(ErrorCode.BUSY, 'replay guard: full');
     this.#entries.set(id, {
@@ -248,8 +353,39 @@ export class ReplayGuard {
       state: 'reserved',
       batch: undefined,
       error: undefined,
+      owner: { wallet, source: owner.source },
     });
+    this.#perWallet.set(wallet, (this.#perWallet.get(wallet) ?? 0) + 1);
+    this.#perSource.set(owner.source, (this.#perSource.get(owner.source) ?? 0) + 1);
     return true;
+  }
+
+  /**
+   * Gives back a reservation that was never committed (its request was
+   * refused): the pair is free again and no longer charged to its owner. A
+   * pair already committed, or unknown, is left as it is.
+   */
+  release(sessionKey: Uint8Array, nonce: Uint8Array): void {
+    const id = pairId(
+      checkBytes(sessionKey, 'sessionKey', SESSION_KEY_BYTES),
+      checkBytes(nonce, 'nonce', NONCE_BYTES),
+    );
+    const entry = this.#entries.get(id);
+    if (entry?.state === 'reserved') this.#forget(entry);
+  }
+
+  /** Pairs held by the wallet (its 20 bytes) and by the source: gauges for tests and metrics. */
+  heldBy(owner: { readonly wallet?: Uint8Array; readonly source?: string }): number {
+    if (owner.wallet !== undefined)
+      return this.#perWallet.get(String.fromCharCode(...owner.wallet)) ?? 0;
+    return owner.source === undefined ? 0 : (this.#perSource.get(owner.source) ?? 0);
+  }
+
+  #forget(entry: Entry): void {
+    this.#entries.delete(entry.id);
+    if (entry.owner === undefined) return;
+    decrement(this.#perWallet, entry.owner.wallet);
+    decrement(this.#perSource, entry.owner.source);
   }
 
   /**
@@ -371,7 +507,7 @@ export class ReplayGuard {
     let forgotten = 0;
     for (const [id, e] of this.#entries) {
       if (e.expiresAt > now || e.state === 'queued') continue;
-      this.#entries.delete(id);
+      this.#forget(e);
       forgotten++;
       // A failed batch may still have reached the disk before its error.
       if (e.state !== 'reserved') onDisk.push(pairOf(id));

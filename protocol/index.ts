@@ -19,6 +19,7 @@ export {
   SUPPORTED_VERSIONS,
 } from './constants.ts';
 export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
+export { BoundedMap } from './bounded-map.ts';
 export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
 export {
@@ -39,6 +40,9 @@ export {
   CHANNEL_PROTOCOL,
   FrameSplitter,
   MAX_CHANNEL_FRAME_BYTES,
+  channelAnswerGate,
+  channelRequestGate,
+  type FrameGate,
   MAX_CHANNEL_ID,
   decodeChannelAnswer,
   decodeChannelRequest,
@@ -125,6 +129,7 @@ export {
   publishSealContext,
   shareCommitment,
   verifyManifest,
+  type WalletCheck,
   type AccessPolicy,
   type Manifest,
   type ManifestBody,

@@ -106,10 +106,11 @@ describe('manifest', () => {
       privateKey: OTHER_WALLET_PRIVATE_KEY,
       label: 3,
     });
-    // Another wallet's delegation does not name this manifest's session key.
+    // Another wallet's delegation is not the one the manifest names: refused
+    // by its hash, before any signature is checked.
     const swapped = { ...content.manifest, delegation: other.delegation };
     expect(() => verifyManifest(suite, swapped, nodeSet, at)).toThrow(
-      code(ErrorCode.DELEGATION_INVALID),
+      code(ErrorCode.INVALID_MANIFEST),
     );
     // A session of another wallet cannot publish in the name of this one.
     const impostor = createManifest(suite, other.session, {

@@ -34,8 +34,9 @@ import {
 import { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 import { ErrorCode, QkmsError } from './errors.ts';
 import {
+  checkDelegationBindings,
   delegationHash,
-  verifyDelegation,
+  verifyDelegationSignature,
   type Delegation,
   type ParsedDelegation,
 } from './grant/delegation.ts';
@@ -360,9 +361,17 @@ export function createManifest(
 }
 
 /**
- * Checks a manifest against the pinned node set: structure, the publisher's
- * delegation (valid at `at`, granting `publish` on this content to the
- * signing session, from the publisher's wallet) and the session signature.
+ * Phase 1 of a delegation check (verifyDelegationSignature): a node passes its
+ * verdict cache, which remembers verdicts by the delegation's exact bytes.
+ */
+export type WalletCheck = (delegation: Delegation) => ParsedDelegation;
+
+/**
+ * Checks a manifest against the pinned node set: structure, the session
+ * signature, then the publisher's delegation (valid at `at`, granting
+ * `publish` on this content to the signing session, from the publisher's
+ * wallet). Cheapest first: the wallet's secp256k1 recovery (about 30 times an
+ * Ed25519 verify) runs last, through `walletCheck` (a node's verdict cache).
  * A node passes its own clock as `at`; a player checking a manifest later
  * passes the manifest's issuedAt (manifests outlive sessions). Failures are
  * INVALID_MANIFEST, or the delegation's own codes. Returns the verified delegation.
@@ -372,13 +381,20 @@ export function verifyManifest(
   manifest: Manifest,
   nodeSet: ManifestNodeSet,
   at: number,
+  walletCheck: WalletCheck = (d) => verifyDelegationSignature(suite, d),
 ): ParsedDelegation {
   const { body } = manifest;
   if (!suite.equalBytes(body.nodeSetId, nodeSet.id)) throw invalid('names another node set');
   if (body.shares !== nodeSet.nodes.length || body.threshold !== nodeSet.threshold) {
     throw invalid('t and n differ from the node set');
   }
-  const parsed = verifyDelegation(suite, manifest.delegation, {
+  if (!suite.equalBytes(delegationHash(suite, manifest.delegation), body.delegationHash))
+    throw invalid('delegation hash does not match');
+  if (!suite.ed25519.verify(manifest.signature, signingBytes(body), body.sessionKey)) {
+    throw invalid('session signature does not verify');
+  }
+  const parsed = walletCheck(manifest.delegation);
+  checkDelegationBindings(parsed, {
     domain: nodeSet.params.siweDomain,
     nodeSetId: nodeSet.id,
     chainId: nodeSet.params.chainId,
@@ -389,13 +405,8 @@ export function verifyManifest(
     action: 'publish',
     contentId: body.contentId,
   });
-  if (!suite.equalBytes(parsed.hash, body.delegationHash))
-    throw invalid('delegation hash does not match');
   if (!suite.equalBytes(parsed.addressBytes, body.publisher))
     throw invalid('publisher is not the delegating wallet');
-  if (!suite.ed25519.verify(manifest.signature, signingBytes(body), body.sessionKey)) {
-    throw invalid('session signature does not verify');
-  }
   return parsed;
 }
 

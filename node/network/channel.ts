@@ -4,10 +4,16 @@
 // the same handler, admission control and metrics as on its own stream
 // (stream.ts); what changes is only the transport around it.
 //
-// Limits: a frame that has begun must be complete within readDeadlineMs (or
-// the stream is reset: slow-loris); at most maxInFlight requests of one
-// channel run at once, the rest are answered BUSY at once; a frame over the
-// cap resets the stream before its body is kept.
+// Limits: a frame that has begun must be complete within readDeadlineMs,
+// counted from its first byte however its bytes are spread (or the stream is
+// reset: slow-loris); at most maxInFlight requests of one channel run at
+// once, the rest are answered BUSY at once. Caps: a length prefix over
+// MAX_CHANNEL_FRAME_BYTES (the largest kind's cap) resets the stream from the
+// prefix alone; a request over its own kind's cap (MAX_FRAME_BYTES[kind]) is
+// refused once its prefix, kind and id have arrived — answered TOO_LARGE by
+// id (MALFORMED for an unknown kind), its body skipped as it arrives and
+// never buffered, and the channel goes on. Reassembly is linear in the bytes
+// received (FrameSplitter), however small the chunks.
 import type { Connection, Stream } from '@libp2p/interface';
 import type { Libp2p } from 'libp2p';
 import {
@@ -16,6 +22,7 @@ import {
   FrameSplitter,
   QkmsError,
   MAX_CHANNEL_FRAME_BYTES,
+  channelRequestGate,
   decodeChannelRequest,
   encodeChannelAnswer,
   encodeFrame,
@@ -23,6 +30,7 @@ import {
   type ChannelKind,
   rejectionCodeOf,
 } from '../../protocol/index.ts';
+import { addressBlock } from './address-block.ts';
 import {
   encodeReject,
   type HandlerDeps,
@@ -56,7 +64,6 @@ export async function registerChannel(
     const work = new AbortController();
     const workSignal =
       rootSignal === undefined ? work.signal : AbortSignal.any([work.signal, rootSignal]);
-    const frames = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
     const running = new Set<Promise<void>>();
     /** Answers handed to write() and not yet handed to the transport. */
     let queued = 0;
@@ -98,7 +105,11 @@ export async function registerChannel(
         try {
           if (handler === undefined)
             throw new QkmsError(ErrorCode.MALFORMED, `channel: no ${kind} here`);
-          reply = await handler(message, { remotePeer: peer, signal: workSignal });
+          reply = await handler(message, {
+            remotePeer: peer,
+            remoteBlock: addressBlock(connection.remoteAddr),
+            signal: workSignal,
+          });
           outcome = 'ok';
         } catch (e) {
           if (workSignal.aborted) return;
@@ -127,12 +138,25 @@ export async function registerChannel(
         });
       }
     };
+    // Refused from its head, before its message is kept: five bytes in, the id
+    // is known, so answering by id costs nothing and the channel goes on.
+    const frames = new FrameSplitter(
+      MAX_CHANNEL_FRAME_BYTES,
+      channelRequestGate((kind, id) => {
+        const code = kind === undefined ? ErrorCode.MALFORMED : ErrorCode.TOO_LARGE;
+        onRequest?.(CHANNEL_PROTOCOL, code, 0);
+        void write(id, encodeReject(code));
+      }),
+    );
+    /** What `frames.begun` was when the deadline was set: the frame it times. */
+    let timedFrame = 0;
     const onFrame = (body: Uint8Array): void => {
       let request: ReturnType<typeof decodeChannelRequest>;
       try {
         request = decodeChannelRequest(body);
       } catch (e) {
         // An id is readable whenever the header is: answer it; otherwise the stream is broken.
+        // (A message over its kind's cap never gets here: the gate refused it from its head.)
         const code = isQkmsError(e, ErrorCode.TOO_LARGE)
           ? ErrorCode.TOO_LARGE
           : ErrorCode.MALFORMED;
@@ -163,17 +187,20 @@ export async function registerChannel(
         return;
       }
       for (const body of bodies) onFrame(body);
-      // The deadline runs from the chunk that began the frame: a chunk that
-      // only continues it must not restart the clock (a byte at a time would).
-      if (!frames.partial || bodies.length > 0) {
+      // The deadline runs from the chunk that began the frame in progress: a
+      // chunk that only continues it must not restart the clock (a byte at a
+      // time would); one that ends it (kept or refused) and begins another does.
+      if (!frames.partial || frames.begun !== timedFrame) {
         clearTimeout(deadline);
         deadline = undefined;
       }
-      if (frames.partial && deadline === undefined)
+      if (frames.partial && deadline === undefined) {
+        timedFrame = frames.begun;
         deadline = setTimeout(() => {
           log.info('channel reset: frame not completed in time', { peer });
           reset('read deadline');
         }, spec.readDeadlineMs);
+      }
     });
     stream.addEventListener('remoteCloseWrite', () => {
       // The client is done sending: answer what is in flight, then close our side.

@@ -15,6 +15,7 @@ import { tcp } from '@libp2p/tcp';
 import { CODE_IP4, CODE_IP6, multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { ErrorCode, QkmsError } from '../../protocol/index.ts';
+import { createConnectionGate } from './connection-gate.ts';
 import type { NetLogger } from './net-logger.ts';
 import { assertKnownKeys, positiveInt } from './validate.ts';
 
@@ -30,6 +31,8 @@ export const INBOUND_CONNECTIONS_PER_IP_PER_SECOND = 5;
 export const INBOUND_STREAM_NEGOTIATION_TIMEOUT_MS = 3_000;
 /** Open inbound streams per connection, still-negotiating ones included: above the sum of the per-protocol limits, far below yamux's 1 000. */
 export const MAX_INBOUND_STREAMS_PER_CONNECTION = 256;
+/** Inbound connections one source /32 (IPv4) or /64 (IPv6) may hold at once, node-set peers not counted: a pooling client holds one per node, so 16 lets a few clients share a NAT while one host holds at most 1/16 of MAX_CONNECTIONS however many PeerIds it makes. */
+export const MAX_CONNECTIONS_PER_IP = 16;
 
 export interface HostLimits {
   readonly maxConnections: number;
@@ -38,6 +41,7 @@ export interface HostLimits {
   readonly inboundConnectionsPerIpPerSecond: number;
   readonly inboundStreamNegotiationTimeoutMs: number;
   readonly maxInboundStreamsPerConnection: number;
+  readonly maxConnectionsPerIp: number;
 }
 
 export const DEFAULT_HOST_LIMITS: HostLimits = {
@@ -47,6 +51,7 @@ export const DEFAULT_HOST_LIMITS: HostLimits = {
   inboundConnectionsPerIpPerSecond: INBOUND_CONNECTIONS_PER_IP_PER_SECOND,
   inboundStreamNegotiationTimeoutMs: INBOUND_STREAM_NEGOTIATION_TIMEOUT_MS,
   maxInboundStreamsPerConnection: MAX_INBOUND_STREAMS_PER_CONNECTION,
+  maxConnectionsPerIp: MAX_CONNECTIONS_PER_IP,
 };
 
 export interface HostOptions {
@@ -119,14 +124,30 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     );
   const limits = resolveLimits(options.limits);
   const nodeSet = new Set(options.nodeSetPeers.map((p) => p.toString()));
-  const { blocked } = options;
+  const isNodeSetPeer = (peer: PeerId): boolean => nodeSet.has(peer.toString());
+  const gate = createConnectionGate({
+    maxPerBlock: limits.maxConnectionsPerIp,
+    isNodeSetPeer,
+    ...(options.blocked === undefined ? {} : { blocked: options.blocked }),
+    onRefused: (block) => {
+      deps.log.debug('connection refused: too many from its address block', { block });
+    },
+  });
 
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
     addresses: { listen: [...options.listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ maxInboundStreams: limits.maxInboundStreamsPerConnection })],
+    streamMuxers: [
+      yamux({
+        maxInboundStreams: limits.maxInboundStreamsPerConnection,
+        // Streams that arrive before libp2p has wrapped the new connection are
+        // queued, not fatal: past yamux's 10, its muxer aborts, sends GoAway and
+        // leaves the socket open with a dead muxer (issue 12 item 5).
+        maxEarlyStreams: limits.maxInboundStreamsPerConnection,
+      }),
+    ],
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
@@ -135,15 +156,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
       inboundStreamProtocolNegotiationTimeout: limits.inboundStreamNegotiationTimeoutMs,
       allow: allowList(options.allow, deps.log),
     },
-    ...(blocked === undefined
-      ? {}
-      : {
-          connectionGater: {
-            denyDialPeer: (peer: PeerId) => blocked(peer),
-            denyInboundEncryptedConnection: (peer: PeerId) => blocked(peer),
-            denyOutboundEncryptedConnection: (peer: PeerId) => blocked(peer),
-          },
-        }),
+    connectionGater: gate.gater,
   });
 
   let closing: Promise<void> | undefined;
@@ -151,7 +164,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     libp2p,
     peerId: libp2p.peerId,
     limits,
-    isNodeSetPeer: (peer) => nodeSet.has(peer.toString()),
+    isNodeSetPeer,
     close: () => (closing ??= Promise.resolve(libp2p.stop())),
   };
 }

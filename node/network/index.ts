@@ -6,6 +6,7 @@ export {
   INBOUND_STREAM_NEGOTIATION_TIMEOUT_MS,
   INBOUND_UPGRADE_TIMEOUT_MS,
   MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_IP,
   MAX_INBOUND_STREAMS_PER_CONNECTION,
   MAX_INCOMING_PENDING_CONNECTIONS,
   createHost,
@@ -25,6 +26,7 @@ export {
   type RequestOutcome,
 } from './stream.ts';
 export { requestOnce, type RequestOptions } from './dial.ts';
+export { addressBlock } from './address-block.ts';
 export { registerChannel, type ChannelSpec } from './channel.ts';
 export { MAX_FRAME_CAP_BYTES, readFrame, writeFrame } from './frame.ts';
 export type { LogContext, NetLogger } from './net-logger.ts';

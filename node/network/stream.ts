@@ -20,6 +20,7 @@ import {
   type RejectionCode,
   rejectionCodeOf,
 } from '../../protocol/index.ts';
+import { addressBlock } from './address-block.ts';
 import { MAX_FRAME_CAP_BYTES, readFrame, writeFrame } from './frame.ts';
 import type { Host } from './host.ts';
 import type { LogContext, NetLogger } from './net-logger.ts';
@@ -46,6 +47,11 @@ export type RequestOutcome = 'ok' | RejectionCode | 'refused' | 'aborted';
 export interface RequestContext {
   /** PeerId text of the peer, authenticated by the Noise handshake. */
   readonly remotePeer: string;
+  /**
+   * The source-address block of the connection (address-block.ts): what
+   * per-source limits key on, since a PeerId costs nothing to make.
+   */
+  readonly remoteBlock: string;
   /** Aborts when the stream closes under the request or the node shuts down. */
   readonly signal: AbortSignal;
 }
@@ -197,7 +203,11 @@ export async function registerHandler(
       }
       let reply: Uint8Array;
       try {
-        reply = await spec.handle(request, { remotePeer: peer, signal: workSignal });
+        reply = await spec.handle(request, {
+          remotePeer: peer,
+          remoteBlock: addressBlock(connection.remoteAddr),
+          signal: workSignal,
+        });
         outcome = 'ok';
       } catch (e) {
         if (workSignal.aborted) return; // nobody left to answer, or shutting down

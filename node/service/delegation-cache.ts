@@ -1,56 +1,101 @@
-// Delegation verdicts cached by delegation hash (DESIGN.md, Grants §1): the
-// secp256k1 recovery is paid once per session per node, not per request.
-// Only successes are cached, and a hit requires the same signature bytes: the
-// hash covers the message only, so caching a refusal (or trusting a hit with
-// other signature bytes) would let anyone poison or forge an entry.
+// Delegation verdicts (DESIGN.md, Grants §1): the wallet's secp256k1 recovery
+// (about 1.8 ms) is paid once per delegation per node, whether the verdict is
+// yes or no.
+//
+// Phase 1 of a delegation check (verifyDelegationSignature) depends on the
+// delegation's message and signature bytes and on nothing else, so both
+// verdicts are remembered keyed by those exact bytes: the message's hash and
+// the whole signature. A refusal is never remembered under the hash alone —
+// the hash does not cover the signature, so anyone could then poison the
+// entry of an honest delegation by sending its message with a wrong signature.
+// Without the refusal cache, the same bad request resent for its whole
+// lifetime cost a full recovery per copy: about 540 copies a second kept a
+// core busy.
 import {
-  toHex,
+  BoundedMap,
+  ErrorCode,
+  QkmsError,
   verifyDelegationSignature,
   type CryptoSuite,
   type Delegation,
   type ParsedDelegation,
 } from '../../protocol/index.ts';
 
-/** Sessions a node remembers at once: ~1 KiB each, so 10k entries is ~10 MiB. */
+/** Delegations a node remembers as good at once: ~1 KiB each, so 10k entries is ~10 MiB. */
 export const DELEGATION_CACHE_ENTRIES = 10_000;
+/** Refused delegations remembered at once: ~250 bytes each (key and code), so ~2.5 MiB. */
+export const DELEGATION_REFUSAL_ENTRIES = 10_000;
+
+export type DelegationLookup = 'hit' | 'refused' | 'miss';
+
+export interface DelegationCacheOptions {
+  readonly maxEntries?: number;
+  readonly maxRefusals?: number;
+  /** Every lookup's outcome: `miss` is one signature recovery (a metric counts them). */
+  readonly onLookup?: (outcome: DelegationLookup) => void;
+  /** Phase 1 itself; verifyDelegationSignature unless a test counts the calls. */
+  readonly verify?: (suite: CryptoSuite, delegation: Delegation) => ParsedDelegation;
+}
+
+interface Refusal {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
 
 export class DelegationCache {
   readonly #suite: CryptoSuite;
-  readonly #max: number;
-  readonly #entries = new Map<string, { parsed: ParsedDelegation; signature: Uint8Array }>();
-  readonly #onLookup: (hit: boolean) => void;
+  readonly #verify: (suite: CryptoSuite, delegation: Delegation) => ParsedDelegation;
+  readonly #good: BoundedMap<string, { parsed: ParsedDelegation; signature: Uint8Array }>;
+  readonly #refused: BoundedMap<string, Refusal>;
+  readonly #onLookup: (outcome: DelegationLookup) => void;
 
-  constructor(
-    suite: CryptoSuite,
-    options: { maxEntries?: number; onLookup?: (hit: boolean) => void } = {},
-  ) {
+  constructor(suite: CryptoSuite, options: DelegationCacheOptions = {}) {
     this.#suite = suite;
-    this.#max = options.maxEntries ?? DELEGATION_CACHE_ENTRIES;
+    this.#verify = options.verify ?? verifyDelegationSignature;
+    this.#good = new BoundedMap(options.maxEntries ?? DELEGATION_CACHE_ENTRIES);
+    this.#refused = new BoundedMap(options.maxRefusals ?? DELEGATION_REFUSAL_ENTRIES);
     this.#onLookup = options.onLookup ?? (() => undefined);
   }
 
-  /** Phase 1 of delegation verification, from the cache when it can. Throws like verifyDelegationSignature. */
+  /**
+   * Phase 1 of delegation verification, from the cache when it can; `hash` is
+   * delegationHash(delegation), which the caller has already computed.
+   * Throws like verifyDelegationSignature, the same refusal for the same bytes.
+   */
   verify(delegation: Delegation, hash: Uint8Array): ParsedDelegation {
-    const key = toHex(hash);
-    const entry = this.#entries.get(key);
-    if (entry !== undefined && this.#suite.equalBytes(entry.signature, delegation.signature)) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-      this.#onLookup(true);
-      return entry.parsed;
+    const key = String.fromCharCode(...hash);
+    const good = this.#good.get(key);
+    if (good !== undefined && this.#suite.equalBytes(good.signature, delegation.signature)) {
+      this.#onLookup('hit');
+      return good.parsed;
     }
-    this.#onLookup(false);
-    const parsed = verifyDelegationSignature(this.#suite, delegation);
-    this.#entries.delete(key);
-    this.#entries.set(key, { parsed, signature: delegation.signature.slice() });
-    if (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    const refusalKey = key + String.fromCharCode(...delegation.signature);
+    const refusal = this.#refused.get(refusalKey);
+    if (refusal !== undefined) {
+      this.#onLookup('refused');
+      throw new QkmsError(refusal.code, refusal.message);
     }
+    this.#onLookup('miss');
+    let parsed: ParsedDelegation;
+    try {
+      parsed = this.#verify(this.#suite, delegation);
+    } catch (e) {
+      // Only a verdict on the bytes is remembered; anything else (a bug) is not.
+      if (e instanceof QkmsError && e.code === ErrorCode.DELEGATION_INVALID)
+        this.#refused.set(refusalKey, { code: e.code, message: e.message });
+      throw e;
+    }
+    this.#good.set(key, { parsed, signature: delegation.signature.slice() });
     return parsed;
   }
 
+  /** Remembered good delegations. */
   get size(): number {
-    return this.#entries.size;
+    return this.#good.size;
+  }
+
+  /** Remembered refused delegations. */
+  get refusals(): number {
+    return this.#refused.size;
   }
 }

@@ -22,6 +22,7 @@ import {
   verifyManifest,
   PROTOCOL_VERSION,
 } from '../../protocol/index.ts';
+import type { DelegationCache } from './delegation-cache.ts';
 import { errorName, sleep } from './recover.ts';
 import type { Principals, ServiceDeps, StoredContent } from './types.ts';
 
@@ -31,11 +32,13 @@ function reject(code: ErrorCode, message: string): QkmsError {
 
 export class PublishService {
   readonly #deps: ServiceDeps;
+  readonly #delegations: DelegationCache;
   /** Publishes of one content id run one at a time, so ownership cannot race. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  constructor(deps: ServiceDeps) {
+  constructor(deps: ServiceDeps, delegations: DelegationCache) {
     this.#deps = deps;
+    this.#delegations = delegations;
   }
 
   async handle(frame: Uint8Array): Promise<Uint8Array> {
@@ -50,7 +53,10 @@ export class PublishService {
 
     const parsed = d.metrics.time('delegation', () => {
       try {
-        return verifyManifest(d.suite, manifest, d.nodeSet, now);
+        // The wallet's recovery through the verdict cache: a resent bad manifest costs none.
+        return verifyManifest(d.suite, manifest, d.nodeSet, now, (delegation) =>
+          this.#delegations.verify(delegation, body.delegationHash),
+        );
       } catch (e) {
         if (isQkmsError(e, ErrorCode.INVALID_MANIFEST))
           throw reject(ErrorCode.BAD_MANIFEST, e.message);

@@ -2,7 +2,17 @@
 // failure is a QkmsError carrying a wire rejection code (the stream template
 // turns it into a `reject`), and no share leaves on any failure path.
 // Steps 1-6 are synchronous; the nonce is reserved before the first await.
+// Within them the order is by cost (decision 0006): a lookup of the nonce and
+// the delegation hash come before the Ed25519 signature, which comes before
+// the wallet's secp256k1 recovery; and the recovery's verdict, yes or no, is
+// remembered by the delegation's exact bytes, so a resent bad request costs
+// no second recovery. A refusal that the frame's bytes alone decide (a bad
+// signature, a wrong node set, ...) is remembered by the frame's digest, so
+// the same bad bytes again cost one SHA-256. These caches live as long as the
+// node set does. A reservation of a request refused before its nonce is
+// durable is given back, so refused requests never fill the replay guard.
 import {
+  BoundedMap,
   ErrorCode,
   MAX_FRAME_BYTES,
   QkmsError,
@@ -26,6 +36,23 @@ import type { Principals, ServiceDeps, StoredContent } from './types.ts';
 
 /** A decoded manifest is small; caching the last few hundred saves a decode per recover. */
 const MANIFEST_CACHE_ENTRIES = 512;
+/** Refused frames remembered by digest: ~150 bytes each, so ~1.5 MiB. */
+export const REFUSED_FRAME_ENTRIES = 10_000;
+
+/**
+ * Refusals that are a function of the frame's bytes and the node set alone —
+ * never of the clock, the store, the revocation set or a rate — so the same
+ * bytes always earn them again. Those are remembered by the frame's digest.
+ */
+const BYTE_DETERMINED: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.MALFORMED,
+  ErrorCode.UNSUPPORTED_VERSION,
+  ErrorCode.WRONG_NODE_SET,
+  ErrorCode.WRONG_AUDIENCE,
+  ErrorCode.BAD_REQUEST_SIGNATURE,
+  ErrorCode.DELEGATION_INVALID,
+  ErrorCode.CAPABILITY_DENIED,
+]);
 
 function reject(code: ErrorCode, message: string): QkmsError {
   return new QkmsError(code, message);
@@ -34,7 +61,9 @@ function reject(code: ErrorCode, message: string): QkmsError {
 export class RecoverService {
   readonly #deps: ServiceDeps;
   readonly #delegations: DelegationCache;
-  readonly #manifests = new Map<string, Manifest>();
+  readonly #manifests = new BoundedMap<string, Manifest>(MANIFEST_CACHE_ENTRIES);
+  /** Digest of a refused frame -> its byte-determined refusal (one SHA-256 instead of decode and signatures). */
+  readonly #refusedFrames = new BoundedMap<string, ErrorCode>(REFUSED_FRAME_ENTRIES);
 
   constructor(deps: ServiceDeps, delegations: DelegationCache) {
     this.#deps = deps;
@@ -47,12 +76,16 @@ export class RecoverService {
    * for this node set) is also a custody decision: it gets an audit record, written after the
    * answer is decided (nothing leaves, so nothing waits on it).
    */
-  async handle(frame: Uint8Array): Promise<Uint8Array> {
+  async handle(frame: Uint8Array, source: string): Promise<Uint8Array> {
     const known: { principals?: Partial<Principals> } = {};
+    const digest = String.fromCharCode(...this.#deps.suite.sha256(frame));
+    const refused = this.#refusedFrames.get(digest);
+    if (refused !== undefined) throw reject(refused, 'these bytes were refused before');
     try {
-      return await this.#handle(frame, known);
+      return await this.#handle(frame, source, known);
     } catch (e) {
       const code = rejectionCodeOf(e);
+      if (BYTE_DETERMINED.has(code)) this.#refusedFrames.set(digest, code);
       if (known.principals !== undefined && code !== ErrorCode.AUDIT_UNAVAILABLE) {
         this.#deps.audit
           .record({ kind: 'recover-refused', code, principals: known.principals })
@@ -64,6 +97,7 @@ export class RecoverService {
 
   async #handle(
     frame: Uint8Array,
+    source: string,
     known: { principals?: Partial<Principals> },
   ): Promise<Uint8Array> {
     const d = this.#deps;
@@ -91,16 +125,26 @@ export class RecoverService {
     if (body.issuedAt < d.epochStart)
       throw reject(ErrorCode.STALE_EPOCH, 'request predates the node restart');
 
-    // 4. the session's signature.
-    metrics.time('request_signature', () => {
-      verifyRecoverRequestSignature(d.suite, request);
-    });
+    // 8, early: bytes of a request already served, or in flight, are a replay before
+    // any signature work (the pair is unauthenticated here, but a lookup releases nothing).
+    if (d.nonces.has(body.sessionKey, body.nonce)) {
+      metrics.replayRejections.inc();
+      throw reject(ErrorCode.REPLAYED, 'nonce already used');
+    }
 
-    // 5. the delegation: the one the request names, valid, for this session, granting recover on this content.
+    // 5, first part: the request names this delegation (one SHA-256, before any signature).
     const hash = delegationHash(d.suite, delegation);
     if (!d.suite.equalBytes(hash, body.delegationHash)) {
       throw reject(ErrorCode.DELEGATION_INVALID, 'request names another delegation');
     }
+
+    // 4. the session's signature (Ed25519: ~30 times cheaper than the wallet's recovery).
+    metrics.time('request_signature', () => {
+      verifyRecoverRequestSignature(d.suite, request);
+    });
+
+    // 5. the delegation: valid, for this session, granting recover on this content.
+    // Its verdict, good or bad, is remembered by its exact bytes (delegation-cache.ts).
     const parsed = metrics.time('delegation', () => {
       const p = this.#delegations.verify(delegation, hash);
       checkDelegationBindings(p, {
@@ -135,18 +179,32 @@ export class RecoverService {
     };
     d.revocations.assertNotRevoked(principals);
 
-    // 8a. reserve the nonce, synchronously, before the first await.
+    // 8a. reserve the nonce, synchronously, before the first await; charged to
+    // the wallet and the source, so neither can hold more than its share of the guard.
     const expiresAt = body.issuedAt + params.maxGrantAgeMs + params.maxClockSkewMs;
-    if (!d.nonces.reserve(body.sessionKey, body.nonce, expiresAt)) {
+    if (
+      !d.nonces.reserve(body.sessionKey, body.nonce, expiresAt, {
+        wallet: parsed.addressBytes,
+        source,
+      })
+    ) {
       metrics.replayRejections.inc();
       throw reject(ErrorCode.REPLAYED, 'nonce already used');
     }
 
-    // 7. the content and its access policy.
-    const content = await this.#content(body.contentId);
-    const manifest = this.#manifest(content);
-    if (!policyAdmits(manifest.body, parsed.addressBytes))
-      throw reject(ErrorCode.ACCESS_DENIED, 'policy refuses this wallet');
+    // 7 and 8b. A reservation that is never committed (the request is refused
+    // before its nonce is durable) is given back: refused requests hold no slot.
+    let content: StoredContent;
+    try {
+      // 7. the content and its access policy.
+      content = await this.#content(body.contentId);
+      const manifest = this.#manifest(content);
+      if (!policyAdmits(manifest.body, parsed.addressBytes))
+        throw reject(ErrorCode.ACCESS_DENIED, 'policy refuses this wallet');
+    } catch (e) {
+      d.nonces.release(body.sessionKey, body.nonce);
+      throw e;
+    }
 
     // 8b. the nonce, durably.
     await metrics
@@ -156,7 +214,8 @@ export class RecoverService {
         throw reject(ErrorCode.INTERNAL, 'nonce could not be recorded');
       });
 
-    // 9. revocation again, immediately before sealing: a revocation that landed meanwhile wins.
+    // 9. revocation again: a revocation that landed meanwhile wins (checked here too so
+    // that no custody record is written for a request already known to be revoked).
     if (d.faults.beforeSeal !== undefined) await d.faults.beforeSeal();
     d.revocations.assertNotRevoked(principals);
 
@@ -176,6 +235,10 @@ export class RecoverService {
         seal(d.suite, body.recipientKey, recoverSealContext(body), share),
       );
       if (d.faults.delayMs !== undefined) await sleep(d.faults.delayMs);
+      // 9, last: after the synced custody write and the seal, the last point before the
+      // answer leaves, a revocation that landed while they ran still wins. The record
+      // then names a share that was never sent, which errs on the safe side.
+      d.revocations.assertNotRevoked(principals);
       return encodeMessage({ type: 'share', sealed });
     } finally {
       share.fill(0);
@@ -205,10 +268,6 @@ export class RecoverService {
     if (manifest === undefined) {
       manifest = manifestFromCbor(decodeCanonical(content.manifest, MAX_FRAME_BYTES.publish));
       this.#manifests.set(key, manifest);
-      if (this.#manifests.size > MANIFEST_CACHE_ENTRIES) {
-        const oldest = this.#manifests.keys().next();
-        if (oldest.done !== true) this.#manifests.delete(oldest.value);
-      }
     }
     return manifest;
   }

@@ -36,6 +36,8 @@ import {
 const suite = requireNativeSuite();
 const quorum = quorumFixture(suite);
 const NODE = 2;
+/** The admission source every request here comes from. */
+const SOURCE = 'peer-1';
 let publisher: SessionFixture;
 let other: SessionFixture;
 let publishOnly: SessionFixture;
@@ -86,7 +88,7 @@ describe('recover', () => {
       node: NODE,
     });
     const frame = encodeMessage({ type: 'recover', request, delegation: publisher.delegation });
-    const reply = decodeMessage(await node.recover.handle(frame), 1 << 12, ['share']);
+    const reply = decodeMessage(await node.recover.handle(frame, SOURCE), 1 << 12, ['share']);
     const share = await open(
       suite,
       publisher.kemSeed,
@@ -98,22 +100,26 @@ describe('recover', () => {
 
   it('admits another wallet to open content, but not to publisher-only content', async () => {
     const input = { quorum, session: other, node: NODE };
-    await node.recover.handle(recoverFrame({ ...input, contentId: content.contentId }));
+    await node.recover.handle(recoverFrame({ ...input, contentId: content.contentId }), SOURCE);
     await refused(
-      node.recover.handle(recoverFrame({ ...input, contentId: privateContent.contentId })),
+      node.recover.handle(recoverFrame({ ...input, contentId: privateContent.contentId }), SOURCE),
       ErrorCode.ACCESS_DENIED,
     );
   });
 
   const now = FIXTURE_TIME + 10_000;
   const rows: [string, () => Promise<Uint8Array>][] = [
-    ['MALFORMED', () => node.recover.handle(new Uint8Array([0xa1, 0x61]))],
-    ['UNSUPPORTED_VERSION', () => node.recover.handle(encodeCanonical({ v: 9, t: 'recover' }))],
+    ['MALFORMED', () => node.recover.handle(new Uint8Array([0xa1, 0x61]), SOURCE)],
+    [
+      'UNSUPPORTED_VERSION',
+      () => node.recover.handle(encodeCanonical({ v: 9, t: 'recover' }), SOURCE),
+    ],
     [
       'WRONG_AUDIENCE',
       () =>
         node.recover.handle(
           recoverFrame({ quorum, session: publisher, contentId: content.contentId, node: 3 }),
+          SOURCE,
         ),
     ],
     [
@@ -130,6 +136,7 @@ describe('recover', () => {
             contentId: content.contentId,
             node: NODE,
           }),
+          SOURCE,
         );
       },
     ],
@@ -144,6 +151,7 @@ describe('recover', () => {
             node: NODE,
             issuedAt: now - 120_001,
           }),
+          SOURCE,
         ),
     ],
     [
@@ -157,6 +165,7 @@ describe('recover', () => {
             node: NODE,
             issuedAt: now + 30_001,
           }),
+          SOURCE,
         ),
     ],
     [
@@ -170,6 +179,7 @@ describe('recover', () => {
             node: NODE,
             issuedAt: now - 1,
           }),
+          SOURCE,
         ),
     ],
     [
@@ -189,6 +199,7 @@ describe('recover', () => {
             request: { ...request, signature },
             delegation: publisher.delegation,
           }),
+          SOURCE,
         );
       },
     ],
@@ -203,6 +214,7 @@ describe('recover', () => {
         });
         return node.recover.handle(
           encodeMessage({ type: 'recover', request, delegation: other.delegation }),
+          SOURCE,
         );
       },
     ],
@@ -218,6 +230,7 @@ describe('recover', () => {
             node: NODE,
             issuedAt: later,
           }),
+          SOURCE,
         );
       },
     ],
@@ -226,6 +239,7 @@ describe('recover', () => {
       () =>
         node.recover.handle(
           recoverFrame({ quorum, session: publishOnly, contentId: content.contentId, node: NODE }),
+          SOURCE,
         ),
     ],
     [
@@ -235,6 +249,7 @@ describe('recover', () => {
           .with({ walletRate: () => false })
           .recover.handle(
             recoverFrame({ quorum, session: publisher, contentId: content.contentId, node: NODE }),
+            SOURCE,
           ),
     ],
     [
@@ -250,6 +265,7 @@ describe('recover', () => {
           })
           .recover.handle(
             recoverFrame({ quorum, session: publisher, contentId: content.contentId, node: NODE }),
+            SOURCE,
           ),
     ],
     [
@@ -262,6 +278,7 @@ describe('recover', () => {
             contentId: new Uint8Array(32).fill(0xee),
             node: NODE,
           }),
+          SOURCE,
         ),
     ],
   ];
@@ -278,8 +295,8 @@ describe('recover', () => {
       contentId: content.contentId,
       node: NODE,
     });
-    await node.recover.handle(frame);
-    await refused(node.recover.handle(frame), ErrorCode.REPLAYED);
+    await node.recover.handle(frame, SOURCE);
+    await refused(node.recover.handle(frame, SOURCE), ErrorCode.REPLAYED);
   });
 
   it('releases nothing when the store, the nonce record or the audit record fails', async () => {
@@ -289,15 +306,15 @@ describe('recover', () => {
       await publishFrame(quorum, content.manifest, content.shares[NODE - 1]!, NODE),
     );
     broken.store.failReads = true;
-    await refused(broken.recover.handle(recoverFrame(input)), ErrorCode.INTERNAL);
+    await refused(broken.recover.handle(recoverFrame(input), SOURCE), ErrorCode.INTERNAL);
     broken.store.failReads = false;
     broken.nonces.failCommits = true;
-    await refused(broken.recover.handle(recoverFrame(input)), ErrorCode.INTERNAL);
+    await refused(broken.recover.handle(recoverFrame(input), SOURCE), ErrorCode.INTERNAL);
     broken.nonces.failCommits = false;
     const noAudit = broken.with({
       audit: { record: () => Promise.reject(new Error('audit disk full')) },
     });
-    await refused(noAudit.recover.handle(recoverFrame(input)), ErrorCode.AUDIT_UNAVAILABLE);
+    await refused(noAudit.recover.handle(recoverFrame(input), SOURCE), ErrorCode.AUDIT_UNAVAILABLE);
   });
 
   it('checks revocation again right before sealing: a revocation landing in flight wins', async () => {
@@ -318,9 +335,41 @@ describe('recover', () => {
     await refused(
       n.recover.handle(
         recoverFrame({ quorum, session: publisher, contentId: content.contentId, node: NODE }),
+        SOURCE,
       ),
       ErrorCode.REVOKED,
     );
+  });
+});
+
+describe('recover: revocation after the custody write', () => {
+  it('a revocation landing while the custody record is written stops the share', async () => {
+    let revoked = false;
+    let recorded = 0;
+    const n = node.with({
+      revocations: {
+        assertNotRevoked() {
+          if (revoked) throw new QkmsError(ErrorCode.REVOKED, 'revoked');
+        },
+      },
+      audit: {
+        record: (event) => {
+          if (event.kind === 'share-released') {
+            recorded++;
+            revoked = true; // lands during the synced write
+          }
+          return Promise.resolve();
+        },
+      },
+    });
+    await refused(
+      n.recover.handle(
+        recoverFrame({ quorum, session: publisher, contentId: content.contentId, node: NODE }),
+        SOURCE,
+      ),
+      ErrorCode.REVOKED,
+    );
+    expect(recorded).toBe(1);
   });
 });
 

@@ -21,9 +21,25 @@ export interface ContentStore {
   putContent(record: StoredContent): Promise<void>;
 }
 
+/** Whom a reserved nonce is charged to: its partition of the replay guard. */
+export interface NonceOwner {
+  /** The wallet that signed the delegation (its 20 bytes). */
+  readonly wallet: Uint8Array;
+  /** Where the request came from: the admission key of its connection (node/network). */
+  readonly source: string;
+}
+
 export interface NonceGuard {
-  /** Synchronous: false when (sessionKey, nonce) was already used. */
-  reserve(sessionKey: Uint8Array, nonce: Uint8Array, expiresAt: number): boolean;
+  /** Synchronous and cheap: whether (sessionKey, nonce) is reserved or recorded. */
+  has(sessionKey: Uint8Array, nonce: Uint8Array): boolean;
+  /**
+   * Synchronous: false when (sessionKey, nonce) was already used. Throws
+   * RATE_LIMITED when the owner's wallet or source holds its share of the
+   * guard, BUSY when the guard is full.
+   */
+  reserve(sessionKey: Uint8Array, nonce: Uint8Array, expiresAt: number, owner: NonceOwner): boolean;
+  /** Gives back a reservation that was never committed (the request was refused). */
+  release(sessionKey: Uint8Array, nonce: Uint8Array): void;
   /** Resolves once the pair is durably recorded. */
   commit(sessionKey: Uint8Array, nonce: Uint8Array): Promise<void>;
 }

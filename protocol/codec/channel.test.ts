@@ -4,9 +4,13 @@
 // MALFORMED, a message over its kind's cap is TOO_LARGE; FrameSplitter gives
 // back exactly the frames sent under any chunking, says `partial` exactly
 // while a frame is incomplete, refuses a frame from its prefix alone, and
-// hands out copies.
+// hands out copies; reassembly copies and allocates at most twice a frame's
+// size however it is chunked (a maximum frame one byte per chunk); a gate
+// refuses a request over its kind's cap, or an answer over its request's cap,
+// from its head, keeping none of its body, and the channel goes on.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { countByteWork } from '../../test/support/byte-copies.ts';
 import { toHex } from '../bytes.ts';
 import { MAX_FRAME_BYTES } from '../constants.ts';
 import { ErrorCode } from '../errors.ts';
@@ -15,13 +19,15 @@ import {
   FrameSplitter,
   MAX_CHANNEL_FRAME_BYTES,
   MAX_CHANNEL_ID,
+  channelAnswerGate,
+  channelRequestGate,
   decodeChannelAnswer,
   decodeChannelRequest,
   encodeChannelAnswer,
   encodeChannelRequest,
   type ChannelKind,
 } from './channel.ts';
-import { encodeFrame } from './frame.ts';
+import { encodeFrame, maxFrameChunks } from './frame.ts';
 
 const code = (c: string): unknown => expect.objectContaining({ code: c });
 
@@ -171,7 +177,7 @@ describe('FrameSplitter', () => {
   it('reassembles one frame fed one byte at a time, returning it with its last byte only', () => {
     const b = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff); // a 2-byte prefix
     const frame = encodeFrame(b);
-    const splitter = new FrameSplitter(CAP);
+    const splitter = new FrameSplitter(CAP, undefined, { chunkBound: false });
     for (let i = 0; i < frame.length - 1; i++)
       expect(splitter.push(frame.subarray(i, i + 1)), `byte ${i}`).toEqual([]);
     expect(splitter.push(frame.subarray(frame.length - 1)).map(toHex)).toEqual([toHex(b)]);
@@ -292,5 +298,267 @@ describe('FrameSplitter', () => {
       expect(frame?.constructor).toBe(Uint8Array);
       expect(toHex(frame ?? new Uint8Array(0))).toBe(toHex(want));
     }
+  });
+});
+
+// The linearity proofs feed frames one byte per chunk, which the chunk bound
+// (maxFrameChunks) would refuse after a few hundred chunks: they turn it off to
+// show that reassembly itself is linear, whatever the chunking.
+describe('FrameSplitter: work linear in the bytes received', () => {
+  /** Pushes `bytes` one byte per chunk (fresh chunks, as a transport delivers them). */
+  function pushBytewise(splitter: FrameSplitter, bytes: Uint8Array): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i++) frames.push(...splitter.push(bytes.subarray(i, i + 1)));
+    return frames;
+  }
+
+  it('reassembles a maximum frame sent one byte per chunk, copying and allocating at most 2x its size', () => {
+    const body = Uint8Array.from({ length: MAX_CHANNEL_FRAME_BYTES }, (_, i) => (i * 7) & 0xff);
+    const frame = encodeFrame(body);
+    const splitter = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES, undefined, { chunkBound: false });
+    const work = countByteWork(() => pushBytewise(splitter, frame));
+    expect(work.result.map(toHex)).toEqual([toHex(body)]);
+    // The quadratic splitter this replaces copied ~n²/2 bytes here (about 2 GiB).
+    expect(work.copied).toBeLessThanOrEqual(2 * body.length);
+    expect(work.allocated).toBeLessThanOrEqual(2 * body.length);
+  });
+
+  it('stays within 2x for a maximum request behind the request gate, and for many small frames', () => {
+    const message = new Uint8Array(MAX_FRAME_BYTES.publish).fill(0x5c);
+    const body = encodeChannelRequest('publish', 7, message);
+    const gated = new FrameSplitter(
+      MAX_CHANNEL_FRAME_BYTES,
+      channelRequestGate(() => {
+        throw new Error('not refused');
+      }),
+      { chunkBound: false },
+    );
+    const frame = encodeFrame(body);
+    const one = countByteWork(() => pushBytewise(gated, frame));
+    expect(one.result.map(toHex)).toEqual([toHex(body)]);
+    // The 5 head bytes are copied twice (head, then body): a constant.
+    expect(one.copied).toBeLessThanOrEqual(2 * body.length + 16);
+    expect(one.allocated).toBeLessThanOrEqual(2 * body.length + 16);
+
+    // 2,000 ten-byte frames, one byte per chunk: each frame's bytes once, plus its head.
+    const small = Array.from({ length: 2000 }, (_, i) =>
+      encodeChannelRequest('info', i, new Uint8Array(5).fill(i & 0xff)),
+    );
+    const stream = concat(small.map(encodeFrame));
+    const many = countByteWork(() => pushBytewise(gated, stream));
+    expect(many.result).toHaveLength(small.length);
+    expect(many.copied).toBeLessThanOrEqual(2 * stream.length);
+  });
+
+  it('hands out each frame as a plain Uint8Array owning exactly its bytes, never a view of a chunk', () => {
+    const body = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+    const frame = Buffer.from(encodeFrame(body)); // what libp2p delivers in Node
+    const splitter = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
+    const [got] = [...splitter.push(frame.subarray(0, 100)), ...splitter.push(frame.subarray(100))];
+    frame.fill(0xee);
+    expect(got?.constructor).toBe(Uint8Array);
+    expect(got?.byteOffset).toBe(0);
+    expect(got?.buffer.byteLength).toBe(body.length);
+    expect(toHex(got ?? new Uint8Array(0))).toBe(toHex(body));
+  });
+
+  it('refuses a frame trickled in more chunks than its length needs, whatever its size', () => {
+    for (const n of [0, 10, 300, 5000, MAX_FRAME_BYTES.publish]) {
+      const frame = encodeFrame(new Uint8Array(n).fill(1));
+      const allowed = maxFrameChunks(n);
+      // Exactly the allowed number of chunks: accepted.
+      const ok = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
+      const cuts = Math.min(allowed, frame.length);
+      const got: Uint8Array[] = [];
+      for (let c = 0; c < cuts; c++) {
+        const from = Math.floor((c * frame.length) / cuts);
+        const to = Math.floor(((c + 1) * frame.length) / cuts);
+        got.push(...ok.push(frame.subarray(from, to)));
+      }
+      expect(got, `${n}`).toHaveLength(1);
+      if (frame.length <= allowed) continue;
+      // One byte per chunk: refused at the first chunk past the bound, with that much work.
+      const trickle = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
+      let pushed = 0;
+      const work = countByteWork((): unknown => {
+        try {
+          for (; pushed < frame.length; pushed++) trickle.push(frame.subarray(pushed, pushed + 1));
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      });
+      expect(work.result, `${n}`).toEqual(code(ErrorCode.MALFORMED));
+      expect(pushed, `${n}`).toBe(allowed);
+      expect(work.copied, `${n}`).toBeLessThanOrEqual(2 * allowed + 16);
+    }
+  });
+
+  it('counts frames begun, refused ones too, from the first byte of each prefix', () => {
+    const splitter = new FrameSplitter(1024);
+    expect(splitter.begun).toBe(0);
+    const a = encodeFrame(new Uint8Array(200)); // a 2-byte prefix
+    splitter.push(a.subarray(0, 1));
+    expect(splitter.begun).toBe(1);
+    splitter.push(a.subarray(1));
+    expect(splitter.begun).toBe(1);
+    splitter.push(concat([encodeFrame(new Uint8Array(1)), encodeFrame(new Uint8Array(3))]));
+    expect(splitter.begun).toBe(3);
+  });
+});
+
+describe('FrameSplitter with a gate: each frame’s cap from its head', () => {
+  interface Refusal {
+    readonly kind: ChannelKind | undefined;
+    readonly id: number;
+  }
+  function requestSplitter(): { splitter: FrameSplitter; refusals: Refusal[] } {
+    const refusals: Refusal[] = [];
+    const splitter = new FrameSplitter(
+      MAX_CHANNEL_FRAME_BYTES,
+      channelRequestGate((kind, id) => {
+        refusals.push({ kind, id });
+      }),
+      { chunkBound: false },
+    );
+    return { splitter, refusals };
+  }
+
+  it('refuses a recover request announcing more than the recover cap once its kind and id are in, keeping none of its body', () => {
+    const { splitter, refusals } = requestSplitter();
+    const body = encodeChannelRequest(
+      'recover',
+      0x01020304,
+      new Uint8Array(MAX_FRAME_BYTES.recover + 1).fill(0x33),
+    );
+    const frame = encodeFrame(body);
+    const prefixBytes = frame.length - body.length;
+    // The prefix and the kind byte: still within every cap that kind could mean.
+    expect(splitter.push(frame.subarray(0, prefixBytes + 1))).toEqual([]);
+    expect(refusals).toEqual([]);
+    // The id: refused now, before one message byte has arrived.
+    expect(splitter.push(frame.subarray(prefixBytes + 1, prefixBytes + 5))).toEqual([]);
+    expect(refusals).toEqual([{ kind: 'recover', id: 0x01020304 }]);
+    expect(splitter.buffered).toBe(0);
+    // Its message, a byte at a time: skipped, nothing allocated or copied for it.
+    const rest = frame.subarray(prefixBytes + 5);
+    const skipped = countByteWork(() => {
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < rest.length; i++) {
+        out.push(...splitter.push(rest.subarray(i, i + 1)));
+        if (splitter.buffered !== 0) throw new Error(`buffered ${splitter.buffered} at ${i}`);
+      }
+      return out;
+    });
+    expect(skipped.result).toEqual([]);
+    expect(skipped.allocated).toBe(0);
+    expect(skipped.copied).toBe(0);
+    expect(splitter.partial).toBe(false);
+    expect(refusals).toHaveLength(1);
+    // The channel goes on: the next frame is read as usual.
+    const next = encodeChannelRequest('recover', 5, Uint8Array.of(9));
+    expect(splitter.push(encodeFrame(next)).map(toHex)).toEqual([toHex(next)]);
+  });
+
+  it('keeps a request exactly at its kind’s cap, and refuses one byte more, for every kind', () => {
+    for (const k of CHANNEL_KINDS) {
+      const { splitter, refusals } = requestSplitter();
+      const at = encodeChannelRequest(k, 1, new Uint8Array(MAX_FRAME_BYTES[k]));
+      const over = encodeChannelRequest(k, 2, new Uint8Array(MAX_FRAME_BYTES[k] + 1));
+      const stream = concat([encodeFrame(at), encodeFrame(over), encodeFrame(at)]);
+      if (over.length > MAX_CHANNEL_FRAME_BYTES) {
+        // The largest kinds: one byte over is over every cap, refused from the prefix alone.
+        expect(() => splitter.push(stream), k).toThrow(code(ErrorCode.TOO_LARGE));
+        expect(refusals, k).toEqual([]);
+        continue;
+      }
+      const got = splitter.push(stream);
+      expect(
+        got.map((b) => b.length),
+        k,
+      ).toEqual([at.length, at.length]);
+      expect(refusals, k).toEqual([{ kind: k, id: 2 }]);
+    }
+  });
+
+  it('refuses a request of an unknown kind that carries a message, by id, and still resets on a bad prefix', () => {
+    const { splitter, refusals } = requestSplitter();
+    const body = encodeChannelRequest('info', 77, Uint8Array.of(1, 2, 3));
+    body[0] = 9;
+    expect(splitter.push(encodeFrame(body))).toEqual([]);
+    expect(refusals).toEqual([{ kind: undefined, id: 77 }]);
+    // A header alone is delivered (its decoder answers MALFORMED by id); shorter, as is.
+    expect(splitter.push(encodeFrame(body.subarray(0, 5)))).toHaveLength(1);
+    expect(splitter.push(encodeFrame(body.subarray(0, 3)))).toHaveLength(1);
+    // Past the largest cap of any kind, the prefix alone throws (the stream is reset).
+    expect(() =>
+      splitter.push(encodeFrame(new Uint8Array(MAX_CHANNEL_FRAME_BYTES + 1)).subarray(0, 3)),
+    ).toThrow(code(ErrorCode.TOO_LARGE));
+  });
+
+  it('refuses an answer over its request’s cap once its id is in, and skips an answer for an unknown id', () => {
+    const caps = new Map<number, number>([[1, 10]]);
+    const refused: number[] = [];
+    const splitter = new FrameSplitter(
+      MAX_CHANNEL_FRAME_BYTES,
+      channelAnswerGate(
+        (i) => caps.get(i),
+        (i) => refused.push(i),
+      ),
+    );
+    const over = encodeFrame(encodeChannelAnswer(1, new Uint8Array(11)));
+    expect(splitter.push(over.subarray(0, 5))).toEqual([]); // prefix and id
+    expect(refused).toEqual([1]);
+    expect(splitter.buffered).toBe(0);
+    expect(splitter.push(over.subarray(5))).toEqual([]);
+    // Exactly the cap is kept.
+    const at = encodeChannelAnswer(1, new Uint8Array(10));
+    expect(splitter.push(encodeFrame(at)).map(toHex)).toEqual([toHex(at)]);
+    // An id nobody waits for: a maximum answer is skipped without a byte kept.
+    const unknown = encodeFrame(encodeChannelAnswer(99, new Uint8Array(MAX_FRAME_BYTES.publish)));
+    const work = countByteWork(() => {
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < unknown.length; i += 1000)
+        out.push(...splitter.push(unknown.subarray(i, i + 1000)));
+      return out;
+    });
+    expect(work.result).toEqual([]);
+    expect(work.allocated).toBeLessThanOrEqual(16); // the 4-byte head
+    expect(refused).toEqual([1, 99]);
+    // An empty answer to an unknown id is delivered (the channel drops it by id).
+    expect(splitter.push(encodeFrame(encodeChannelAnswer(98, new Uint8Array(0))))).toHaveLength(1);
+  });
+
+  it('gives back the same frames under any chunking behind a gate that refuses some', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(kind, fc.integer({ min: 0, max: 40 })), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (specs, cuts) => {
+          // A gate with small caps: 20 message bytes for every kind.
+          const refusals: number[] = [];
+          const splitter = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES, {
+            headBytes: 5,
+            capOf: () => 25,
+            refused: (head) => refusals.push(head[4] ?? -1),
+          });
+          const bodies = specs.map(([k, n], i) => encodeChannelRequest(k, i, new Uint8Array(n)));
+          const stream = concat(bodies.map(encodeFrame));
+          const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          const got: Uint8Array[] = [];
+          let from = 0;
+          for (const to of [...points, stream.length]) {
+            got.push(...splitter.push(stream.slice(from, to)));
+            from = to;
+          }
+          expect(got.map(toHex)).toEqual(bodies.filter((b) => b.length <= 25).map(toHex));
+          expect(refusals).toEqual(bodies.flatMap((b, i) => (b.length > 25 ? [i] : [])));
+          expect(splitter.partial).toBe(false);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -20,6 +20,10 @@ import {
 } from '../support/quorum.ts';
 
 const ROOMY = [
+  '--per-ip-burst',
+  '400',
+  '--per-ip-rate',
+  '400',
   '--per-peer-burst',
   '400',
   '--per-peer-rate',

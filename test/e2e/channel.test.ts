@@ -4,8 +4,9 @@
 // succeed; a frame left incomplete past the read deadline resets that channel
 // and no other; a client's half-close still gets what is in flight; a kind
 // without a handler and a message over its kind's cap are answered with a
-// code; a frame too short for its header resets the stream; onRequest sees
-// every request once with its protocol and outcome. The client's connection
+// code (the latter from its head, before its message arrives); a frame too
+// short for its header resets the stream; onRequest sees every request once
+// with its protocol and outcome. The client's connection
 // pool, over the same channel, keeps to one channel per connection.
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Connection, Stream } from '@libp2p/interface';
@@ -326,6 +327,25 @@ describe('limits', () => {
     await raw.closed;
     expect(raw.stream.status).toBe('reset');
     expect(raw.answers.size).toBe(0);
+  });
+
+  it('answers TOO_LARGE by id from the prefix, kind and id of a request over its kind’s cap, before its message is sent', async () => {
+    const node = await serve({ recover: echo });
+    const raw = await rawChannel(node);
+    const frame = encodeFrame(
+      encodeChannelRequest('recover', 0x0c0ffee0, new Uint8Array(MAX_FRAME_BYTES.recover + 1)),
+    );
+    const head = frame.length - (MAX_FRAME_BYTES.recover + 1); // prefix, kind, id
+    raw.stream.send(frame.subarray(0, head));
+    await until(() => raw.answers.size === 1);
+    expect(rejection(raw.answers.get(0x0c0ffee0) ?? new Uint8Array(0))).toBe('TOO_LARGE');
+    expect(node.requests).toEqual([{ protocol: CHANNEL_PROTOCOL, outcome: 'TOO_LARGE' }]);
+    // Its message is skipped as it comes, and the channel goes on.
+    raw.stream.send(frame.subarray(head));
+    raw.stream.send(encodeFrame(encodeChannelRequest('recover', 2, Uint8Array.of(6))));
+    await until(() => raw.answers.size === 2);
+    expect(raw.answers.get(2)).toEqual(Uint8Array.of(6));
+    expect(raw.stream.status).toBe('open');
   });
 
   it('answers TOO_LARGE to a message over its kind’s cap, and goes on serving the channel', async () => {

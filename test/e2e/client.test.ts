@@ -47,7 +47,7 @@ import { ask, createClient, startNode } from '../support/quorum.ts';
 
 const suite = requireNativeSuite();
 /** Roomy rate limits: these tests send many requests from one wallet and one peer. */
-const ROOMY = ['--per-peer-burst', '400', '--per-wallet-burst', '400'];
+const ROOMY = ['--per-ip-burst', '400', '--per-peer-burst', '400', '--per-wallet-burst', '400'];
 const FAULTS = { QKMS_ENABLE_TEST_FAULTS: '1' };
 
 const account = privateKeyToAccount(WALLET_PRIVATE_KEY);

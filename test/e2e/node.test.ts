@@ -42,6 +42,8 @@ const suite = requireNativeSuite();
 const ROOMY = [
   '--max-streams-per-protocol',
   '64',
+  '--per-ip-burst',
+  '200',
   '--per-peer-burst',
   '200',
   '--per-wallet-burst',

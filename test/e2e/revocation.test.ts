@@ -45,7 +45,7 @@ import {
 const suite = requireNativeSuite();
 /** Fast anti-entropy for tests: rounds every 150 ms. */
 const FAST_SYNC = ['--revocation-sync-interval-ms', '150'];
-const ROOMY = ['--per-peer-burst', '400', '--per-wallet-burst', '400'];
+const ROOMY = ['--per-ip-burst', '400', '--per-peer-burst', '400', '--per-wallet-burst', '400'];
 const FAULTS = { QKMS_ENABLE_TEST_FAULTS: '1' };
 
 /** Every node with roomy rates, fast anti-entropy and test faults enabled. */

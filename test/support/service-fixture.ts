@@ -49,11 +49,17 @@ export class MemoryStore implements ContentStore {
 export class MemoryNonces implements NonceGuard {
   readonly used = new Set<string>();
   failCommits = false;
+  has(sessionKey: Uint8Array, nonce: Uint8Array): boolean {
+    return this.used.has(toHex(sessionKey) + toHex(nonce));
+  }
   reserve(sessionKey: Uint8Array, nonce: Uint8Array): boolean {
     const key = toHex(sessionKey) + toHex(nonce);
     if (this.used.has(key)) return false;
     this.used.add(key);
     return true;
+  }
+  release(sessionKey: Uint8Array, nonce: Uint8Array): void {
+    this.used.delete(toHex(sessionKey) + toHex(nonce));
   }
   commit(): Promise<void> {
     return this.failCommits ? Promise.reject(new Error('fsync failed')) : Promise.resolve();
@@ -101,14 +107,17 @@ export function nodeUnderTest(
     fingerprint: createFingerprinter(new Uint8Array(32)),
     faults: {},
   };
-  const build = (d: ServiceDeps): NodeUnderTest => ({
-    deps: d,
-    recover: new RecoverService(d, new DelegationCache(d.suite)),
-    publish: new PublishService(d),
-    store,
-    nonces,
-    with: (overrides) => build({ ...d, ...overrides }),
-  });
+  const build = (d: ServiceDeps): NodeUnderTest => {
+    const delegations = new DelegationCache(d.suite);
+    return {
+      deps: d,
+      recover: new RecoverService(d, delegations),
+      publish: new PublishService(d, delegations),
+      store,
+      nonces,
+      with: (overrides) => build({ ...d, ...overrides }),
+    };
+  };
   return build(deps);
 }
 
