@@ -34,7 +34,13 @@ export {
   readVersion,
   type CborMap,
 } from './codec/read.ts';
-export { FrameAssembler, encodeFrame, readFrameHeader, type FrameHeader } from './codec/frame.ts';
+export {
+  FrameAssembler,
+  encodeFrame,
+  isTrickled,
+  readFrameHeader,
+  type FrameHeader,
+} from './codec/frame.ts';
 export {
   CHANNEL_KINDS,
   CHANNEL_PROTOCOL,

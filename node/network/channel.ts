@@ -27,11 +27,13 @@ import {
   encodeChannelAnswer,
   encodeFrame,
   isQkmsError,
+  isTrickled,
   type ChannelKind,
   rejectionCodeOf,
 } from '../../protocol/index.ts';
 import { addressBlock } from './address-block.ts';
 import {
+  abortConnection,
   encodeReject,
   type HandlerDeps,
   type RequestContext,
@@ -182,8 +184,11 @@ export async function registerChannel(
       let bodies: Uint8Array[];
       try {
         bodies = frames.push(event.data.subarray());
-      } catch {
+      } catch (e) {
         reset('bad channel frame');
+        // A trickle's chunks already in flight cost the transport as much as the ones read:
+        // the whole connection goes (frame.ts isTrickled).
+        if (isTrickled(e)) abortConnection(connection, log, peer);
         return;
       }
       for (const body of bodies) onFrame(body);

@@ -17,6 +17,7 @@ import {
   SUPPORTED_VERSIONS,
   encodeMessage,
   isQkmsError,
+  isTrickled,
   type RejectionCode,
   rejectionCodeOf,
 } from '../../protocol/index.ts';
@@ -137,6 +138,16 @@ function release(stream: Stream): void {
     stream.abort(new Error('request finished'));
 }
 
+/**
+ * Closes a connection whose peer trickled a frame (protocol/codec/frame.ts
+ * isTrickled): every stream on it goes, and the chunks already in flight are
+ * never decrypted. Honest peers write a frame in one go and never meet this.
+ */
+export function abortConnection(connection: Connection, log: NetLogger, peer: string): void {
+  log.info('connection closed: a frame trickled in too many pieces', { peer });
+  connection.abort(new Error('frame trickled in too many pieces'));
+}
+
 function errorContext(e: unknown): LogContext {
   if (isQkmsError(e)) return { err: e.name, code: e.code, reason: e.message };
   if (e instanceof Error) return { err: e.name, reason: e.message };
@@ -195,6 +206,12 @@ export async function registerHandler(
         );
       } catch (e) {
         const code = readFailure(e, deadline);
+        if (isTrickled(e)) {
+          // Its chunks still in flight would cost the transport as much: the connection goes.
+          outcome = ErrorCode.MALFORMED;
+          abortConnection(connection, log, peer);
+          return;
+        }
         if (code !== undefined) {
           outcome = code;
           delivered = await answer(stream, encodeReject(code));

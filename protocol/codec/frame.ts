@@ -104,9 +104,20 @@ export interface ChunkOptions {
   readonly chunkBound?: boolean;
 }
 
+const TRICKLED = 'frame: arrived in too many pieces';
+
 /** MALFORMED for a frame that arrived in more chunks than its length needs. */
 export function trickled(): QkmsError {
-  return new QkmsError(ErrorCode.MALFORMED, 'frame: arrived in too many pieces');
+  return new QkmsError(ErrorCode.MALFORMED, TRICKLED);
+}
+
+/**
+ * Whether `e` is the refusal of a trickled frame. The transport's per-chunk
+ * cost goes on for every chunk already in flight on the connection, stream
+ * reset or not, so a node closes the whole connection of a peer that trickles.
+ */
+export function isTrickled(e: unknown): boolean {
+  return e instanceof QkmsError && e.code === ErrorCode.MALFORMED && e.message === TRICKLED;
 }
 
 /**

@@ -154,9 +154,12 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 /** A raw channel stream, for bytes a good client never writes; answers collected by id. */
-async function rawChannel(
-  to: Served,
-): Promise<{ stream: Stream; answers: Map<number, Uint8Array>; closed: Promise<void> }> {
+async function rawChannel(to: Served): Promise<{
+  connection: Connection;
+  stream: Stream;
+  answers: Map<number, Uint8Array>;
+  closed: Promise<void>;
+}> {
   const connection = await connect(to);
   const stream = await connection.newStream(CHANNEL_PROTOCOL, {
     signal: AbortSignal.timeout(WAIT_MS),
@@ -174,7 +177,7 @@ async function rawChannel(
       resolve();
     });
   });
-  return { stream, answers, closed };
+  return { connection, stream, answers, closed };
 }
 
 describe('answers by id, in the order they finish', () => {
@@ -300,6 +303,36 @@ describe('limits', () => {
     await Promise.race([drip.closed, new Promise((r) => setTimeout(r, 1_000))]);
     expect({ reset: drip.stream.status === 'reset', handled }).toEqual({ reset: true, handled: 0 });
     expect(sent).toBeLessThan(frame.length);
+  });
+
+  it('closes the whole connection of a client that trickles a frame a byte per chunk, and serves the next one', async () => {
+    let handled = 0;
+    const node = await serve({
+      publish: async (m) => {
+        handled++;
+        return Promise.resolve(m);
+      },
+      info: echo,
+    });
+    const trickler = await rawChannel(node);
+    const { connection, stream } = trickler;
+    const frame = encodeFrame(encodeChannelRequest('publish', 1, new Uint8Array(CAP)));
+    let sent = 0;
+    for (; sent < frame.length && stream.status === 'open'; sent++) {
+      stream.send(frame.subarray(sent, sent + 1));
+      // Let the node's answer (a reset, a closed connection) come in now and then.
+      if (sent % 64 === 63) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.race([trickler.closed, new Promise((r) => setTimeout(r, WAIT_MS))]);
+    await until(() => connection.status !== 'open');
+    expect(handled).toBe(0);
+    // Cut off after a few hundred chunks (maxFrameChunks), far from the 65,544 of the frame.
+    expect(sent).toBeLessThan(frame.length / 4);
+    expect(
+      node.log.lines.some((l) => l.msg.startsWith('connection closed: a frame trickled')),
+    ).toBe(true);
+    const fresh = await channelTo(node);
+    expect(await ask(fresh, 'info', Uint8Array.of(7))).toEqual(Uint8Array.of(7));
   });
 
   it('answers what is in flight after the client closes its end, then closes the channel', async () => {

@@ -22,13 +22,10 @@ import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import { spawnNodeChild, type NodeChild } from '../../node/cli/node-children.ts';
-import { readFrame } from '../../node/network/frame.ts';
 import {
   CHANNEL_PROTOCOL,
-  FrameSplitter,
   MAX_CHANNEL_FRAME_BYTES,
   MAX_FRAME_BYTES,
-  decodeChannelAnswer,
   encodeChannelRequest,
   encodeFrame,
 } from '../../protocol/index.ts';
@@ -90,6 +87,9 @@ interface Row {
   /** Node CPU per frame, ms: the median, and every repetition. */
   readonly nodeCpuMs: number;
   readonly samplesMs: readonly number[];
+  /** How the node ended the last repetition, and the bytes sent until then. */
+  readonly outcome: 'answered' | 'reset';
+  readonly bytesSent: number;
 }
 
 const sleep = (ms: number): Promise<void> =>
@@ -110,70 +110,76 @@ function attackFrame(protocol: Protocol): Uint8Array {
   return encodeFrame(new Uint8Array(MAX_FRAME_BYTES.publish));
 }
 
-/** Sends `frame` as `chunking` says, waiting for the stream to drain whenever it must. */
+/**
+ * Sends `frame` as `chunking` says, waiting for the stream to drain whenever it must; stops
+ * when the node has ended the stream (an answer, a reset). Returns the bytes sent.
+ */
 async function send(
   stream: Stream,
   frame: Uint8Array,
   chunking: Chunking,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<number> {
   const step = chunking === 'one-byte' ? 1 : frame.length;
-  for (let i = 0; i < frame.length; i += step) {
-    // A fresh chunk each time, as an attacker's code would send it.
-    if (!stream.send(frame.slice(i, i + step))) await stream.onDrain({ signal });
+  let sent = 0;
+  try {
+    for (; sent < frame.length; sent += step) {
+      if (stream.status !== 'open' || stream.writeStatus !== 'writable') break;
+      // A fresh chunk each time, as an attacker's code would send it.
+      if (!stream.send(frame.slice(sent, sent + step))) await stream.onDrain({ signal });
+    }
+  } catch {
+    // the node reset the stream under us: that is how the attack ends
   }
+  return Math.min(sent, frame.length);
 }
 
-/** The first answer frame on a channel stream. */
-function channelAnswer(stream: Stream, signal: AbortSignal): Promise<void> {
-  const { promise, resolve, reject } = Promise.withResolvers<undefined>();
-  const splitter = new FrameSplitter(MAX_CHANNEL_FRAME_BYTES);
-  const onMessage = (evt: { data: { subarray(): Uint8Array } }): void => {
-    try {
-      for (const body of splitter.push(evt.data.subarray())) {
-        decodeChannelAnswer(body);
-        resolve(undefined);
-      }
-    } catch (e) {
-      reject(e instanceof Error ? e : new Error('bad answer'));
-    }
+/** How the node ended the attack: its first answer bytes, or closing or resetting the stream. */
+function ending(stream: Stream, signal: AbortSignal): Promise<'answered' | 'reset'> {
+  const { promise, resolve, reject } = Promise.withResolvers<'answered' | 'reset'>();
+  const onMessage = (): void => {
+    resolve('answered');
+  };
+  const onClose = (): void => {
+    resolve('reset');
   };
   stream.addEventListener('message', onMessage);
-  stream.addEventListener('close', () => {
-    reject(new Error('channel closed before its answer'));
-  });
+  stream.addEventListener('close', onClose);
   signal.addEventListener('abort', () => {
-    reject(new Error('no answer in time'));
+    reject(new Error('the node neither answered nor reset in time'));
   });
   return promise.finally(() => {
     stream.removeEventListener('message', onMessage);
+    stream.removeEventListener('close', onClose);
   });
 }
 
-/** One attack frame on a new stream; the node's CPU it cost, ms. */
+interface Attack {
+  readonly cpuMs: number;
+  readonly outcome: 'answered' | 'reset';
+  readonly bytesSent: number;
+}
+
+/** One attack frame on a new stream: the node's CPU it cost (ms), how it ended, bytes sent. */
 async function attack(
   client: Libp2p,
   target: ReturnType<typeof multiaddr>,
   pid: number,
   protocol: Protocol,
   chunking: Chunking,
-): Promise<number> {
+): Promise<Attack> {
   const signal = AbortSignal.timeout(ATTACK_TIMEOUT_MS);
   const stream = await client.dialProtocol(target, protocol, { signal });
   try {
     const frame = attackFrame(protocol);
     const before = cpuMs(pid);
-    if (protocol === CHANNEL_PROTOCOL) {
-      const answered = channelAnswer(stream, signal);
-      await send(stream, frame, chunking, signal);
-      await answered;
-    } else {
-      await send(stream, frame, chunking, signal);
-      await stream.close({ signal });
-      await readFrame(stream, MAX_FRAME_BYTES.publish, signal);
-    }
+    const ended = ending(stream, signal);
+    const bytesSent = await send(stream, frame, chunking, signal);
+    if (protocol !== CHANNEL_PROTOCOL && stream.writeStatus === 'writable')
+      await stream.close({ signal }).catch(() => undefined);
+    const outcome = await ended;
     await sleep(SETTLE_MS);
-    return cpuMs(pid) - before;
+    return { cpuMs: cpuMs(pid) - before, outcome, bytesSent };
   } finally {
     if (stream.status === 'open' || stream.status === 'closing')
       stream.abort(new Error('attack done'));
@@ -239,9 +245,13 @@ async function main(): Promise<void> {
     for (const protocol of [CHANNEL_PROTOCOL, '/qkms/publish/1'] as const) {
       for (const chunking of ['whole', 'one-byte'] as const) {
         const samplesMs: number[] = [];
+        let last: Attack | undefined;
         for (let rep = 0; rep < args.reps; rep++) {
-          samplesMs.push(await attack(client, target, pid, protocol, chunking));
-          log(`${protocol} ${chunking} #${rep + 1}: ${samplesMs.at(-1) ?? 0} ms node CPU`);
+          last = await attack(client, target, pid, protocol, chunking);
+          samplesMs.push(last.cpuMs);
+          log(
+            `${protocol} ${chunking} #${rep + 1}: ${last.cpuMs} ms node CPU, ${last.outcome} after ${last.bytesSent} bytes`,
+          );
         }
         const frameBytes = attackFrame(protocol).length;
         rows.push({
@@ -251,6 +261,8 @@ async function main(): Promise<void> {
           sends: chunking === 'one-byte' ? frameBytes : 1,
           nodeCpuMs: median(samplesMs),
           samplesMs,
+          outcome: last?.outcome ?? 'reset',
+          bytesSent: last?.bytesSent ?? 0,
         });
       }
     }
@@ -266,6 +278,8 @@ async function main(): Promise<void> {
         'frame bytes',
         'sends',
         'node CPU ms/frame',
+        'ended',
+        'bytes sent',
         'samples',
       ];
       const lines = rows.map((r) => [
@@ -274,6 +288,8 @@ async function main(): Promise<void> {
         String(r.frameBytes),
         String(r.sends),
         String(r.nodeCpuMs),
+        r.outcome,
+        String(r.bytesSent),
         r.samplesMs.join(' '),
       ]);
       const widths = header.map((h, i) =>
