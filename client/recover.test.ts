@@ -249,17 +249,105 @@ describe('recoverCek: transport faults are retried once, fresh', () => {
     });
   });
 
-  it('an attempt that times out is retried once, fresh, within the call deadline', async () => {
+  it('an attempt that times out is retried once, fresh, after the nodes not yet asked were tried', async () => {
     mq.fault(1, { kind: 'hang' });
+    mq.down.add(4);
+    mq.down.add(5);
     const { report } = await recover(deps({ attemptTimeoutMs: 100 }), { timeoutMs: 3_000 });
     expect(report[0]).toMatchObject({ outcome: 'ok', retried: true });
     expect(mq.callsTo(1)[1]?.freshAfter).toBeTypeOf('number');
+    // Node 1 overdue: 4 and 5 asked in its place (each fails twice), then node 1's retry.
+    expect(mq.calls.map((c) => c.index)).toEqual([1, 2, 3, 4, 4, 5, 5, 1]);
   });
 
-  it('two timeouts make a node `timeout`, and another node is asked', async () => {
+  it('two timeouts make a node `timeout`: with no other node to ask, the recover fails closed naming it', async () => {
     mq.always.set(3, { kind: 'hang' });
-    const { report } = await recover(deps({ attemptTimeoutMs: 50 }), { timeoutMs: 3_000 });
-    expect(outcomes(report)).toEqual({ 1: 'ok', 2: 'ok', 3: 'timeout', 4: 'ok', 5: 'not-asked' });
+    mq.down.add(4);
+    mq.down.add(5);
+    const error = await failure(recover(deps({ attemptTimeoutMs: 50 }), { timeoutMs: 3_000 }));
+    expect(error.reason).toBe('not-enough-shares');
+    expect(outcomes(error.report)).toEqual({
+      1: 'ok',
+      2: 'ok',
+      3: 'timeout',
+      4: 'unreachable',
+      5: 'unreachable',
+    });
+    expect(error.report[2]?.retried).toBe(true);
+    expect(mq.callsTo(3)).toHaveLength(2);
+  });
+});
+
+describe('recoverCek: silent nodes are replaced before they are retried (issue 13)', () => {
+  // Each attempt gets half the call's deadline, as QuorumClient gives it: a silent node's
+  // attempt and its retry then fill the whole call.
+  const call = { timeoutMs: 2_000 };
+  const attemptTimeoutMs = 1_000;
+
+  it('two asked nodes silent at once, three healthy: the fifth node is asked before either silent node is retried, and the recover succeeds', async () => {
+    mq.always.set(1, { kind: 'hang' });
+    mq.always.set(2, { kind: 'hang' });
+    const { cek: recovered, report } = await recover(deps({ hedge: 1, attemptTimeoutMs }), call);
+    expect(recovered).toEqual(cek);
+    // 1-4 at once, then 5 as the replacement; no second request to 1 or 2 was needed.
+    expect(mq.calls.map((c) => c.index)).toEqual([1, 2, 3, 4, 5]);
+    expect(outcomes(report)).toEqual({
+      1: 'cancelled',
+      2: 'cancelled',
+      3: 'ok',
+      4: 'ok',
+      5: 'ok',
+    });
+  });
+
+  it('without a hedge, each of two silent nodes gets its own replacement', async () => {
+    mq.always.set(1, { kind: 'hang' });
+    mq.always.set(2, { kind: 'hang' });
+    const { cek: recovered, report } = await recover(deps({ hedge: 0, attemptTimeoutMs }), call);
+    expect(recovered).toEqual(cek);
+    expect(mq.calls.map((c) => c.index)).toEqual([1, 2, 3, 4, 5]);
+    expect(outcomes(report)).toEqual({
+      1: 'cancelled',
+      2: 'cancelled',
+      3: 'ok',
+      4: 'ok',
+      5: 'ok',
+    });
+  });
+
+  it('three nodes silent: fails closed at the deadline naming all three as timed out, none as not-asked', async () => {
+    for (const i of [1, 2, 5]) mq.always.set(i, { kind: 'hang' });
+    const error = await failure(recover(deps({ hedge: 1, attemptTimeoutMs }), call));
+    expect(error.reason).toBe('aborted');
+    expect(error.code).toBe(ErrorCode.TIMEOUT);
+    expect(outcomes(error.report)).toEqual({
+      1: 'timeout',
+      2: 'timeout',
+      3: 'ok',
+      4: 'ok',
+      5: 'timeout',
+    });
+    // Every node is asked once before any silent one is asked again.
+    expect(mq.calls.slice(0, 5).map((c) => c.index)).toEqual([1, 2, 3, 4, 5]);
+    for (const i of [1, 2]) {
+      expect(mq.callsTo(i)).toHaveLength(2);
+      expect(mq.callsTo(i)[1]?.freshAfter).toBeTypeOf('number');
+      expect(error.report[i - 1]?.retried).toBe(true);
+    }
+  });
+
+  it("an attempt is overdue by its node's own estimate: a node known to be slow is waited for, one known to be fast is replaced", async () => {
+    mq.always.set(1, { kind: 'delay', ms: 400 });
+    // Known slow: every estimate about 300 ms, so node 1 is overdue only at the bound (1 s).
+    const slow = { ...deps({ attemptTimeoutMs: 2_000 }), latency: new LatencyTracker() };
+    for (const i of [1, 2, 3, 4, 5]) slow.latency.observe(i, 299 + i);
+    expect((await recover(slow)).cek).toEqual(cek);
+    expect(mq.calls.map((c) => c.index)).toEqual([1, 2, 3]);
+
+    // Known fast (a few ms): node 1 is overdue at the floor, well before it answers.
+    mq.calls.length = 0;
+    expect((await recover(deps({ attemptTimeoutMs: 2_000 }))).cek).toEqual(cek);
+    expect(mq.calls.map((c) => c.index)).toEqual([1, 2, 3, 4]);
   });
 });
 

@@ -6,6 +6,12 @@
 //      is sent (verifyManifest at the manifest's issuedAt).
 //   2. t + hedge nodes are asked at once, fastest-known first (latency.ts);
 //      each gets its own fresh request: a new nonce, addressed to that node.
+//      An attempt that outlives a multiple of its node's latency estimate is
+//      overdue (overdue.ts): that node gives up its place and the next node
+//      not yet asked is asked at once. The overdue node is not cancelled — its
+//      answer still counts — and its retry, if it comes to one, goes out after
+//      that replacement. So silent nodes (stopped, partitioned) cost a
+//      fraction of the deadline, not an attempt and a retry each.
 //   3. Each answer is opened with the session's X-Wing key under the seal
 //      context of the request it answers, and checked against the manifest's
 //      commitment for x = the node's index in the pinned node set — never a
@@ -21,7 +27,9 @@
 //      publisher's commitments disagree), more nodes are asked.
 //   6. Fewer than t good shares once every node has been tried, or the
 //      deadline or the caller's signal first: RecoverError with the per-node
-//      report. Every share is wiped before returning, either way.
+//      report, in which every node asked has its outcome (`timeout` for one
+//      still silent at the deadline) and only a node never asked is
+//      `not-asked`. Every share is wiped before returning, either way.
 import {
   ErrorCode,
   QkmsError,
@@ -45,6 +53,7 @@ import { ShamirError, combine, type Share } from '../shamir/index.ts';
 import { raceSignal, whenAborted } from './abort.ts';
 import { RecoverError, RevokedError, type RecoverFailure } from './errors.ts';
 import type { LatencyTracker } from './latency.ts';
+import { overdueAfterMs } from './overdue.ts';
 import { nodeReport, type NodeOutcome, type NodeReport } from './report.ts';
 import type { Grant, Session } from './session.ts';
 import { MAX_REPLY_BYTES, isBadAnswer, type NodeTransport } from './transport.ts';
@@ -84,6 +93,10 @@ type NodeResult =
 interface NodeState {
   readonly started: number;
   readonly controller: AbortController;
+  /** An attempt outlived overdueAfterMs: the node no longer holds a place, another was asked. */
+  overdue: boolean;
+  /** Marks the current attempt overdue when it fires. */
+  overdueTimer?: ReturnType<typeof setTimeout> | undefined;
   outcome?: NodeOutcome;
   code?: RejectionCode;
   ms?: number;
@@ -101,6 +114,15 @@ interface CallContext {
 }
 
 const ABORTED = Symbol('aborted');
+const WOKEN = Symbol('woken');
+
+/** What a node's task tells the loop while it runs. */
+interface AttemptHooks {
+  /** An attempt starts (the first, or the retry). */
+  readonly onAttempt: () => void;
+  /** A second attempt is about to start; `silent`: the first got no answer within its deadline. */
+  readonly onRetry: (silent: boolean) => void;
+}
 
 function sameNodeSet(a: NodeSet, b: NodeSet, suite: CryptoSuite): boolean {
   return a === b || suite.equalBytes(a.id, b.id);
@@ -120,7 +142,7 @@ async function askNode(
   ctx: CallContext,
   node: NodeEntry,
   cancel: AbortSignal,
-  onRetry: () => void,
+  hooks: AttemptHooks,
 ): Promise<NodeResult> {
   const { deps, manifest, session } = ctx;
   // A function, not the property: TypeScript would otherwise keep its narrowing across awaits.
@@ -138,6 +160,7 @@ async function askNode(
     });
     const frame = encodeMessage({ type: 'recover', request, delegation: grant.delegation });
     const timeout = AbortSignal.timeout(deps.attemptTimeoutMs);
+    hooks.onAttempt();
     let reply: Uint8Array;
     try {
       reply = await deps.transport.request(node, 'recover', frame, {
@@ -149,7 +172,8 @@ async function askNode(
       if (isBadAnswer(e)) return { outcome: 'wrong-share', retried };
       if (!retried) {
         retried = true;
-        onRetry();
+        // A silent attempt is overdue by now: its replacement is asked before this retry.
+        hooks.onRetry(timeout.aborted);
         freshAfter = attemptStarted;
         continue;
       }
@@ -166,12 +190,12 @@ async function askNode(
       const action = rejectionAction(message.code);
       if (!retried && action === 'retry-fresh') {
         retried = true;
-        onRetry();
+        hooks.onRetry(false);
         continue;
       }
       if (!retried && action === 'renew-session') {
         retried = true;
-        onRetry();
+        hooks.onRetry(false);
         try {
           await renewOnce(ctx, cancel);
         } catch {
@@ -212,12 +236,13 @@ function failureCode(states: readonly NodeState[]): ErrorCode {
 function buildReport(nodeSet: NodeSet, states: ReadonlyMap<number, NodeState>): NodeReport[] {
   return nodeSet.nodes.map((node) => {
     const s = states.get(node.index);
-    if (s?.outcome === undefined)
+    if (s === undefined)
       return nodeReport({ index: node.index, peerId: node.peerId, outcome: 'not-asked' });
     return nodeReport({
       index: node.index,
       peerId: node.peerId,
-      outcome: s.outcome,
+      // Every node asked ends with an outcome (stop() or the loop); never `not-asked`.
+      outcome: s.outcome ?? 'cancelled',
       code: s.code,
       ms: s.ms,
       retried: s.retried,
@@ -267,12 +292,16 @@ export async function recoverCek(
   const inFlight = new Map<number, Promise<{ index: number; result: NodeResult }>>();
   const good: Share[] = [];
   const abort = whenAborted(signal, ABORTED);
+  /** Wakes the loop when nodes were asked outside it (an overdue attempt), so it awaits them too. */
+  let woken = Promise.withResolvers<typeof WOKEN>();
+  let settled = false;
 
   /** Ends an in-flight node's task; a share it may still deliver is wiped on arrival. */
   const stop = (index: number, outcome: NodeOutcome): void => {
     const s = states.get(index);
     const task = inFlight.get(index);
     inFlight.delete(index);
+    if (s !== undefined) clearTimeout(s.overdueTimer);
     if (task !== undefined) {
       void task.then(({ result }) => {
         if (result.outcome === 'ok') wipe(result.share);
@@ -316,31 +345,74 @@ export async function recoverCek(
     const byIndex = new Map(nodeSet.nodes.map((n) => [n.index, n]));
     let wanted = t + deps.hedge;
 
+    /** In-flight nodes that hold one of the `wanted` places: those not overdue. */
+    const holding = (): number => {
+      let count = 0;
+      for (const index of inFlight.keys()) if (states.get(index)?.overdue === false) count++;
+      return count;
+    };
+
+    /** Asks nodes not yet asked until `wanted` places are held or filled. Never a node twice. */
     const launch = (): void => {
-      while (!signal.aborted && good.length + inFlight.size < wanted && queue.length > 0) {
+      while (!settled && !signal.aborted && good.length + holding() < wanted && queue.length > 0) {
         const index = queue.shift();
         const node = index === undefined ? undefined : byIndex.get(index);
         if (node === undefined) continue;
         const controller = new AbortController();
-        const state: NodeState = { started: deps.now(), controller };
+        const state: NodeState = { started: deps.now(), controller, overdue: false };
         states.set(node.index, state);
-        const onRetry = (): void => {
-          state.retried = true;
+        const hooks: AttemptHooks = {
+          onAttempt: () => {
+            armOverdue(node.index, state);
+          },
+          onRetry: (silent) => {
+            state.retried = true;
+            if (silent) markOverdue(node.index);
+          },
         };
-        const task = askNode(ctx, node, AbortSignal.any([signal, controller.signal]), onRetry)
+        const task = askNode(ctx, node, AbortSignal.any([signal, controller.signal]), hooks)
           .catch((): NodeResult => ({ outcome: 'unreachable', retried: false }))
           .then((result) => ({ index: node.index, result }));
         inFlight.set(node.index, task);
       }
     };
 
+    /** The node's attempt is overdue: it gives up its place and replacements are asked now. */
+    const markOverdue = (index: number): void => {
+      const state = states.get(index);
+      if (state === undefined || state.overdue || !inFlight.has(index)) return;
+      state.overdue = true;
+      clearTimeout(state.overdueTimer);
+      launch();
+      woken.resolve(WOKEN);
+    };
+
+    /** Each attempt of a node that still holds its place may become overdue. */
+    const armOverdue = (index: number, state: NodeState): void => {
+      clearTimeout(state.overdueTimer);
+      if (state.overdue) return;
+      const estimate = deps.latency.estimate(index);
+      state.overdueTimer = setTimeout(
+        () => {
+          markOverdue(index);
+        },
+        overdueAfterMs(estimate, deps.attemptTimeoutMs),
+      );
+    };
+
     launch();
     while (inFlight.size > 0) {
-      const next = await Promise.race([...inFlight.values(), abort.promise]);
+      const next = await Promise.race([...inFlight.values(), abort.promise, woken.promise]);
       if (next === ABORTED) break;
+      if (next === WOKEN) {
+        // More nodes in flight: race them too.
+        woken = Promise.withResolvers<typeof WOKEN>();
+        continue;
+      }
       const { index, result } = next;
       inFlight.delete(index);
       const state = states.get(index);
+      if (state !== undefined) clearTimeout(state.overdueTimer);
       if (state === undefined || state.outcome !== undefined) {
         // Already stopped; a share that raced the stop is wiped here.
         if (result.outcome === 'ok') wipe(result.share);
@@ -391,7 +463,9 @@ export async function recoverCek(
       `recover: ${good.length} verified shares, ${t} needed`,
     );
   } finally {
+    settled = true;
     abort.dispose();
+    for (const s of states.values()) clearTimeout(s.overdueTimer);
     for (const share of good) wipe(share.y);
   }
 }

@@ -8,6 +8,7 @@
 //   recover.floor             the crypto a recover must pay (recover-floor.ts) against that;
 //   publish.latency_3of5      sequential publishes;
 //   …_one_slow, …_one_down    node 5 restarted with a 50 ms answer delay, then stopped;
+//   …_two_hung                nodes 1 and 2 stopped with SIGSTOP (silent, sockets open);
 //   node.rss_mb per 1,000 idle client connections (idle-connections.ts), node 1 restarted.
 // test/perf/README.md says what each figure includes.
 import { randomBytes } from 'node:crypto';
@@ -34,11 +35,12 @@ import { floorRows, recoverFloor } from './recover-floor.ts';
 const NODES = 5;
 const THRESHOLD = 3;
 /**
- * The defaults (20 requests/s per peer, 5 per wallet) would refuse the bench's one client and
- * one wallet within a second; these let the nodes' own capacity show.
+ * The defaults (20 requests/s per peer, 50 per address, 5 per wallet) would refuse the bench's
+ * one client, address and wallet within a second; these let the nodes' own capacity show.
  */
 const ROOMY_RATES = [
   ...['--per-peer-rate', '100000', '--per-peer-burst', '100000'],
+  ...['--per-ip-rate', '100000', '--per-ip-burst', '100000'],
   ...['--per-wallet-rate', '100000', '--per-wallet-burst', '100000'],
 ];
 /** Recovers before measuring: connections, JIT, the client's latency estimates. */
@@ -56,6 +58,8 @@ const RSS_SAMPLE_MS = 100;
 const DEGRADED = 5;
 /** Its answer delay (--test-delay-ms, needs QKMS_ENABLE_TEST_FAULTS=1). */
 const SLOW_DELAY_MS = 50;
+/** Nodes that go silent (SIGSTOP: alive, connections open, no answer), then continue. */
+const HUNG: readonly number[] = [1, 2];
 /**
  * Idle client connections opened to CONNECTIONS_NODE, restarted with --max-connections (its
  * default, 256, would not matter: see idle-connections.ts). 1,000 client hosts take about
@@ -74,6 +78,7 @@ const NAME = {
   latency: 'recover.latency_3of5',
   oneDown: 'recover.latency_3of5_one_down',
   oneSlow: 'recover.latency_3of5_one_slow',
+  twoHung: 'recover.latency_3of5_two_hung',
   throughput: 'recover.throughput_3of5',
   floor: 'recover.floor',
   publish: 'publish.latency_3of5',
@@ -311,6 +316,21 @@ async function runStudy(context: StudyContext, quorum: Quorum): Promise<BenchRes
       await quorum.stop([DEGRADED]);
       rows.push(vsHealthy(await warmLatency(NAME.oneDown)));
     }
+    // Last of the latency scenarios: the silent nodes leave the client's estimates penalised.
+    if (wants(NAME.twoHung)) {
+      if (wants(NAME.oneSlow) || wants(NAME.oneDown)) {
+        // All five up and healthy again; not a cold-start sample.
+        await quorum.stop([DEGRADED]);
+        await quorum.start([DEGRADED]);
+      }
+      const hung = HUNG.map((index) => quorum.node(index));
+      for (const node of hung) node.child.signal('SIGSTOP');
+      try {
+        rows.push(vsHealthy(await warmLatency(NAME.twoHung)));
+      } finally {
+        for (const node of hung) node.child.signal('SIGCONT');
+      }
+    }
   } finally {
     publisher.destroy();
     player.destroy();
@@ -321,7 +341,11 @@ async function runStudy(context: StudyContext, quorum: Quorum): Promise<BenchRes
     await quorum.stop([CONNECTIONS_NODE]);
     coldStart.push(
       ...(await quorum.start([CONNECTIONS_NODE], {
-        args: ['--max-connections', String(CONNECTIONS_MAX)],
+        // The idle connections all come from 127.0.0.1: lift the per-address cap for them.
+        args: [
+          ...['--max-connections', String(CONNECTIONS_MAX)],
+          ...['--max-connections-per-ip', String(CONNECTIONS_MAX)],
+        ],
       })),
     );
     await sleep(SETTLE_MS);
