@@ -24,7 +24,6 @@ import type { Libp2p } from 'libp2p';
 import { spawnNodeChild, type NodeChild } from '../../node/cli/node-children.ts';
 import {
   CHANNEL_PROTOCOL,
-  MAX_CHANNEL_FRAME_BYTES,
   MAX_FRAME_BYTES,
   encodeChannelRequest,
   encodeFrame,
