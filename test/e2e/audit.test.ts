@@ -143,7 +143,7 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
     // A refusal's record is written after its answer: wait until the last one has landed.
     let after = await metricsText(node);
     for (let i = 0; i < 100; i++) {
-      if (count(after, 'qkms_audit_head_seq', {}) - count(before, 'qkms_audit_head_seq', {}) >= 6)
+      if (count(after, 'qkms_audit_head_seq', {}) - count(before, 'qkms_audit_head_seq', {}) >= 4)
         break;
       await new Promise((r) => setTimeout(r, 20));
       after = await metricsText(node);
@@ -158,9 +158,10 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
     expect(delta('qkms_requests_total', { protocol: 'recover', result: 'MALFORMED' })).toBe(1);
     expect(delta('qkms_replay_rejections_total')).toBe(2);
     expect(delta('qkms_audit_records_total', { kind: 'share-released' })).toBe(3);
-    // Refusals are recorded once the session signature verified: not the malformed frame.
-    expect(delta('qkms_audit_records_total', { kind: 'recover-refused' })).toBe(3);
-    expect(delta('qkms_audit_head_seq')).toBe(6);
+    // Refusals are recorded once the delegation verified: not the malformed frame, and not
+    // the replays, refused before any signature work (decision 0006).
+    expect(delta('qkms_audit_records_total', { kind: 'recover-refused' })).toBe(1);
+    expect(delta('qkms_audit_head_seq')).toBe(4);
     publisher.destroy();
     player.destroy();
   });
