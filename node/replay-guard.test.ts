@@ -17,7 +17,8 @@ import {
   replayGuardLimits,
   type NonceStore,
 } from './replay-guard.ts';
-import { NodeStore, type NonceEntry } from './store/index.ts';
+import { MemoryNonceStore } from '../test/support/nonce-store.ts';
+import { NodeStore } from './store/index.ts';
 
 const suite = defaultSuite();
 const T0 = 1_700_000_000_000;
@@ -42,34 +43,6 @@ const KEY = suite.randomBytes(32);
 
 function pair(): { sessionKey: Uint8Array; nonce: Uint8Array } {
   return { sessionKey: suite.randomBytes(32), nonce: suite.randomBytes(16) };
-}
-
-/** An in-memory NonceStore whose writes can be made to fail. */
-class MemoryNonceStore implements NonceStore {
-  readonly records = new Map<string, NonceEntry>();
-  failWrites = false;
-  async putNonces(entries: readonly NonceEntry[]): Promise<void> {
-    await Promise.resolve();
-    if (this.failWrites) throw new Error('disk full');
-    for (const e of entries) this.records.set(toHex(e.sessionKey) + toHex(e.nonce), e);
-  }
-  listNonces(now: number): Promise<NonceEntry[]> {
-    return Promise.resolve([...this.records.values()].filter((e) => e.expiresAt > now));
-  }
-  deleteNonces(pairs: readonly Pick<NonceEntry, 'sessionKey' | 'nonce'>[]): Promise<void> {
-    for (const p of pairs) this.records.delete(toHex(p.sessionKey) + toHex(p.nonce));
-    return Promise.resolve();
-  }
-  sweepNonces(now: number): Promise<number> {
-    let n = 0;
-    for (const [id, e] of this.records) {
-      if (e.expiresAt <= now) {
-        this.records.delete(id);
-        n++;
-      }
-    }
-    return Promise.resolve(n);
-  }
 }
 
 async function guardOn(

@@ -2,7 +2,6 @@
 // refused requests leave behind. Wallet signature recoveries are counted at
 // their source (ox's Secp256k1.recoverAddress, wrapped by the mock below), so
 // the count is the real work done, whatever caches sit in front of it.
-import { privateKeyToAccount } from 'viem/accounts';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createManifest,
@@ -10,8 +9,6 @@ import {
   ErrorCode,
   QkmsError,
   requireNativeSuite,
-  toHex,
-  type Delegation,
 } from '../../protocol/index.ts';
 import {
   contentFixture,
@@ -27,10 +24,11 @@ import {
   nodeUnderTest,
   publishFrame,
   recoverFrame,
+  wronglySigned,
   type NodeUnderTest,
 } from '../../test/support/service-fixture.ts';
-import { ReplayGuard, type NonceStore } from '../replay-guard.ts';
-import type { NonceEntry } from '../store/index.ts';
+import { MemoryNonceStore } from '../../test/support/nonce-store.ts';
+import { ReplayGuard } from '../replay-guard.ts';
 
 const recoveries = vi.hoisted(() => ({ count: 0 }));
 vi.mock('ox', async (importOriginal) => {
@@ -55,15 +53,6 @@ let publisher: SessionFixture;
 let other: SessionFixture;
 let content: ContentFixture;
 let privateContent: ContentFixture;
-
-/** The same delegation text with a well-formed, low-S signature by another wallet. */
-async function wronglySigned(d: Delegation): Promise<Delegation> {
-  const impostor = privateKeyToAccount(OTHER_WALLET_PRIVATE_KEY);
-  return {
-    message: d.message,
-    signature: hexToBytes(await impostor.signMessage({ message: d.message })),
-  };
-}
 
 /** Offset of the first byte of the recover request's Ed25519 signature inside an encoded frame. */
 function findSignature(frame: Uint8Array): number {
@@ -224,36 +213,28 @@ describe('a repeated bad input costs one signature recovery (item 2)', () => {
   });
 });
 
-/** The replay guard's store, in memory. */
-class MemoryNonceStore implements NonceStore {
-  readonly records = new Map<string, NonceEntry>();
-  putNonces(entries: readonly NonceEntry[]): Promise<void> {
-    for (const e of entries) this.records.set(toHex(e.sessionKey) + toHex(e.nonce), e);
-    return Promise.resolve();
-  }
-  listNonces(now: number): Promise<NonceEntry[]> {
-    return Promise.resolve([...this.records.values()].filter((e) => e.expiresAt > now));
-  }
-  deleteNonces(): Promise<void> {
-    return Promise.resolve();
-  }
-  sweepNonces(): Promise<number> {
-    return Promise.resolve(0);
-  }
+/** A node with content, over a real replay guard of these limits (at the fixture's time). */
+async function guardedNode(limits: {
+  maxEntries: number;
+  maxPerWallet: number;
+  maxPerSource: number;
+}): Promise<{ node: NodeUnderTest; guard: ReplayGuard }> {
+  const guard = await ReplayGuard.load({
+    store: new MemoryNonceStore(),
+    clock: () => FIXTURE_TIME + 10_000,
+    ...limits,
+  });
+  return { node: await withContent(nodeUnderTest(quorum, NODE).with({ nonces: guard })), guard };
 }
 
 describe('refused requests hold no replay-guard slot (item 3)', () => {
   it('after 600 refused requests in a guard of 50, the guard is empty and an honest recover is served', async () => {
-    const clock = (): number => FIXTURE_TIME + 10_000;
-    const guard = await ReplayGuard.load({
-      store: new MemoryNonceStore(),
-      clock,
+    const { node, guard } = await guardedNode({
       maxEntries: 50,
       maxPerWallet: 50,
       maxPerSource: 50,
     });
     try {
-      const node = await withContent(nodeUnderTest(quorum, NODE).with({ nonces: guard }));
       const input = { quorum, node: NODE };
       for (let i = 0; i < 200; i++) {
         // Unknown content, from the publisher's own wallet.
@@ -292,16 +273,12 @@ describe('refused requests hold no replay-guard slot (item 3)', () => {
   });
 
   it('one source serving itself cannot take the guard: RATE_LIMITED at its share, others served', async () => {
-    const clock = (): number => FIXTURE_TIME + 10_000;
-    const guard = await ReplayGuard.load({
-      store: new MemoryNonceStore(),
-      clock,
+    const { node, guard } = await guardedNode({
       maxEntries: 100,
       maxPerWallet: 100,
       maxPerSource: 10,
     });
     try {
-      const node = await withContent(nodeUnderTest(quorum, NODE).with({ nonces: guard }));
       const input = { quorum, node: NODE, contentId: content.contentId };
       for (let i = 0; i < 10; i++) {
         expect(

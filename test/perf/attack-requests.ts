@@ -18,20 +18,13 @@
 //
 // It uses only what every version of the services has had, so it also runs
 // on a checkout from before the fixes, for a before-and-after comparison.
-import { privateKeyToAccount } from 'viem/accounts';
-import {
-  createManifest,
-  QkmsError,
-  requireNativeSuite,
-  type Delegation,
-} from '../../protocol/index.ts';
-import { ReplayGuard, type NonceStore } from '../../node/replay-guard.ts';
-import type { NonceEntry } from '../../node/store/index.ts';
+import { createManifest, QkmsError, requireNativeSuite } from '../../protocol/index.ts';
+import { ReplayGuard } from '../../node/replay-guard.ts';
+import { MemoryNonceStore } from '../support/nonce-store.ts';
 import {
   contentFixture,
   FIXTURE_TIME,
   hexToBytes,
-  OTHER_WALLET_PRIVATE_KEY,
   quorumFixture,
   sessionFixture,
 } from '../support/protocol-fixture.ts';
@@ -39,6 +32,7 @@ import {
   nodeUnderTest,
   publishFrame,
   recoverFrame,
+  wronglySigned,
   type NodeUnderTest,
 } from '../support/service-fixture.ts';
 
@@ -50,14 +44,6 @@ const suite = requireNativeSuite();
 const quorum = quorumFixture(suite);
 const publisher = await sessionFixture(suite, quorum.nodeSet);
 const content = contentFixture(suite, quorum.nodeSet, publisher);
-
-async function wronglySigned(d: Delegation): Promise<Delegation> {
-  const impostor = privateKeyToAccount(OTHER_WALLET_PRIVATE_KEY);
-  return {
-    message: d.message,
-    signature: hexToBytes(await impostor.signMessage({ message: d.message })),
-  };
-}
 
 async function outcome(p: Promise<unknown>): Promise<string> {
   try {
@@ -88,23 +74,6 @@ async function cpuPerCall(copies: number, send: (i: number) => Promise<unknown>)
 async function withContent(n: NodeUnderTest): Promise<NodeUnderTest> {
   await n.publish.handle(await publishFrame(quorum, content.manifest, content.shares[0]!, NODE));
   return n;
-}
-
-class MemoryNonceStore implements NonceStore {
-  readonly records: NonceEntry[] = [];
-  putNonces(entries: readonly NonceEntry[]): Promise<void> {
-    this.records.push(...entries);
-    return Promise.resolve();
-  }
-  listNonces(): Promise<NonceEntry[]> {
-    return Promise.resolve([]);
-  }
-  deleteNonces(): Promise<void> {
-    return Promise.resolve();
-  }
-  sweepNonces(): Promise<number> {
-    return Promise.resolve(0);
-  }
 }
 
 const rows: Record<string, number | string>[] = [];

@@ -30,7 +30,14 @@ import {
   type ServiceDeps,
   type StoredContent,
 } from '../../node/service/types.ts';
-import { FIXTURE_TIME, quorumFixture, type QuorumFixture } from './protocol-fixture.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  FIXTURE_TIME,
+  OTHER_WALLET_PRIVATE_KEY,
+  hexToBytes,
+  quorumFixture,
+  type QuorumFixture,
+} from './protocol-fixture.ts';
 
 export class MemoryStore implements ContentStore {
   readonly records = new Map<string, StoredContent>();
@@ -172,6 +179,15 @@ export function recoverFrame(input: RecoverInput): Uint8Array {
     request: recoverRequest(input),
     delegation: input.session.delegation,
   });
+}
+
+/** The same delegation text with a well-formed, low-S signature by another wallet. */
+export async function wronglySigned(d: Delegation): Promise<Delegation> {
+  const impostor = privateKeyToAccount(OTHER_WALLET_PRIVATE_KEY);
+  return {
+    message: d.message,
+    signature: hexToBytes(await impostor.signMessage({ message: d.message })),
+  };
 }
 
 export { quorumFixture, recoverSealContext };
