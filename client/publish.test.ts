@@ -155,6 +155,42 @@ describe('QuorumClient.publish', () => {
     expect(mq.calls.length).toBe(calls);
   });
 
+  it('beforeSend gets the signed manifest and the CEK before any node is asked, and publish waits for it', async () => {
+    const seen: { calls: number; manifest?: unknown; cek?: Uint8Array }[] = [];
+    const result = await client.publish(session, {
+      policy: { kind: 'open' },
+      beforeSend: async ({ manifest, cek }) => {
+        await Promise.resolve();
+        seen.push({ calls: mq.calls.length, manifest, cek: cek.slice() });
+      },
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.calls).toBe(0);
+    expect(seen[0]?.manifest).toBe(result.manifest);
+    expect(seen[0]?.cek).toEqual(result.cek);
+    expect(result.receipts.every((r) => r.outcome === 'ok')).toBe(true);
+  });
+
+  it('a beforeSend that throws or rejects stops the publish: nothing is sent, the error is the caller’s', async () => {
+    for (const beforeSend of [
+      () => {
+        throw new Error('disk full');
+      },
+      () => Promise.reject(new Error('disk full')),
+    ]) {
+      await expect(
+        client.publish(session, { policy: { kind: 'open' }, beforeSend }),
+      ).rejects.toThrow('disk full');
+    }
+    expect(mq.calls).toHaveLength(0);
+    await expect(
+      client.publish(session, {
+        policy: { kind: 'open' },
+        beforeSend: 'write files' as unknown as () => void,
+      }),
+    ).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+
   it("rejects with the caller's abort reason", async () => {
     for (const i of [1, 2, 3, 4, 5]) mq.always.set(i, { kind: 'hang' });
     const controller = new AbortController();

@@ -55,6 +55,17 @@ export interface PublishOptions {
   readonly contentId?: Uint8Array;
   readonly policy: AccessPolicy;
   readonly signal?: AbortSignal;
+  /**
+   * Called once, with the signed and checked manifest and the CEK, before any
+   * node is asked; publish waits for it. If it throws or rejects, nothing is
+   * sent and publish rejects with that error. A publisher stores the manifest
+   * and the CEK here, durably, so that no node ever holds a share of a key
+   * whose manifest was lost (the CLI writes both files in it).
+   */
+  readonly beforeSend?: (prepared: {
+    readonly manifest: Manifest;
+    readonly cek: Uint8Array;
+  }) => void | Promise<void>;
 }
 
 export interface PublishResult {
@@ -218,6 +229,10 @@ export async function publishContent(
       }),
     );
     for (const y of ys) wipe(y);
+    if (options.beforeSend !== undefined) {
+      signal.throwIfAborted();
+      await raceSignal(Promise.resolve(options.beforeSend({ manifest, cek })), signal);
+    }
     const hash = manifestHash(suite, manifest);
     const receipts = await Promise.all(
       requests.map(({ node, frame }) =>

@@ -62,7 +62,7 @@ export interface QuorumClientOptions {
 }
 
 const OPTION_KEYS = ['nodeSet', 'suite', 'clock', 'requestTimeoutMs', 'hedge'] as const;
-const PUBLISH_KEYS = ['cek', 'contentId', 'policy', 'signal'] as const;
+const PUBLISH_KEYS = ['cek', 'contentId', 'policy', 'signal', 'beforeSend'] as const;
 const RECOVER_KEYS = ['signal'] as const;
 
 interface Resolved {
@@ -179,6 +179,8 @@ export class QuorumClient {
       contentId?: Uint8Array;
       policy: AccessPolicy;
       signal?: AbortSignal;
+      /** Stores the manifest and CEK before any node is asked (PublishOptions.beforeSend). */
+      beforeSend?: PublishOptions['beforeSend'];
     },
   ): Promise<PublishResult> {
     return this.#run(async () => {
@@ -189,7 +191,10 @@ export class QuorumClient {
         ...(options.cek === undefined ? {} : { cek: options.cek }),
         ...(options.contentId === undefined ? {} : { contentId: options.contentId }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.beforeSend === undefined ? {} : { beforeSend: options.beforeSend }),
       };
+      if (options.beforeSend !== undefined)
+        assertFunction(options.beforeSend, 'publish: beforeSend');
       return publishContent(this.#deps(), session, publishOptions, this.#options.requestTimeoutMs);
     });
   }

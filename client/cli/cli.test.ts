@@ -1,13 +1,29 @@
 // The client commands' input handling: policies, key files, and that secrets
 // go only to 0600 files.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/index.ts';
 import { parsePolicy } from './content.ts';
 import { loadWallet } from './files.ts';
-import { readSecretFile, writeSecretFile, type ClientCliIo } from './io.ts';
+import {
+  OutputFileError,
+  checkNewOutput,
+  readSecretFile,
+  writeNewFile,
+  writeSecretFile,
+  type ClientCliIo,
+} from './io.ts';
 import { walletNew } from './wallet.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qkms-cli-'));
@@ -64,5 +80,37 @@ describe('secret files', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(() => writeSecretFile(io, 'cek.hex', 'cd\n')).toThrow(code(ErrorCode.CONFIG_INVALID));
     expect(readFileSync(path, 'utf8')).toBe('ab\n');
+  });
+});
+
+describe('output files', () => {
+  it('checkNewOutput refuses, naming the flag, an existing file, a dangling link, a missing folder and a file used as a folder', () => {
+    writeFileSync(join(dir, 'taken.json'), 'x');
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling.json'));
+    const cases: [string, RegExp][] = [
+      ['taken.json', /^--out .*taken\.json already exists; refusing to overwrite it$/],
+      ['dangling.json', /dangling\.json already exists/],
+      ['missing/m.json', /^--out .*m\.json: the folder .*missing does not exist$/],
+      ['taken.json/m.json', /^--out .*m\.json: .*taken\.json is not a folder$/],
+    ];
+    for (const [path, message] of cases) {
+      expect(() => checkNewOutput(io, path, '--out'), path).toThrow(message);
+      expect(() => checkNewOutput(io, path, '--out'), path).toThrow(OutputFileError);
+    }
+    expect(checkNewOutput(io, 'free.json', '--out')).toBe(join(dir, 'free.json'));
+  });
+
+  it('writeNewFile writes the whole text with its mode, never over a file that appeared since the check, and leaves no temp file', () => {
+    const path = writeNewFile(io, 'new.json', '{"a":1}\n', { mode: 0o600, label: '--out' });
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(() => writeNewFile(io, 'new.json', 'other', { mode: 0o600, label: '--out' })).toThrow(
+      /new\.json already exists; refusing to overwrite it/,
+    );
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n');
+    expect(() => writeNewFile(io, 'missing/x.json', 'x', { mode: 0o644, label: '--out' })).toThrow(
+      OutputFileError,
+    );
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

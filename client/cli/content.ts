@@ -1,7 +1,10 @@
 // `qkms content publish` and `qkms content recover`: the library's publish
 // and recover behind files. A CEK is read from and written to files (one line
 // of hex, mode 0600) and never printed; progress goes to stderr, results to
-// stdout (--json for machines).
+// stdout (--json for machines). Output files are checked before any node is
+// asked, and publish writes its manifest and key before any share leaves.
+import { rmSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import {
   ADDRESS_BYTES,
   ErrorCode,
@@ -17,6 +20,8 @@ import { Session } from '../session.ts';
 import { loadManifest, loadNodeSet, loadWallet, saveManifest } from './files.ts';
 import {
   CLIENT_EXIT,
+  OutputFileError,
+  checkNewOutput,
   parseFlags as parse,
   parseHexLine,
   readSecretFile,
@@ -29,12 +34,28 @@ import {
 /** A CLI session lives for one command; the minimum the library allows is plenty. */
 const CLI_SESSION_LIFETIME_MS = 10 * 60_000;
 
-export const PUBLISH_USAGE = `Usage: qkms content publish --quorum FILE --wallet-key FILE --cek-out FILE --out MANIFEST
-                            [--content-id HEX] [--policy open|publisher-only|allowlist:0x..,0x..] [--cek-in FILE] [--json]
+export const PUBLISH_USAGE = `Usage: qkms content publish --quorum FILE --wallet-key FILE --out MANIFEST (--cek-out FILE | --cek-in FILE)
+                            [--content-id HEX] [--policy open|publisher-only|allowlist:0x..,0x..] [--json]
 
 Generates a content key (or reads --cek-in), splits it across the quorum,
-seals each share to its node, and writes the manifest to MANIFEST and the key
-to --cek-out (one line of hex, mode 0600; never printed).`;
+seals each share to its node, and sends each node its share.
+
+The files come first. MANIFEST and --cek-out (the key: one line of hex, mode
+0600; never printed) must not exist yet, and their folders must; both are
+checked before anything else, and written (whole, never over an existing
+file) before any node is asked. So whatever the nodes do, the manifest of
+every share they stored is on disk. With --cek-in, --cek-out may be left out.
+
+Then it prints what each node did: stored (a signed receipt), refused
+(nothing stored), or unconfirmed (no answer or no valid receipt: it may hold
+its share). Unless every node stored it, it prints how to finish: the same
+content id and key published again to a new manifest file, which replaces
+this manifest at every node it reaches (ship the new one).
+
+Exit codes: 0 stored at t nodes or more (recoverable), 2 usage, 3 bad input
+file (quorum, wallet key, --cek-in), 4 stored at fewer than t nodes (not
+recoverable yet; the files are written), 7 an output file exists or its
+folder is missing (nothing was sent).`;
 
 export const RECOVER_USAGE = `Usage: qkms content recover --quorum FILE --manifest FILE --wallet-key FILE --out FILE [--json]
 
@@ -42,9 +63,12 @@ Recovers the content key of MANIFEST from the quorum with the wallet's grant,
 checks it against the manifest's commitment, and writes it to --out (one line
 of hex, mode 0600; never printed).
 
+--out must not exist yet, and its folder must: checked before any node is
+asked.
+
 Exit codes: 0 recovered, 2 usage, 3 bad file, 4 not enough good shares
 (nodes down, slow or lying), 5 refused (policy, delegation, capability),
-6 revoked.`;
+6 revoked, 7 --out exists or its folder is missing (nothing was sent).`;
 
 export function parsePolicy(text: string | undefined): AccessPolicy {
   if (text === undefined || text === 'open') return { kind: 'open' };
@@ -74,6 +98,56 @@ function reportLines(report: readonly NodeReport[]): string {
     .join('\n');
 }
 
+/** Who holds the published share: from a node's outcome, what the publisher can count on. */
+interface Placement {
+  /** A receipt signed by the node for this manifest. */
+  readonly stored: number[];
+  /** The node refused: it stored nothing. */
+  readonly refused: number[];
+  /** No answer, no valid receipt, or stored without a receipt (AUDIT_UNAVAILABLE): it may hold its share. */
+  readonly unconfirmed: number[];
+}
+
+function placement(report: readonly NodeReport[]): Placement {
+  const out: Placement = { stored: [], refused: [], unconfirmed: [] };
+  for (const r of report) {
+    if (r.outcome === 'ok') out.stored.push(r.index);
+    else if (r.outcome === 'rejected' && r.code !== ErrorCode.AUDIT_UNAVAILABLE)
+      out.refused.push(r.index);
+    else out.unconfirmed.push(r.index);
+  }
+  return out;
+}
+
+function nodeList(indices: readonly number[]): string {
+  if (indices.length === 0) return 'none';
+  return `${indices.length === 1 ? 'node' : 'nodes'} ${indices.join(', ')}`;
+}
+
+/** MANIFEST.2.json, MANIFEST.3.json…: the first that does not exist, for the finish command. */
+function nextManifestPath(io: ClientCliIo, manifestPath: string): string {
+  const ext = extname(manifestPath);
+  const stem = manifestPath.slice(0, manifestPath.length - ext.length);
+  for (let i = 2; ; i++) {
+    const candidate = `${stem}.${i}${ext}`;
+    try {
+      checkNewOutput(io, candidate, '--out');
+      return candidate;
+    } catch {
+      // taken: try the next
+    }
+  }
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+function nothingSent(e: OutputFileError): OutputFileError {
+  return new OutputFileError(`${e.message}. Nothing was sent to any node.`, { cause: e });
+}
+
 export async function contentPublish(argv: readonly string[], io: ClientCliIo): Promise<number> {
   const v = parse(argv, {
     quorum: { type: 'string' },
@@ -90,18 +164,34 @@ export async function contentPublish(argv: readonly string[], io: ClientCliIo): 
     io.stdout.write(`${PUBLISH_USAGE}\n`);
     return CLIENT_EXIT.ok;
   }
-  const suite = defaultSuite();
-  const nodeSet = loadNodeSet(io, suite, required(v.quorum, 'quorum'));
-  const wallet = loadWallet(io, required(v['wallet-key'], 'wallet-key'));
-  const cekOut = required(v['cek-out'], 'cek-out');
+  const quorumPath = required(v.quorum, 'quorum');
+  const walletPath = required(v['wallet-key'], 'wallet-key');
   const out = required(v.out, 'out');
+  const cekOut = v['cek-out'];
+  if (cekOut === undefined && v['cek-in'] === undefined)
+    throw usageError('--cek-out: required (unless --cek-in names the key file)');
+  if (cekOut !== undefined && resolve(io.cwd, cekOut) === resolve(io.cwd, out))
+    throw usageError('--out and --cek-out name the same file');
   const policy = parsePolicy(v.policy);
   const contentId =
     v['content-id'] === undefined ? undefined : parseHexLine(v['content-id'], '--content-id', 32);
+  // Every output, before anything is read from the network or sent to it.
+  let manifestPath: string;
+  let cekPath: string | undefined;
+  try {
+    manifestPath = checkNewOutput(io, out, '--out');
+    cekPath = cekOut === undefined ? undefined : checkNewOutput(io, cekOut, '--cek-out');
+  } catch (e) {
+    throw e instanceof OutputFileError ? nothingSent(e) : e;
+  }
+  const suite = defaultSuite();
+  const nodeSet = loadNodeSet(io, suite, quorumPath);
+  const wallet = loadWallet(io, walletPath);
+  const cekInPath = v['cek-in'] === undefined ? undefined : resolve(io.cwd, v['cek-in']);
   const cekIn =
-    v['cek-in'] === undefined
+    cekInPath === undefined
       ? undefined
-      : parseHexLine(readSecretFile(io, v['cek-in'], 'CEK file'), `CEK file ${v['cek-in']}`, 32);
+      : parseHexLine(readSecretFile(io, cekInPath, 'CEK file'), `CEK file ${cekInPath}`, 32);
   io.stderr.write(`publishing to ${nodeSet.nodes.length} nodes (t = ${nodeSet.threshold})…\n`);
   const session = await Session.create({
     wallet,
@@ -111,26 +201,101 @@ export async function contentPublish(argv: readonly string[], io: ClientCliIo): 
   });
   const client = await QuorumClient.create({ nodeSet });
   try {
-    const result = await client.publish(session, {
-      policy,
-      ...(cekIn === undefined ? {} : { cek: cekIn }),
-      ...(contentId === undefined ? {} : { contentId }),
-    });
+    let result;
     try {
-      const stored = result.receipts.filter((r) => r.outcome === 'ok').length;
-      const cekPath = writeSecretFile(io, cekOut, `${toHex(result.cek)}\n`);
-      const manifestPath = saveManifest(io, out, result.manifest);
+      result = await client.publish(session, {
+        policy,
+        ...(cekIn === undefined ? {} : { cek: cekIn }),
+        ...(contentId === undefined ? {} : { contentId }),
+        // The manifest and the key reach the disk before any share leaves.
+        beforeSend: ({ manifest, cek }) => {
+          saveManifest(io, manifestPath, manifest);
+          if (cekPath === undefined) return;
+          try {
+            writeSecretFile(io, cekPath, `${toHex(cek)}\n`, '--cek-out');
+          } catch (e) {
+            rmSync(manifestPath, { force: true });
+            throw e;
+          }
+        },
+      });
+    } catch (e) {
+      wipe(cekIn);
+      throw e instanceof OutputFileError ? nothingSent(e) : e;
+    }
+    try {
+      const id = toHex(result.manifest.body.contentId);
+      const n = nodeSet.nodes.length;
+      const t = nodeSet.threshold;
+      const placed = placement(result.receipts);
+      const recoverable = placed.stored.length >= t;
+      const complete = placed.stored.length === n;
+      const keyFile = cekPath ?? cekInPath ?? '';
+      const finish = complete
+        ? undefined
+        : [
+            'qkms',
+            'content',
+            'publish',
+            '--quorum',
+            resolve(io.cwd, quorumPath),
+            '--wallet-key',
+            resolve(io.cwd, walletPath),
+            '--content-id',
+            id,
+            '--cek-in',
+            keyFile,
+            ...(v.policy === undefined ? [] : ['--policy', v.policy]),
+            '--out',
+            nextManifestPath(io, manifestPath),
+          ];
       if (v.json === true) {
         io.stdout.write(
-          `${JSON.stringify({ contentId: toHex(result.manifest.body.contentId), manifest: manifestPath, cekFile: cekPath, stored, nodes: result.receipts })}\n`,
+          `${JSON.stringify({
+            contentId: id,
+            manifest: manifestPath,
+            cekFile: keyFile,
+            threshold: t,
+            nodeCount: n,
+            recoverable,
+            complete,
+            stored: placed.stored,
+            refused: placed.refused,
+            unconfirmed: placed.unconfirmed,
+            ...(finish === undefined ? {} : { finish }),
+            nodes: result.receipts,
+          })}\n`,
         );
       } else {
-        io.stdout.write(
-          `published ${toHex(result.manifest.body.contentId).slice(0, 16)}… to ${stored} of ${nodeSet.nodes.length} nodes\n` +
-            `${reportLines(result.receipts)}\nmanifest: ${manifestPath}\ncontent key: ${cekPath} (mode 0600)\n`,
-        );
+        const headline =
+          placed.stored.length === 0
+            ? `no node confirmed storing a share of ${id.slice(0, 16)}… (t = ${t}): not recoverable yet`
+            : `published ${id.slice(0, 16)}… to ${placed.stored.length} of ${n} nodes (t = ${t}): ${recoverable ? 'recoverable' : 'not recoverable yet'}`;
+        const lines = [
+          headline,
+          reportLines(result.receipts),
+          `stored (signed receipt): ${nodeList(placed.stored)}`,
+          `refused (nothing stored): ${nodeList(placed.refused)}`,
+          `unconfirmed (no answer or no valid receipt; may hold its share): ${nodeList(placed.unconfirmed)}`,
+          `manifest: ${manifestPath} (written before any node was asked)`,
+          cekPath === undefined
+            ? `content key: ${keyFile} (--cek-in)`
+            : `content key: ${cekPath} (mode 0600)`,
+        ];
+        if (finish !== undefined) {
+          const revoke = `qkms admin revoke --quorum ${shellWord(resolve(io.cwd, quorumPath))} --admin-key ADMIN.key --content ${id}`;
+          lines.push(
+            'To finish once the nodes answer, publish the same content id and key again to a new manifest;',
+            `it replaces ${manifestPath} at every node it reaches, so ship the new one:`,
+            `  ${finish.map(shellWord).join(' ')}`,
+            recoverable
+              ? `To undo: there is no delete and nodes keep what they stored; to make sure nobody recovers it, an admin revokes it: ${revoke}`
+              : `To undo: there is no delete. Nodes that refused hold nothing; while fewer than ${t} shares are stored they reveal nothing about the key and only take space. To make sure it is never completed or recovered, an admin revokes it: ${revoke}`,
+          );
+        }
+        io.stdout.write(`${lines.join('\n')}\n`);
       }
-      return stored >= nodeSet.threshold ? CLIENT_EXIT.ok : CLIENT_EXIT.unavailable;
+      return recoverable ? CLIENT_EXIT.ok : CLIENT_EXIT.unavailable;
     } finally {
       wipe(result.cek, cekIn);
     }
@@ -157,7 +322,12 @@ export async function contentRecover(argv: readonly string[], io: ClientCliIo): 
   const nodeSet = loadNodeSet(io, suite, required(v.quorum, 'quorum'));
   const manifest = loadManifest(io, required(v.manifest, 'manifest'));
   const wallet = loadWallet(io, required(v['wallet-key'], 'wallet-key'));
-  const out = required(v.out, 'out');
+  let out: string;
+  try {
+    out = checkNewOutput(io, required(v.out, 'out'), '--out');
+  } catch (e) {
+    throw e instanceof OutputFileError ? nothingSent(e) : e;
+  }
   const session = await Session.create({
     wallet,
     nodeSet,

@@ -1,6 +1,5 @@
 // The files the client commands read and write: the quorum config made by
 // `qkms quorum up` (or an operator), manifests, wallet keys, CEK files.
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   MAX_FRAME_BYTES,
@@ -16,7 +15,7 @@ import {
   type NodeSet,
 } from '../../protocol/index.ts';
 import { walletFromPrivateKey, type WalletSigner } from '../wallet.ts';
-import { configError, parseHexLine, readSecretFile, type ClientCliIo } from './io.ts';
+import { configError, parseHexLine, readSecretFile, writeNewFile, type ClientCliIo } from './io.ts';
 
 function readJson(io: ClientCliIo, path: string, what: string): unknown {
   let text: string;
@@ -51,9 +50,12 @@ export function loadNodeSet(io: ClientCliIo, suite: CryptoSuite, path: string): 
 
 export const MANIFEST_FILE_FORMAT = 1;
 
-/** A manifest file: JSON naming the content, with the manifest's canonical CBOR in hex. */
+/**
+ * A manifest file: JSON naming the content, with the manifest's canonical
+ * CBOR in hex. Written whole or not at all, and never over an existing file
+ * (an earlier content's manifest is never lost): OutputFileError.
+ */
 export function saveManifest(io: ClientCliIo, path: string, manifest: Manifest): string {
-  const full = resolve(io.cwd, path);
   const text = JSON.stringify(
     {
       qkmsManifest: MANIFEST_FILE_FORMAT,
@@ -66,8 +68,7 @@ export function saveManifest(io: ClientCliIo, path: string, manifest: Manifest):
     null,
     2,
   );
-  writeFileSync(full, `${text}\n`, { flag: 'w' });
-  return full;
+  return writeNewFile(io, path, `${text}\n`, { mode: 0o644, label: '--out' });
 }
 
 export function loadManifest(io: ClientCliIo, path: string): Manifest {

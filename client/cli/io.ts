@@ -1,18 +1,25 @@
 // What a client command touches of the outside world (the same shape as the
 // node's CLI io, so the one dispatcher in bin/qkms.ts runs both), its exit
 // codes (one per failure class), and the small file helpers the commands
-// share: secret files are created 0600 and never overwritten; a secret file
-// readable by others is refused.
+// share: output files are checked before a command does anything, written
+// whole or not at all (a temp file hard-linked to its name), and never
+// overwritten; secret files are created 0600; a secret file readable by
+// others is refused.
+import { randomBytes } from 'node:crypto';
 import {
   constants,
   openSync,
   closeSync,
   writeSync,
   fsyncSync,
+  linkSync,
+  lstatSync,
+  renameSync,
+  rmSync,
   statSync,
   readFileSync,
 } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, QkmsError } from '../../protocol/index.ts';
 
@@ -42,7 +49,132 @@ export const CLIENT_EXIT = {
   denied: 5,
   /** The wallet, session, delegation or content is revoked. */
   revoked: 6,
+  /**
+   * An output file cannot be created: it exists (never overwritten), its
+   * folder is missing, or the write failed. Nothing was sent to any node.
+   */
+  output: 7,
 } as const;
+
+/** An output file that cannot be created; the command exits CLIENT_EXIT.output (client/cli/index.ts). */
+export class OutputFileError extends QkmsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CONFIG_INVALID, message, options);
+    this.name = 'OutputFileError';
+  }
+}
+
+/** link(2) errors that mean "no hard links on this file system" rather than a real failure. */
+const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'];
+
+function errnoOf(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
+}
+
+function existsRefusal(label: string, full: string): OutputFileError {
+  return new OutputFileError(`${label} ${full} already exists; refusing to overwrite it`);
+}
+
+/**
+ * Checks, before a command does anything, that the output file PATH can be
+ * created: nothing is there (a file, a link, a folder), and its folder
+ * exists. `label` names it in the refusal ("--out"). The write checks again,
+ * atomically. Returns the absolute path.
+ */
+export function checkNewOutput(io: ClientCliIo, path: string, label: string): string {
+  const full = resolve(io.cwd, path);
+  try {
+    lstatSync(full);
+    throw existsRefusal(label, full);
+  } catch (e) {
+    if (e instanceof OutputFileError) throw e;
+    // ENOTDIR: a file where the folder should be, reported below.
+    if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ENOTDIR')
+      throw new OutputFileError(`${label} ${full}: cannot check it (${errnoOf(e)})`, { cause: e });
+  }
+  const dir = dirname(full);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw new OutputFileError(
+      errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR'
+        ? `${label} ${full}: the folder ${dir} does not exist`
+        : `${label} ${full}: cannot use the folder ${dir} (${errnoOf(e)})`,
+      { cause: e },
+    );
+  }
+  if (!isDir) throw new OutputFileError(`${label} ${full}: ${dir} is not a folder`);
+  return full;
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY);
+    fsyncSync(fd);
+  } catch {
+    // Not every platform can fsync a folder; the file itself is already synced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes TEXT to a NEW file PATH, whole or not at all: a temp file beside it
+ * (O_EXCL, created with `mode`, fsynced) is hard-linked to PATH — link(2)
+ * fails if PATH exists, so nothing is ever overwritten, not even by a racing
+ * writer — then removed. Where hard links are unsupported, falls back to
+ * check-then-rename. Throws OutputFileError; returns the absolute path.
+ */
+export function writeNewFile(
+  io: ClientCliIo,
+  path: string,
+  text: string,
+  options: { readonly mode: number; readonly label: string },
+): string {
+  const full = resolve(io.cwd, path);
+  const dir = dirname(full);
+  const tmp = join(dir, `.${basename(full)}.${randomBytes(8).toString('hex')}.tmp`);
+  const bytes = Buffer.from(text, 'utf8');
+  // Only a temp file this call created is removed, never one it found.
+  let created = false;
+  try {
+    const fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      options.mode,
+    );
+    created = true;
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, full);
+    } catch (e) {
+      if (errnoOf(e) === 'EEXIST') throw existsRefusal(options.label, full);
+      if (!NO_HARD_LINKS.includes(errnoOf(e))) throw e;
+      checkNewOutput(io, full, options.label);
+      renameSync(tmp, full);
+      created = false;
+    }
+    fsyncDir(dir);
+    return full;
+  } catch (e) {
+    if (e instanceof OutputFileError) throw e;
+    throw new OutputFileError(`${options.label} ${full}: cannot write it (${errnoOf(e)})`, {
+      cause: e,
+    });
+  } finally {
+    bytes.fill(0);
+    if (created) rmSync(tmp, { force: true });
+  }
+}
 
 export function configError(message: string, cause?: unknown): QkmsError {
   return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
@@ -52,31 +184,14 @@ export function usageError(message: string): QkmsError {
   return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
-/** Writes a NEW file with mode 0600 from the start (O_EXCL: an existing file is never replaced). */
-export function writeSecretFile(io: ClientCliIo, path: string, text: string): string {
-  const full = resolve(io.cwd, path);
-  let fd: number;
-  try {
-    fd = openSync(
-      full,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'EEXIST') throw configError(`${full} already exists; refusing to overwrite it`);
-    throw configError(`cannot create ${full} (${typeof code === 'string' ? code : 'error'})`, e);
-  }
-  const bytes = Buffer.from(text, 'utf8');
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
-    fsyncSync(fd);
-  } finally {
-    bytes.fill(0);
-    closeSync(fd);
-  }
-  return full;
+/** Writes a NEW secret file, mode 0600 from the start, whole or not at all, never over an existing one. */
+export function writeSecretFile(
+  io: ClientCliIo,
+  path: string,
+  text: string,
+  label = '--out',
+): string {
+  return writeNewFile(io, path, text, { mode: 0o600, label });
 }
 
 /** Reads a secret file, refusing one that others may read or write. */

@@ -1,11 +1,13 @@
 // The `qkms` command line: one dispatcher for the operator, publisher, player
 // and admin commands. Each command lives in its own module and registers here.
-// Exit codes: 0 success, 1 unexpected failure, 2 usage error, 3 configuration
-// or keystore error (one-line reason on stderr).
+// Exit codes (./exit.ts): 0 success, 1 unexpected failure, 2 usage error,
+// 3 configuration or keystore error, 8 (node start) an address or the data
+// directory in use; a one-line reason on stderr.
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isQkmsError } from '../../protocol/index.ts';
 import { adminKeyNew, adminNodeSetShow, adminNodeSetSign } from './admin.ts';
 import { auditTail, auditVerify } from './audit.ts';
+import { EXIT } from './exit.ts';
 import { nodeInit } from './node-init.ts';
 import { nodeStart } from './node-start.ts';
 import { quorumUp } from './quorum-up.ts';
@@ -21,7 +23,7 @@ export interface CliIo {
   readonly readFile: (path: string) => string;
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
+export { EXIT } from './exit.ts';
 
 export function processIo(): CliIo {
   return {

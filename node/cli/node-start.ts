@@ -1,6 +1,7 @@
 // `qkms node start`: validate every setting once, start the daemon, print
 // one ready line, and shut down cleanly on SIGINT/SIGTERM (a second signal
-// forces exit).
+// forces exit). A start that fails on an address or a data directory another
+// process holds ends with one sentence and exit 8 (./start-failure.ts).
 import {
   describeOptions,
   parseNodeOptions,
@@ -8,14 +9,22 @@ import {
   resolvePassphrase,
 } from '../options.ts';
 import { startDaemon, type Daemon } from '../daemon.ts';
-import { EXIT, type CliIo } from './main.ts';
+import { EXIT } from './exit.ts';
+import type { CliIo } from './main.ts';
+import { describeStartFailure } from './start-failure.ts';
 
 export const NODE_START_USAGE = `Usage: qkms node start --dir DIR --nodeset FILE [--listen MULTIADDR] [--http HOST:PORT] [options]
 
 Runs a node of the quorum described by the signed node-set FILE, with the
 keystore in DIR (made by 'qkms node init').
 
-${describeOptions()}`;
+${describeOptions()}
+
+Exit codes: 0 stopped cleanly (SIGINT, SIGTERM), 1 unexpected failure (a
+restart may help), 2 usage error, 3 bad configuration, keystore or node set,
+or a listen address this host cannot use, 8 a listen address (--listen,
+--http) or the data directory (--dir) is in use by another process. The
+systemd unit does not restart on 2, 3 or 8.`;
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -69,7 +78,21 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const daemon = await startDaemon(options, { passphrase });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(options, { passphrase });
+  } catch (e) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const failure = describeStartFailure(e, {
+      dir: options.dir,
+      listen: options.listen,
+      http: options.http,
+    });
+    if (failure === undefined) throw e;
+    io.stderr.write(`qkms node start: ${failure.message}\n`);
+    return failure.exit;
+  }
   started.daemon = daemon;
   io.stdout.write(
     `qkms node ${daemon.index} ready: peer ${daemon.peerId} listening ${daemon.listen.join(' ')} ` +
