@@ -33,6 +33,19 @@ describe('TokenBuckets', () => {
     expect([1, 2, 3, 4].map(() => buckets.take('a'))).toEqual([true, true, true, false]);
   });
 
+  it('a wall clock stepped back neither drains nor refills a bucket (issue 13, item 5)', () => {
+    let now = 600_000;
+    const buckets = new TokenBuckets(
+      { ratePerSecond: 2, burst: 3 },
+      { maxKeys: 10, clock: () => now },
+    );
+    expect(buckets.take('a')).toBe(true);
+    now = 0; // ten minutes back
+    expect([1, 2, 3].map(() => buckets.take('a'))).toEqual([true, true, false]);
+    now += 500;
+    expect(buckets.take('a')).toBe(true);
+  });
+
   it('keeps at most maxKeys buckets, dropping the least recently used', () => {
     const buckets = new TokenBuckets(
       { ratePerSecond: 1, burst: 1 },

@@ -65,7 +65,8 @@ export class TokenBuckets {
     this.#buckets.delete(key); // re-insert below: Map order is our LRU order
     bucket.tokens = Math.min(
       this.#limit.burst,
-      bucket.tokens + ((now - bucket.at) / 1000) * this.#limit.ratePerSecond,
+      // A wall clock stepped back must not drain the bucket (issue 13, item 5): no refill, no debt.
+      bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.#limit.ratePerSecond,
     );
     bucket.at = now;
     const allowed = bucket.tokens >= 1;

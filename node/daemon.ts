@@ -36,9 +36,12 @@ import {
 } from './network/index.ts';
 import type { NodeOptions } from './options.ts';
 import { AuditLog } from './audit/log.ts';
+import { decodeAuditRecord } from './audit/record.ts';
+import { AuditWitness } from './audit/witness.ts';
+import { AUDIT_WITNESS_FILE } from './audit/witness-file.ts';
 import { ReplayGuard, replayGuardLimits } from './replay-guard.ts';
 import { RevocationService } from './revocation/service.ts';
-import { REVSYNC_PROTOCOL, RevocationSync } from './revocation/sync.ts';
+import { REVSYNC_PROTOCOL, RevocationSync, type FreshnessState } from './revocation/sync.ts';
 import { DelegationCache } from './service/delegation-cache.ts';
 import { handleInfo } from './service/info.ts';
 import { PublishService } from './service/publish.ts';
@@ -48,12 +51,16 @@ import { NodeStore } from './store/index.ts';
 
 /** Database folder inside the node's data dir. */
 export const DB_DIR = 'db';
+/** The store's integrity mark and loss report, outside the database (decision 0008). */
+export const DB_INTEGRITY_DIR = 'db-integrity';
 /** Token buckets remembered at once (peers, wallets). */
 const RATE_BUCKETS = 100_000;
 
 export interface DaemonDeps {
   readonly suite?: CryptoSuite;
   readonly clock?: () => number;
+  /** A monotonic clock in ms (performance.now unless injected): the replay guard's second clock. */
+  readonly monotonic?: () => number;
   readonly log?: Logger;
   readonly passphrase?: string | undefined;
   /** Test-only hooks beyond the option flags (e.g. holding a request before sealing). */
@@ -76,6 +83,8 @@ export interface Daemon {
     readonly size: () => number;
     /** Whether this node synced with a majority of the node set within the bound. */
     readonly fresh: () => boolean;
+    /** Fresh, not yet synced with a majority since start, or stale. */
+    readonly state: () => FreshnessState;
     /** Runs one anti-entropy round with every peer now. */
     readonly syncNow: () => Promise<void>;
   };
@@ -161,9 +170,11 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     // store, replay guard
     const store = await NodeStore.open({
       path: join(options.dir, DB_DIR),
+      integrityDir: join(options.dir, DB_INTEGRITY_DIR),
       storageKey: keystore.storageKey,
       suite,
       clock,
+      log: nodeLog,
     });
     closers.push({ name: 'store', close: () => store.close() });
     if (!store.previousShutdownClean) {
@@ -175,7 +186,14 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const nonces = await ReplayGuard.load({
       store,
       clock,
-      ...replayGuardLimits(nodeSet.params),
+      ...(deps.monotonic === undefined ? {} : { monotonic: deps.monotonic }),
+      ...replayGuardLimits(nodeSet.params, {
+        perWallet: {
+          ratePerSecond: options.perWalletRate.perSecond,
+          burst: options.perWalletRate.burst,
+        },
+        perSource: { ratePerSecond: options.perIpRate.perSecond, burst: options.perIpRate.burst },
+      }),
       sweepIntervalMs: options.replaySweepIntervalMs,
       onSweepError: () => {
         nodeLog.error('replay sweep failed', {});
@@ -183,6 +201,11 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     });
     nonces.start();
     closers.push({ name: 'replay-guard', close: () => nonces.stop() });
+    if (nonces.clockBehindMs() > 0) {
+      nodeLog.warn('clock is behind the replay guard mark: refusing recovers until it catches up', {
+        behindMs: nonces.clockBehindMs(),
+      });
+    }
 
     // metrics
     const metrics = createNodeMetrics();
@@ -202,6 +225,26 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       ...(auditFailing === undefined ? {} : { failing: auditFailing }),
     });
     closers.push({ name: 'audit', close: () => audit.drain() });
+    // What peers witnessed of this log, and of theirs (decision 0010).
+    const witness = await AuditWitness.open({
+      suite,
+      nodeSet,
+      selfIndex: self.index,
+      signer: identity,
+      head: () => audit.head,
+      hashAt: async (seq) => {
+        for await (const entry of store.auditEntries(seq, { limit: 1 })) {
+          if (entry.seq !== seq) return undefined;
+          if ('corrupt' in entry) throw new QkmsError(ErrorCode.STORE_CORRUPT, entry.corrupt);
+          return decodeAuditRecord(entry.value).hash;
+        }
+        return undefined;
+      },
+      path: join(options.dir, AUDIT_WITNESS_FILE),
+      clock,
+      log: nodeLog,
+    });
+    closers.push({ name: 'audit-witness', close: () => witness.close() });
 
     // revocations: the live set, loaded before anything can ask for a share
     const revocations = await RevocationService.load({
@@ -214,6 +257,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       log: nodeLog,
       fingerprint,
       refuseStale: options.revocation.refuseStale,
+      auditHeads: witness,
     });
 
     // libp2p
@@ -318,6 +362,13 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       metrics.requestDuration.observe({ protocol: name }, seconds);
     };
     const handlerDeps = { log: nodeLog, onRequest, signal: root.signal };
+    const peerIndex = new Map(nodeSet.nodes.map((n) => [n.peerId, n.index]));
+    // registerNodeOnly admits node-set PeerIds only.
+    const indexOfPeer = (peerId: string): number => {
+      const index = peerIndex.get(peerId);
+      if (index === undefined) throw new QkmsError(ErrorCode.INTERNAL, 'peer not in the node set');
+      return index;
+    };
     const sync = new RevocationSync(
       {
         libp2p: host.libp2p,
@@ -328,6 +379,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         metrics,
         log: nodeLog,
         signal: root.signal,
+        audit: witness,
       },
       options.revocation,
     );
@@ -359,9 +411,15 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     host.libp2p.addEventListener('connection:close', deferHealth);
     updateQuorumHealth();
     const handlers = {
-      recover: admitted((f, ctx) => recover.handle(f, admissionSource(ctx))),
+      recover: admitted((f, ctx) => {
+        // Fail closed while this log lacks a head a peer witnessed (decision 0010).
+        witness.assertNotRolledBack();
+        return recover.handle(f, admissionSource(ctx));
+      }),
       publish: admitted((f) => publish.handle(f)),
-      info: admitted((f) => handleInfo({ ...serviceDeps, health }, f)),
+      info: admitted((f) =>
+        handleInfo({ ...serviceDeps, health, witnessedOf: (i) => witness.witnessedOf(i) }, f),
+      ),
       revoke: admitted((f) => revocations.handleRevoke(f)),
     } as const;
     for (const name of ['recover', 'publish', 'info', 'revoke'] as const) {
@@ -398,7 +456,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         readDeadlineMs: options.readDeadlineMs,
         maxInboundStreams: options.maxStreamsPerProtocol,
         quiet: true,
-        handle: (f) => revocations.handleRevsync(f),
+        handle: (f, ctx) => revocations.handleRevsync(f, indexOfPeer(ctx.remotePeer)),
       },
       handlerDeps,
     );
@@ -411,13 +469,44 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const http: HttpServer = await startHttp(options.http, {
       registry: metrics.registry,
       checks: [
-        { name: 'store', ready: () => store.isOpen },
+        {
+          name: 'store',
+          ready: () => store.isOpen && store.writeFence === undefined,
+          reason: () => {
+            const fence = store.writeFence;
+            return fence === undefined
+              ? undefined
+              : `writes fenced after a failed write (${fence.lastError}); reopen attempts ${fence.attempts}`;
+          },
+        },
+        // Acknowledged data missing from the store: not ready until the operator acts.
+        {
+          name: 'integrity',
+          ready: () => store.integrity === undefined,
+          reason: () => store.integrity?.summary,
+        },
         {
           name: 'libp2p',
           ready: () => host.libp2p.status === 'started' && host.libp2p.getMultiaddrs().length > 0,
         },
-        { name: 'revocations', ready: () => revocations.fresh() },
+        // The clock went back past a time the replay guard has passed: recovers get NOT_READY.
+        {
+          name: 'clock',
+          ready: () => nonces.clockBehindMs() === 0,
+          reason: () =>
+            `clock is ${String(nonces.clockBehindMs())} ms behind the replay guard's mark; serving resumes when it catches up`,
+        },
+        {
+          name: 'revocations',
+          ready: () => revocations.fresh(),
+          reason: () => revocations.reason(),
+        },
         { name: 'audit', ready: () => audit.writable },
+        {
+          name: 'audit-witness',
+          ready: () => witness.rollback() === undefined,
+          reason: () => witness.reason(),
+        },
       ],
     });
     closers.push({ name: 'http', close: () => http.close() });
@@ -440,6 +529,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       revocations: {
         size: () => revocations.live.size,
         fresh: () => revocations.fresh(),
+        state: () => revocations.state(),
         syncNow: () => sync.syncNow(),
       },
       disconnect: async (peerId) => {

@@ -10,6 +10,8 @@ export interface ReadinessCheck {
   readonly name: string;
   /** True when this part of the node is ready. */
   ready(): boolean;
+  /** Why it is not, in a line for the operator (counts and indices only); read only when failing. */
+  reason?(): string | undefined;
 }
 
 export interface HttpServer {
@@ -33,10 +35,18 @@ export async function startHttp(
       return;
     }
     if (path === '/readyz') {
-      const failing = deps.checks.filter((c) => !c.ready()).map((c) => c.name);
+      const failed = deps.checks.filter((c) => !c.ready());
+      const failing = failed.map((c) => c.name);
+      const reasons: Record<string, string> = {};
+      for (const check of failed) {
+        const reason = check.reason?.();
+        if (reason !== undefined) reasons[check.name] = reason;
+      }
       res
         .writeHead(failing.length === 0 ? 200 : 503, { 'content-type': 'application/json' })
-        .end(`${JSON.stringify({ ready: failing.length === 0, failing })}\n`);
+        .end(
+          `${JSON.stringify({ ready: failing.length === 0, failing, ...(failing.length === 0 ? {} : { reasons }) })}\n`,
+        );
       return;
     }
     if (path === '/metrics') {

@@ -50,7 +50,8 @@ async function guardOn(
   clock: () => number = () => T0,
   extra: Partial<Parameters<typeof ReplayGuard.load>[0]> = {},
 ): Promise<ReplayGuard> {
-  const guard = await ReplayGuard.load({ store, clock, ...extra });
+  // Unless a test makes them differ, both clocks run together (no jump).
+  const guard = await ReplayGuard.load({ store, clock, monotonic: clock, ...extra });
   cleanups.push(() => guard.stop());
   return guard;
 }
@@ -115,7 +116,11 @@ describe('ReplayGuard: a (session key, nonce) pair is used once', () => {
         }),
         async (ops) => {
           let now = T0;
-          const guard = await ReplayGuard.load({ store: new MemoryNonceStore(), clock: () => now });
+          const guard = await ReplayGuard.load({
+            store: new MemoryNonceStore(),
+            clock: () => now,
+            monotonic: () => now,
+          });
           const { sessionKey, nonce } = pair();
           const expiresAt = T0 + 10;
           let granted = 0;
@@ -277,12 +282,14 @@ describe('ReplayGuard: expiry', () => {
   });
 
   it('sweeps a reserved but never committed pair from memory only', async () => {
+    let now = T0;
     const store = new MemoryNonceStore();
     const del = vi.spyOn(store, 'deleteNonces');
-    const guard = await guardOn(store);
+    const guard = await guardOn(store, () => now);
     const p = pair();
     guard.reserve(p.sessionKey, p.nonce, T0 + 10, OWNER);
-    expect(await guard.sweep(T0 + 10)).toBe(1);
+    now = T0 + 10;
+    expect(await guard.sweep()).toBe(1);
     expect(del).not.toHaveBeenCalled();
     await expect(guard.commit(p.sessionKey, p.nonce)).rejects.toMatchObject({
       code: ErrorCode.INVALID_ARGUMENT,
@@ -381,7 +388,8 @@ describe('ReplayGuard: refused requests and partitions (issue 12, item 3)', () =
   });
 
   it('one wallet, or one source, cannot hold more than its share: RATE_LIMITED, others still served', async () => {
-    const guard = await guardOn(new MemoryNonceStore(), () => T0, {
+    let now = T0;
+    const guard = await guardOn(new MemoryNonceStore(), () => now, {
       maxEntries: 1_000,
       maxPerWallet: 10,
       maxPerSource: 40,
@@ -415,25 +423,45 @@ describe('ReplayGuard: refused requests and partitions (issue 12, item 3)', () =
     expect(guard.reserve(honest.sessionKey, honest.nonce, LIVE, OWNER)).toBe(true);
     expect(guard.heldBy({ source: 'host-1' })).toBe(40);
     // A swept pair is no longer charged.
-    await guard.sweep(LIVE);
+    now = LIVE;
+    await guard.sweep();
     expect(guard.heldBy({ source: 'host-1' })).toBe(0);
     expect(guard.heldBy({ wallet: greedy.wallet })).toBe(0);
   });
 
   it('is sized from the node set parameters: the lifetime of a pair times the sizing rate', () => {
-    expect(replayGuardLimits({ maxGrantAgeMs: 120_000, maxClockSkewMs: 30_000 })).toEqual({
+    const low = { ratePerSecond: 1, burst: 1 };
+    const rates = { perWallet: low, perSource: low };
+    expect(replayGuardLimits({ maxGrantAgeMs: 120_000, maxClockSkewMs: 30_000 }, rates)).toEqual({
       maxEntries: DEFAULT_MAX_REPLAY_ENTRIES,
       maxPerWallet: Math.ceil(DEFAULT_MAX_REPLAY_ENTRIES / 256),
       maxPerSource: Math.ceil(DEFAULT_MAX_REPLAY_ENTRIES / 64),
     });
-    const short = replayGuardLimits({ maxGrantAgeMs: 10_000, maxClockSkewMs: 0 });
-    const long = replayGuardLimits({ maxGrantAgeMs: 600_000, maxClockSkewMs: 60_000 });
-    expect(short.maxEntries).toBe(20_000);
-    expect(long.maxEntries).toBe(720 * 2_000);
-    expect(
-      replayGuardLimits({ maxGrantAgeMs: 3_600_000, maxClockSkewMs: 300_000 }).maxEntries,
-    ).toBe(4_000_000);
-    expect(replayGuardLimits({ maxGrantAgeMs: 1_000, maxClockSkewMs: 0 }).maxEntries).toBe(10_000);
+    const at = (maxGrantAgeMs: number, maxClockSkewMs: number): number =>
+      replayGuardLimits({ maxGrantAgeMs, maxClockSkewMs }, rates).maxEntries;
+    expect(at(10_000, 0)).toBe(20_000);
+    expect(at(600_000, 60_000)).toBe(720 * 2_000);
+    expect(at(3_600_000, 300_000)).toBe(4_000_000);
+    expect(at(1_000, 0)).toBe(10_000);
+  });
+
+  it('gives a partition at least what its rate limit admits over a pair lifetime, at most the guard', () => {
+    const params = { maxGrantAgeMs: 120_000, maxClockSkewMs: 30_000 }; // 180 s
+    // Defaults: 5/s burst 20 per wallet admits 920 < 1/256 of the guard; 50/s burst 100 per
+    // address admits 9,100 > 1/64 of it.
+    const defaults = replayGuardLimits(params, {
+      perWallet: { ratePerSecond: 5, burst: 20 },
+      perSource: { ratePerSecond: 50, burst: 100 },
+    });
+    expect(defaults.maxPerWallet).toBe(Math.ceil(DEFAULT_MAX_REPLAY_ENTRIES / 256));
+    expect(defaults.maxPerSource).toBe(9_100);
+    // An operator who lifts the rates (a benchmark, one trusted player service) lifts the share.
+    const lifted = replayGuardLimits(params, {
+      perWallet: { ratePerSecond: 100_000, burst: 100_000 },
+      perSource: { ratePerSecond: 1_000, burst: 10 },
+    });
+    expect(lifted.maxPerWallet).toBe(DEFAULT_MAX_REPLAY_ENTRIES);
+    expect(lifted.maxPerSource).toBe(180_010);
   });
 });
 
@@ -524,5 +552,185 @@ describe('ReplayGuard: lifecycle and input', () => {
     await expect(
       ReplayGuard.load({ store, clock: () => T0, sweepIntervalMs: 0 }),
     ).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  });
+});
+
+describe('ReplayGuard: wall-clock jumps (issue 13, item 5)', () => {
+  const MAX_AGE_MS = 120_000;
+  const SKEW_MS = 30_000;
+  const ISSUED = T0;
+  const EXPIRES = ISSUED + MAX_AGE_MS + SKEW_MS;
+  const JUMP_MS = 600_000;
+
+  it('a forward jump alone forgets nothing: after the clock comes back, the pair is still refused', async () => {
+    let wall = T0;
+    let mono = 0;
+    const store = new MemoryNonceStore();
+    const guard = await guardOn(store, () => wall, { monotonic: () => mono });
+    const p = pair();
+    expect(guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER)).toBe(true);
+    await guard.commit(p.sessionKey, p.nonce);
+    wall = T0 + JUMP_MS; // the wall clock jumps 10 minutes ahead, for several sweeps
+    for (let i = 0; i < 3; i++) {
+      mono += 1_000;
+      expect(await guard.sweep()).toBe(0);
+    }
+    wall = T0 + 3_000; // and comes back
+    expect(guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER)).toBe(false);
+    expect(store.records.size).toBe(1);
+    expect(guard.clockMark).toBe(0);
+    expect(guard.clockBehindMs()).toBe(0);
+  });
+
+  it('forgets a pair once both clocks say it expired, raising the durable mark first', async () => {
+    let wall = T0;
+    let mono = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'qkms-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await openStore(dir);
+    const guard = await guardOn(store, () => wall, { monotonic: () => mono });
+    const p = pair();
+    guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER);
+    await guard.commit(p.sessionKey, p.nonce);
+    mono = EXPIRES - T0; // the monotonic clock has run the lifetime ...
+    expect(await guard.sweep()).toBe(0); // ... but the wall clock has not
+    wall = EXPIRES;
+    expect(await guard.sweep()).toBe(1);
+    expect(guard.clockMark).toBe(EXPIRES);
+    expect(await store.getClockMark()).toBe(EXPIRES);
+  });
+
+  it('a backward jump past a forgotten pair: NOT_READY until the clock reaches the mark, then the pair is too old', async () => {
+    let wall = T0;
+    const guard = await guardOn(new MemoryNonceStore(), () => wall);
+    const p = pair();
+    guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER);
+    await guard.commit(p.sessionKey, p.nonce);
+    wall = EXPIRES;
+    expect(await guard.sweep()).toBe(1);
+    wall = EXPIRES - 60_000; // NTP steps the clock back a minute
+    expect(guard.clockBehindMs()).toBe(60_000);
+    expect(() => guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER)).toThrow(
+      expect.objectContaining({ code: ErrorCode.NOT_READY }),
+    );
+    const fresh = pair();
+    expect(() => guard.reserve(fresh.sessionKey, fresh.nonce, LIVE, OWNER)).toThrow(
+      expect.objectContaining({ code: ErrorCode.NOT_READY }),
+    );
+    wall = EXPIRES;
+    expect(guard.clockBehindMs()).toBe(0);
+    expect(guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER)).toBe(false);
+    expect(guard.reserve(fresh.sessionKey, fresh.nonce, LIVE, OWNER)).toBe(true);
+  });
+
+  it('a restart under a clock that is ahead, then one that is right: the mark carries over and refuses', async () => {
+    const store = new MemoryNonceStore();
+    const first = await guardOn(store, () => T0);
+    const p = pair();
+    first.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER);
+    await first.commit(p.sessionKey, p.nonce);
+    await first.stop();
+    // Started while the clock was 10 minutes ahead: with no monotonic reference
+    // across the restart, the load forgets the pair by the wall clock alone.
+    const ahead = await guardOn(store, () => T0 + JUMP_MS);
+    expect(ahead.size).toBe(0);
+    expect(store.records.size).toBe(0);
+    expect(store.clockMark).toBe(EXPIRES);
+    await ahead.stop();
+    const right = await guardOn(store, () => T0 + 3_000);
+    expect(right.clockMark).toBe(EXPIRES);
+    expect(right.clockBehindMs()).toBe(EXPIRES - T0 - 3_000);
+    expect(() => right.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER)).toThrow(
+      expect.objectContaining({ code: ErrorCode.NOT_READY }),
+    );
+  });
+
+  it('forgets nothing when the mark cannot be written', async () => {
+    let wall = T0;
+    const store = new MemoryNonceStore();
+    const guard = await guardOn(store, () => wall);
+    const p = pair();
+    guard.reserve(p.sessionKey, p.nonce, EXPIRES, OWNER);
+    await guard.commit(p.sessionKey, p.nonce);
+    store.failWrites = true;
+    wall = EXPIRES;
+    await expect(guard.sweep()).rejects.toThrow(/disk full/);
+    expect(guard.size).toBe(1);
+    expect(guard.clockMark).toBe(0);
+    expect(guard.has(p.sessionKey, p.nonce)).toBe(true);
+  });
+
+  it('never grants one request twice, whatever the wall clock does across sweeps and restarts (property)', async () => {
+    // True time advances; the wall clock is true time plus an offset that jumps
+    // anywhere within +-15 minutes; the monotonic clock tracks true time from an
+    // arbitrary origin that a restart changes. A request passes step 3
+    // (freshness by the wall clock) and then step 8 (the guard).
+    type Op =
+      | { op: 'tick'; ms: number }
+      | { op: 'offset'; ms: number }
+      | { op: 'sweep' }
+      | { op: 'restart'; origin: number }
+      | { op: 'request' };
+    const ops = fc.oneof(
+      fc.record({
+        op: fc.constant('tick' as const),
+        ms: fc.oneof(fc.constantFrom(1_000, 30_000, 90_000), fc.integer({ min: 1, max: 90_000 })),
+      }),
+      fc.record({
+        op: fc.constant('offset' as const),
+        ms: fc.oneof(
+          fc.constantFrom(-600_000, -180_000, -150_000, -60_000, 0, 60_000, 600_000),
+          fc.integer({ min: -900_000, max: 900_000 }),
+        ),
+      }),
+      fc.record({ op: fc.constant('sweep' as const) }),
+      fc.record({ op: fc.constant('restart' as const), origin: fc.nat({ max: 10 ** 9 }) }),
+      fc.record({ op: fc.constant('request' as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(ops, { minLength: 4, maxLength: 24 }), async (script: Op[]) => {
+        let truth = T0;
+        let offset = 0;
+        let origin = 0;
+        const wall = (): number => truth + offset;
+        const mono = (): number => truth - T0 + origin;
+        const store = new MemoryNonceStore();
+        const load = (): Promise<ReplayGuard> =>
+          ReplayGuard.load({ store, clock: wall, monotonic: mono });
+        let guard = await load();
+        const { sessionKey, nonce } = pair();
+        let granted = 0;
+        // The first use, with a right clock; then whatever the script does.
+        for (const step of [{ op: 'request' } as const, ...script]) {
+          if (step.op === 'tick') truth += step.ms;
+          if (step.op === 'offset') offset = step.ms;
+          if (step.op === 'sweep') await guard.sweep();
+          if (step.op === 'restart') {
+            await guard.stop();
+            origin = step.origin - (truth - T0);
+            guard = await load();
+          }
+          if (step.op === 'request') {
+            const now = wall();
+            try {
+              checkRequestFreshness({ issuedAt: ISSUED } as RecoverRequestBody, {
+                now,
+                maxAgeMs: MAX_AGE_MS,
+                maxSkewMs: SKEW_MS,
+              });
+              if (guard.reserve(sessionKey, nonce, EXPIRES, OWNER)) {
+                await guard.commit(sessionKey, nonce);
+                granted++;
+              }
+            } catch {
+              // refused: expired, from the future, or NOT_READY
+            }
+          }
+        }
+        await guard.stop();
+        return granted <= 1;
+      }),
+      { numRuns: 1_000 },
+    );
   });
 });

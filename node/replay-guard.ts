@@ -30,11 +30,33 @@
 // freshness check first. reserve() also refuses a pair whose expiresAt has
 // already passed by the guard's own clock, so even a request that passed the
 // freshness check an instant earlier cannot slip in after the sweep.
+//
+// Why a wall-clock jump does not reopen the window (issue 13, item 5;
+// docs/operations.md §4.6). The argument above holds only while the wall
+// clock never goes back past a time at which it forgot something. Two rules
+// keep it:
+// - A pair is forgotten only when BOTH clocks say it expired: the wall clock
+//   (now >= expiresAt) and the monotonic clock, which must have run the
+//   pair's remaining lifetime as the wall clock gave it at reservation (or at
+//   load). A forward jump of the wall clock alone forgets nothing, so when
+//   the clock comes back the pair is still held and a replay is REPLAYED.
+// - The clock mark: before forgetting any pair, the guard durably records
+//   mark >= its expiresAt (MetaName.clockMark; it only grows). While the wall
+//   clock reads less than the mark, reserve() throws NOT_READY and the node's
+//   /readyz fails `clock`: the clock went back past a time the node has
+//   passed. At now >= mark every forgotten pair has expiresAt <= now, so the
+//   freshness argument holds again. This covers what the monotonic clock
+//   cannot see: a restart (load() forgets by the wall clock alone, as it has
+//   no other reference), and a backward jump after a normal expiry.
 import { ErrorCode, NONCE_BYTES, QkmsError } from '../protocol/index.ts';
 import type { NonceEntry } from './store/index.ts';
 
 /** What the guard needs from the node's store (NodeStore implements it). */
 export interface NonceStore {
+  /** The clock mark (ms) last recorded, or undefined if none. */
+  getClockMark(): Promise<number | undefined>;
+  /** Records the clock mark; resolves once durable. */
+  putClockMark(at: number): Promise<void>;
   /** One synced batch; resolves once durable. */
   putNonces(entries: readonly NonceEntry[]): Promise<void>;
   /** Records with expiresAt > now. */
@@ -48,6 +70,12 @@ export interface ReplayGuardInit {
   readonly store: NonceStore;
   /** ms since the epoch: the same clock the freshness check reads. */
   readonly clock: () => number;
+  /**
+   * A monotonic clock in ms (any origin): performance.now unless a test injects
+   * one. A pair is forgotten only once it has also run the pair's remaining
+   * lifetime, so a wall-clock jump alone forgets nothing.
+   */
+  readonly monotonic?: () => number;
   /**
    * Longest a commit waits for companions before its batch is written, in
    * ms. 0 (default): the next turn of the event loop, which already gathers
@@ -94,16 +122,26 @@ export interface ReplayGuardLimits {
   readonly maxPerSource: number;
 }
 
+/** A token bucket's refill and size (node/admission.ts RateLimit). */
+interface Rate {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
 /**
  * The guard's size from the node set's parameters: a pair lives from its
  * reservation until issuedAt + maxGrantAge + maxClockSkew, and issuedAt may be
  * up to maxClockSkew ahead of now, so at most maxGrantAge + 2 x maxClockSkew;
  * the guard holds that many seconds of REPLAY_SIZING_RECOVERS_PER_SECOND.
+ * A partition's share is 1/256 (wallet) or 1/64 (source) of it, but never
+ * less than what the operator's rate limit for that partition admits over a
+ * pair's lifetime (burst + rate x lifetime): the guard never refuses what the
+ * rates let through, and an operator who raises a rate raises the share.
  */
-export function replayGuardLimits(params: {
-  readonly maxGrantAgeMs: number;
-  readonly maxClockSkewMs: number;
-}): ReplayGuardLimits {
+export function replayGuardLimits(
+  params: { readonly maxGrantAgeMs: number; readonly maxClockSkewMs: number },
+  rates: { readonly perWallet: Rate; readonly perSource: Rate },
+): ReplayGuardLimits {
   const lifetimeMs = params.maxGrantAgeMs + 2 * params.maxClockSkewMs;
   const maxEntries = Math.min(
     MAX_REPLAY_ENTRIES,
@@ -112,10 +150,14 @@ export function replayGuardLimits(params: {
       Math.ceil((lifetimeMs / 1000) * REPLAY_SIZING_RECOVERS_PER_SECOND),
     ),
   );
+  const admitted = (rate: Rate): number =>
+    Math.ceil(rate.burst + (rate.ratePerSecond * lifetimeMs) / 1000);
+  const share = (divisor: number, rate: Rate): number =>
+    Math.min(maxEntries, Math.max(Math.ceil(maxEntries / divisor), admitted(rate)));
   return {
     maxEntries,
-    maxPerWallet: Math.ceil(maxEntries / REPLAY_WALLET_SHARE),
-    maxPerSource: Math.ceil(maxEntries / REPLAY_SOURCE_SHARE),
+    maxPerWallet: share(REPLAY_WALLET_SHARE, rates.perWallet),
+    maxPerSource: share(REPLAY_SOURCE_SHARE, rates.perSource),
   };
 }
 
@@ -125,6 +167,7 @@ export const MAX_NONCE_BATCH = 4096;
 const INIT_KEYS = new Set([
   'store',
   'clock',
+  'monotonic',
   'flushIntervalMs',
   'sweepIntervalMs',
   'maxEntries',
@@ -146,6 +189,8 @@ interface Entry {
   /** pairId(sessionKey, nonce): the pair's bytes, kept once, as a compact string. */
   readonly id: string;
   readonly expiresAt: number;
+  /** Monotonic time (ms) before which the pair is kept whatever the wall clock says. */
+  readonly keepUntil: number;
   state: EntryState;
   /** While queued or being written: the batch the pair goes to disk with. */
   batch: Batch | undefined;
@@ -159,6 +204,10 @@ interface Entry {
 export interface ReplayOwner {
   readonly wallet: Uint8Array;
   readonly source: string;
+}
+
+function clockBehindError(): QkmsError {
+  return new QkmsError(ErrorCode.NOT_READY, 'replay guard: the clock is behind its mark');
 }
 
 function stoppedError(): QkmsError {
@@ -224,6 +273,9 @@ function ignoreRejection(): void {
 export class ReplayGuard {
   readonly #store: NonceStore;
   readonly #clock: () => number;
+  readonly #monotonic: () => number;
+  /** Every forgotten pair had expiresAt <= this (ms); durable before the pair was forgotten. */
+  #mark = 0;
   readonly #flushIntervalMs: number;
   readonly #sweepIntervalMs: number;
   readonly #maxEntries: number;
@@ -246,6 +298,7 @@ export class ReplayGuard {
   private constructor(init: ReplayGuardInit) {
     this.#store = init.store;
     this.#clock = init.clock;
+    this.#monotonic = init.monotonic ?? (() => performance.now());
     this.#flushIntervalMs = checkMs(init.flushIntervalMs ?? 0, 'flushIntervalMs', 0);
     this.#sweepIntervalMs = checkMs(
       init.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
@@ -267,9 +320,12 @@ export class ReplayGuard {
   }
 
   /**
-   * Builds the guard and loads every unexpired pair from the store (deleting
-   * the expired ones first), so a replay after a restart is refused.
-   * STORE_CORRUPT if a record fails authentication.
+   * Builds the guard, reads its clock mark and loads every unexpired pair
+   * from the store, so a replay after a restart is refused. The expired
+   * records are deleted, after the mark is raised past them (durably): with
+   * no monotonic reference across a restart, that deletion is by the wall
+   * clock alone, and the mark is what keeps it safe. STORE_CORRUPT if a
+   * record fails authentication.
    */
   static async load(init: ReplayGuardInit): Promise<ReplayGuard> {
     for (const key of Object.keys(init)) {
@@ -277,20 +333,51 @@ export class ReplayGuard {
         throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `replay guard: unknown option ${key}`);
     }
     const guard = new ReplayGuard(init);
+    guard.#mark = (await init.store.getClockMark()) ?? 0;
     const now = init.clock();
-    await init.store.sweepNonces(now);
-    for (const e of await init.store.listNonces(now)) {
+    const mono = guard.#monotonic();
+    const expired: NonceEntry[] = [];
+    let highest = guard.#mark;
+    for (const e of await init.store.listNonces(0)) {
+      if (e.expiresAt <= now) {
+        expired.push(e);
+        highest = Math.max(highest, e.expiresAt);
+        continue;
+      }
       const id = pairId(e.sessionKey, e.nonce);
       guard.#entries.set(id, {
         id,
         expiresAt: e.expiresAt,
+        keepUntil: mono + (e.expiresAt - now),
         state: 'durable',
         batch: undefined,
         error: undefined,
         owner: undefined,
       });
     }
+    await guard.#raiseMark(highest);
+    if (expired.length > 0) await init.store.deleteNonces(expired);
     return guard;
+  }
+
+  /** Raises the mark to `at` durably (if higher); before anything it covers is forgotten. */
+  async #raiseMark(at: number): Promise<void> {
+    if (at <= this.#mark) return;
+    await this.#store.putClockMark(at);
+    this.#mark = Math.max(this.#mark, at);
+  }
+
+  /**
+   * The clock mark (ms): the latest expiry of any pair forgotten so far. The
+   * node refuses requests (NOT_READY) while its clock reads less.
+   */
+  get clockMark(): number {
+    return this.#mark;
+  }
+
+  /** How far (ms) the clock is behind the mark at `now`; 0 when the guard can serve. */
+  clockBehindMs(now: number = this.#clock()): number {
+    return Math.max(0, this.#mark - now);
   }
 
   /** Pairs held in memory (reserved, being written or recorded): a gauge. */
@@ -325,7 +412,8 @@ export class ReplayGuard {
    * `owner`; false if it was already reserved or recorded — or if expiresAt
    * has already passed, as such a request is too old to guard (see the file
    * comment). Throws RATE_LIMITED when the owner's wallet or source already
-   * holds its share, BUSY once stopped or when maxEntries pairs are held.
+   * holds its share, BUSY once stopped or when maxEntries pairs are held,
+   * NOT_READY while the clock reads less than the clock mark.
    */
   reserve(
     sessionKey: Uint8Array,
@@ -339,7 +427,10 @@ export class ReplayGuard {
     checkMs(expiresAt, 'expiresAt', 0);
     const id = pairId(sessionKey, nonce);
     if (this.#entries.has(id)) return false;
-    if (expiresAt <= this.#clock()) return false;
+    const now = this.#clock();
+    // Before the expiry check: a pair forgotten at a later time than now may be this one.
+    if (now < this.#mark) throw clockBehindError();
+    if (expiresAt <= now) return false;
     const wallet = String.fromCharCode(...owner.wallet);
     if ((this.#perWallet.get(wallet) ?? 0) >= this.#maxPerWallet)
       throw new QkmsError(ErrorCode.RATE_LIMITED, 'replay guard: wallet holds its share');
@@ -350,6 +441,7 @@ export class ReplayGuard {
     this.#entries.set(id, {
       id,
       expiresAt,
+      keepUntil: this.#monotonic() + (expiresAt - now),
       state: 'reserved',
       batch: undefined,
       error: undefined,
@@ -498,19 +590,32 @@ export class ReplayGuard {
   }
 
   /**
-   * Forgets every pair expired at `now` (expiresAt <= now) in memory and
-   * deletes their records; returns how many pairs were forgotten. Pairs still
-   * being written are left for the next sweep.
+   * Forgets every pair expired by both clocks — the wall clock at `now`
+   * (expiresAt <= now) and the monotonic clock (its remaining lifetime has
+   * run) — in memory and deletes their records, after raising the clock mark
+   * past them (durably; if that write fails, nothing is forgotten). Returns
+   * how many pairs were forgotten. Pairs still being written are left for
+   * the next sweep.
    */
   async sweep(now: number = this.#clock()): Promise<number> {
+    const mono = this.#monotonic();
+    const due: Entry[] = [];
+    let highest = this.#mark;
+    for (const e of this.#entries.values()) {
+      if (e.expiresAt > now || e.keepUntil > mono || e.state === 'queued') continue;
+      due.push(e);
+      highest = Math.max(highest, e.expiresAt);
+    }
+    await this.#raiseMark(highest);
     const onDisk: { sessionKey: Uint8Array; nonce: Uint8Array }[] = [];
     let forgotten = 0;
-    for (const [id, e] of this.#entries) {
-      if (e.expiresAt > now || e.state === 'queued') continue;
+    for (const e of due) {
+      // While the mark was written, the pair may have been released, or committed.
+      if (this.#entries.get(e.id) !== e || e.state === 'queued') continue;
       this.#forget(e);
       forgotten++;
       // A failed batch may still have reached the disk before its error.
-      if (e.state !== 'reserved') onDisk.push(pairOf(id));
+      if (e.state !== 'reserved') onDisk.push(pairOf(e.id));
     }
     if (onDisk.length > 0) await this.#store.deleteNonces(onDisk);
     return forgotten;

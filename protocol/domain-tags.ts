@@ -40,6 +40,8 @@ export const DomainTag = {
   AUDIT_RECORD: 'qkms/v1/audit-record',
   /** Node signature over an audit record: tag || record hash. */
   AUDIT_SIGNATURE: 'qkms/v1/audit-signature',
+  /** Node signature over its audit head statement: tag || canonical CBOR of the head body. */
+  AUDIT_HEAD: 'qkms/v1/audit-head',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

@@ -12,6 +12,7 @@ export {
   CEK_BYTES,
   ID_BYTES,
   MAX_FRAME_BYTES,
+  MAX_NODES,
   MAX_REVOCATION_BYTES,
   MAX_TEXT_BYTES,
   NONCE_BYTES,
@@ -154,6 +155,15 @@ export {
   type NodeHealth,
   type NodeInfo,
 } from './messages/messages.ts';
+export {
+  MAX_AUDIT_HEAD_BYTES,
+  decodeAuditHead,
+  encodeAuditHead,
+  signAuditHead,
+  verifyAuditHead,
+  type AuditHeadBody,
+  type SignedAuditHead,
+} from './messages/audit-head.ts';
 export {
   signReceipt,
   verifyReceipt,

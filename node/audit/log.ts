@@ -4,7 +4,11 @@
 // written together in the next synced batch (group commit); their sequence
 // numbers and chain links are assigned when that batch is built, so a failed
 // write leaves no gap: every record in it is rejected (AUDIT_UNAVAILABLE) and
-// the chain continues from the last durable record.
+// the chain continues from the last durable record. After a failed write the
+// head is read back from the store before the next batch: the store may have
+// reopened onto a state that holds the failed batch after all (LevelDB wrote
+// it whole before reporting the error), and the chain must follow what is
+// on disk.
 import { ErrorCode, QkmsError, type CryptoSuite, type SigningKey } from '../../protocol/index.ts';
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
@@ -58,6 +62,8 @@ export class AuditLog implements CustodyAudit {
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #writable = true;
+  /** Set after a failed write: re-read the head from the store before the next batch. */
+  #headStale = false;
 
   private constructor(deps: AuditLogDeps, head: AuditHead) {
     this.#deps = deps;
@@ -117,6 +123,10 @@ export class AuditLog implements CustodyAudit {
     const end = metrics.stageDuration.startTimer({ stage: 'audit_write' });
     try {
       if (this.#deps.failing?.() === true) throw new Error('audit store failing (test fault)');
+      if (this.#headStale) {
+        this.#head = (await store.auditHead()) ?? { seq: 0, hash: GENESIS_HASH };
+        this.#headStale = false;
+      }
       let { seq, hash } = this.#head;
       const at = clock();
       const values = batch.map(({ event }) => {
@@ -136,6 +146,7 @@ export class AuditLog implements CustodyAudit {
       }
     } catch (e) {
       this.#writable = false;
+      this.#headStale = true;
       metrics.auditFailures.inc(batch.length);
       this.#deps.log.error('audit write failed', {
         records: batch.length,

@@ -3,19 +3,24 @@
 // copy of the node's database (LevelDB allows one process at a time, and a
 // reader must never touch the node's own files or its run marker), opened
 // with the node's keystore: the records are sealed with its storage key.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+// `verify --against-peers` also asks the node's running peers for the latest
+// head of this node's log they witnessed (audit-peers.ts, decision 0010).
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
   ErrorCode,
   QkmsError,
   isQkmsError,
+  parseSignedNodeSetJson,
+  peerIdFromEd25519PublicKey,
   requireNativeSuite,
   toHex,
+  type CryptoSuite,
 } from '../../protocol/index.ts';
 import { decodeAuditRecord, type AuditRecord } from '../audit/record.ts';
 import { verifyChain } from '../audit/verify.ts';
-import { DB_DIR } from '../daemon.ts';
+import { DB_DIR, DB_INTEGRITY_DIR } from '../daemon.ts';
 import { loadKeystore } from '../keystore.ts';
 import {
   PASSPHRASE_ENV,
@@ -25,9 +30,10 @@ import {
 } from '../options.ts';
 import { NodeStore } from '../store/index.ts';
 import { parseArgs } from './args.ts';
+import { askPeers, type PeerWitness } from './audit-peers.ts';
 import { EXIT, type CliIo } from './main.ts';
 
-export const AUDIT_VERIFY_USAGE = `Usage: qkms audit verify --dir DIR [--json]
+export const AUDIT_VERIFY_USAGE = `Usage: qkms audit verify --dir DIR [--against-peers --nodeset FILE] [--json]
 
 Walks the custody audit log of the node whose data directory is DIR, from the
 first record to the last, and reports the first break: a record changed
@@ -36,8 +42,15 @@ Works while the node runs: it reads a snapshot copy of the database, with
 the node's keystore (an encrypted keystore needs ${PASSPHRASE_ENV} or
 ${PASSPHRASE_FILE_ENV}).
 
-Exit codes: 0 the chain verifies, 1 it is broken, 2 usage error, 3 the
-keystore or database cannot be read.`;
+--against-peers asks every peer in the node set FILE (over /qkms/info) for
+the latest head of this node's log it witnessed — a statement this node
+signed — and checks the log still holds it: a log that lost its tail, cut
+back to a shorter chain that verifies, fails here and names the witness.
+Unreachable peers are listed; the check fails if no peer answered.
+
+Exit codes: 0 the chain verifies (and holds every head a peer witnessed),
+1 it is broken or behind a witness (or no peer answered), 2 usage error,
+3 the keystore, node set or database cannot be read.`;
 
 export const AUDIT_TAIL_USAGE = `Usage: qkms audit tail --dir DIR [-n N] [--json]
 
@@ -68,6 +81,10 @@ async function openSnapshot(dir: string, io: CliIo): Promise<Opened> {
   const copy = mkdtempSync(join(tmpdir(), 'qkms-audit-'));
   try {
     try {
+      // The integrity mark first, then the database: the database only grows, so the
+      // copy holds at least what the copied mark vouches for, and a lost tail shows.
+      if (existsSync(join(full, DB_INTEGRITY_DIR)))
+        cpSync(join(full, DB_INTEGRITY_DIR), join(copy, DB_INTEGRITY_DIR), { recursive: true });
       cpSync(join(full, DB_DIR), join(copy, DB_DIR), {
         recursive: true,
         filter: (source) => basename(source) !== 'LOCK',
@@ -83,6 +100,7 @@ async function openSnapshot(dir: string, io: CliIo): Promise<Opened> {
     }
     const store = await NodeStore.open({
       path: join(copy, DB_DIR),
+      integrityDir: join(copy, DB_INTEGRITY_DIR),
       storageKey: keystore.storageKey,
       suite,
     });
@@ -114,6 +132,8 @@ function dirFlag(dir: string | undefined, positionals: readonly string[]): strin
 export async function auditVerify(argv: readonly string[], io: CliIo): Promise<number> {
   const { flags, positionals } = parseArgs(argv, {
     dir: 'string',
+    'against-peers': 'boolean',
+    nodeset: 'string',
     json: 'boolean',
     help: 'boolean',
   });
@@ -121,9 +141,16 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
     io.stdout.write(`${AUDIT_VERIFY_USAGE}\n`);
     return EXIT.ok;
   }
-  const opened = await openSnapshot(dirFlag(flags.dir, positionals), io);
+  const dir = dirFlag(flags.dir, positionals);
+  const againstPeers = flags['against-peers'] === true;
+  if (againstPeers && (flags.nodeset === undefined || flags.nodeset === ''))
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, '--against-peers needs --nodeset FILE');
+  if (!againstPeers && flags.nodeset !== undefined)
+    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, '--nodeset: only with --against-peers');
+  const suite = requireNativeSuite();
+  const nodeSetText = againstPeers ? readNodeSet(flags.nodeset ?? '', io) : undefined;
+  const opened = await openSnapshot(dir, io);
   try {
-    const suite = requireNativeSuite();
     let head: Awaited<ReturnType<NodeStore['auditHead']>> | null;
     try {
       head = (await opened.store.auditHead()) ?? null;
@@ -151,26 +178,136 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
             hash: toHex(report.head.hash).slice(0, 16),
             at: new Date(report.head.at).toISOString(),
           };
+    const peers =
+      nodeSetText === undefined
+        ? undefined
+        : await checkAgainstPeers(suite, nodeSetText, opened, report.head?.seq ?? 0);
+    const chainOk = report.broken === undefined;
+    const peersOk = peers === undefined || peers.ok;
     if (flags.json === true) {
       io.stdout.write(
-        `${JSON.stringify({ ok: report.broken === undefined, verified: report.verified, head: last, broken: report.broken ?? null })}\n`,
-      );
-    } else if (report.broken === undefined) {
-      io.stdout.write(
-        last === null
-          ? 'audit log is empty\n'
-          : `audit chain verifies: ${report.verified} records, head ${last.seq} (${last.hash}…, ${last.at})\n`,
+        `${JSON.stringify({
+          ok: chainOk && peersOk,
+          verified: report.verified,
+          head: last,
+          broken: report.broken ?? null,
+          ...(peers === undefined ? {} : { peers: peers.json, behind: peers.behind }),
+        })}\n`,
       );
     } else {
-      const b = report.broken;
-      io.stdout.write(
-        `audit chain BROKEN at record ${b.seq}: ${b.problem}: ${b.detail}\n${report.verified} records verified before it\n`,
-      );
+      if (chainOk) {
+        io.stdout.write(
+          last === null
+            ? 'audit log is empty\n'
+            : `audit chain verifies: ${report.verified} records, head ${last.seq} (${last.hash}…, ${last.at})\n`,
+        );
+      } else {
+        const b = report.broken;
+        io.stdout.write(
+          `audit chain BROKEN at record ${b.seq}: ${b.problem}: ${b.detail}\n${report.verified} records verified before it\n`,
+        );
+      }
+      if (peers !== undefined) for (const l of peers.lines) io.stdout.write(`${l}\n`);
     }
-    return report.broken === undefined ? EXIT.ok : EXIT.failure;
+    return chainOk && peersOk ? EXIT.ok : EXIT.failure;
   } finally {
     await opened.close();
   }
+}
+
+function readNodeSet(file: string, io: CliIo): string {
+  try {
+    return io.readFile(resolve(io.cwd, file));
+  } catch (e) {
+    throw new QkmsError(ErrorCode.CONFIG_INVALID, `--nodeset ${file}: cannot read`, { cause: e });
+  }
+}
+
+interface PeersReport {
+  readonly ok: boolean;
+  /** The witnesses whose head this log does not hold. */
+  readonly behind: readonly { peer: number; witnessedSeq: number; problem: string }[];
+  readonly json: readonly Record<string, unknown>[];
+  readonly lines: readonly string[];
+}
+
+/** The hash of the snapshot's record at `seq`, or undefined if it has none (or it does not read). */
+async function hashAt(opened: Opened, seq: number): Promise<Uint8Array | undefined> {
+  for await (const entry of opened.store.auditEntries(seq, { limit: 1 })) {
+    if (entry.seq !== seq || 'corrupt' in entry) return undefined;
+    try {
+      return decodeAuditRecord(entry.value).hash;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Each peer's witnessed head of this node against the local chain, whose
+ * verified head is `ownSeq`: a witnessed head past it, or another hash at its
+ * seq, means the log lost records this node had signed.
+ */
+async function checkAgainstPeers(
+  suite: CryptoSuite,
+  nodeSetText: string,
+  opened: Opened,
+  ownSeq: number,
+): Promise<PeersReport> {
+  const nodeSet = parseSignedNodeSetJson(suite, nodeSetText);
+  const peerId = peerIdFromEd25519PublicKey(opened.publicKey);
+  const self = nodeSet.nodes.find((n) => n.peerId === peerId);
+  if (self === undefined)
+    throw new QkmsError(ErrorCode.CONFIG_INVALID, '--nodeset: this node is not in it');
+  const answers: PeerWitness[] = await askPeers(suite, nodeSet, {
+    index: self.index,
+    publicKey: opened.publicKey,
+  });
+  const behind: { peer: number; witnessedSeq: number; problem: string }[] = [];
+  const json: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  for (const a of answers) {
+    if (a.outcome !== 'witnessed') {
+      json.push({
+        peer: a.peer,
+        outcome: a.outcome,
+        ...(a.outcome === 'refused' ? { code: a.code } : {}),
+      });
+      lines.push(
+        `node ${a.peer}: ${a.outcome === 'refused' ? `refused (${a.code})` : a.outcome === 'none' ? 'has witnessed no head of this node' : a.outcome === 'invalid' ? "sent a head that does not verify under this node's key (ignored)" : 'unreachable'}`,
+      );
+      continue;
+    }
+    const { seq, hash, at } = a.head.body;
+    let problem: string | undefined;
+    if (seq > ownSeq) problem = 'behind';
+    else if (seq > 0) {
+      const own = await hashAt(opened, seq);
+      if (own === undefined || !suite.equalBytes(own, hash)) problem = 'forked';
+    }
+    json.push({ peer: a.peer, outcome: 'witnessed', seq, at, ok: problem === undefined });
+    if (problem === undefined) {
+      lines.push(`node ${a.peer}: witnessed head ${seq}: held`);
+    } else {
+      behind.push({ peer: a.peer, witnessedSeq: seq, problem });
+      lines.push(
+        problem === 'behind'
+          ? `node ${a.peer}: witnessed head ${seq} (${new Date(at).toISOString()}), but this log ends at ${ownSeq}: ROLLED BACK`
+          : `node ${a.peer}: witnessed head ${seq} (${new Date(at).toISOString()}), but this log holds another record there: FORKED`,
+      );
+    }
+  }
+  const answered = answers.filter((a) => a.outcome === 'witnessed' || a.outcome === 'none').length;
+  if (answers.length > 0 && answered === 0)
+    lines.push('no peer answered: the log was not checked against peers');
+  else if (answers.length === 0) lines.push('no peers in the node set: nothing to check against');
+  return {
+    ok: behind.length === 0 && (answers.length === 0 || answered > 0),
+    behind,
+    json,
+    lines,
+  };
 }
 
 function line(record: AuditRecord): string {

@@ -1,7 +1,8 @@
 // The node's side of revocation: /qkms/revoke (anyone may submit a record
 // whose admin signatures verify, or read the records the node holds) and
-// /qkms/revsync (node-set members only: anti-entropy and pushes), the
-// check recover makes at steps 6 and 9, and readiness.
+// /qkms/revsync (node-set members only: anti-entropy, pushes, and the audit
+// head exchange of decision 0010), the check recover makes at steps 6 and 9,
+// and readiness.
 import {
   ErrorCode,
   MAX_FRAME_BYTES,
@@ -11,6 +12,7 @@ import {
   isQkmsError,
   type CryptoSuite,
   type NodeSet,
+  type SignedAuditHead,
 } from '../../protocol/index.ts';
 import {
   LiveRevocations,
@@ -23,12 +25,19 @@ import {
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 import type { CustodyAudit, RevocationCheck } from '../service/types.ts';
-import type { RevocationSync } from './sync.ts';
+import type { FreshnessState, RevocationSync } from './sync.ts';
 
 /** Records listed per /qkms/revoke page, also bounded by the frame cap. */
 const LIST_PAGE = 64;
 /** Room for the message's own fields around the records of a reply. */
 const REPLY_OVERHEAD_BYTES = 1024;
+
+/** What answering 'audit-head' needs of the audit witness (node/audit/witness.ts). */
+export interface AuditHeadAnswer {
+  statement(): SignedAuditHead;
+  fromPeer(from: number, head: SignedAuditHead): Promise<void>;
+  witnessedOf(index: number): SignedAuditHead | undefined;
+}
 
 export interface RevocationServiceDeps {
   /** Records each revocation newly stored ('revocation-accepted'). */
@@ -42,6 +51,8 @@ export interface RevocationServiceDeps {
   readonly fingerprint: (bytes: Uint8Array) => string;
   /** When not fresh, refuse recovers (NOT_READY). */
   readonly refuseStale: boolean;
+  /** Answers a peer's 'audit-head'; without it the node refuses the message (MALFORMED). */
+  readonly auditHeads?: AuditHeadAnswer;
 }
 
 export class RevocationService implements RevocationCheck {
@@ -88,16 +99,32 @@ export class RevocationService implements RevocationCheck {
 
   /** Steps 6 and 9 of recover. Synchronous. */
   assertNotRevoked(principals: Principals): void {
-    if (this.#deps.refuseStale && !this.fresh())
-      throw new QkmsError(ErrorCode.NOT_READY, 'revocations are not fresh');
+    if (this.#deps.refuseStale) {
+      const state = this.state();
+      if (state !== 'fresh')
+        throw new QkmsError(
+          ErrorCode.NOT_READY,
+          state === 'stale' ? 'revocations are stale' : 'revocations not yet synced',
+        );
+    }
     this.live.assertNotRevoked(principals);
   }
 
-  /** Readiness: revocations fresh (always true before the sync loop is attached). */
+  /** Readiness: revocations fresh (never before the sync loop is attached). */
   fresh(): boolean {
-    const fresh = this.#sync?.fresh() ?? true;
-    this.#deps.metrics.revocationFresh.set(fresh ? 1 : 0);
-    return fresh;
+    return this.state() === 'fresh';
+  }
+
+  /** 'not-yet-synced' until the sync loop is attached and has reached a majority once. */
+  state(): FreshnessState {
+    const state = this.#sync?.state() ?? 'not-yet-synced';
+    this.#deps.metrics.revocationFresh.set(state === 'fresh' ? 1 : 0);
+    return state;
+  }
+
+  /** Why revocations are not fresh, for /readyz; undefined when they are. */
+  reason(): string | undefined {
+    return this.#sync === undefined ? 'revocations not yet synced' : this.#sync.reason();
   }
 
   /** /qkms/revoke: submit a record, or list a page of the records held. */
@@ -122,14 +149,29 @@ export class RevocationService implements RevocationCheck {
     });
   }
 
-  /** /qkms/revsync, from node-set peers only (registerNodeOnly). */
-  async handleRevsync(frame: Uint8Array): Promise<Uint8Array> {
+  /**
+   * /qkms/revsync, from node-set peers only (registerNodeOnly). `from`: the
+   * node-set index of the peer, as its connection authenticated it.
+   */
+  async handleRevsync(frame: Uint8Array, from: number): Promise<Uint8Array> {
     const message = decodeMessage(frame, MAX_FRAME_BYTES.revsync, [
       'revsync-digest',
       'revsync-fetch',
       'revsync-push',
+      'audit-head',
     ]);
     switch (message.type) {
+      case 'audit-head': {
+        const heads = this.#deps.auditHeads;
+        if (heads === undefined) throw new QkmsError(ErrorCode.MALFORMED, 'audit heads not kept');
+        await heads.fromPeer(from, message.head);
+        const witnessed = heads.witnessedOf(from);
+        return encodeMessage({
+          type: 'audit-head-ok',
+          head: heads.statement(),
+          ...(witnessed === undefined ? {} : { witnessed }),
+        });
+      }
       case 'revsync-digest': {
         const answer = await this.#storeOp(() =>
           answerDigest(this.live, message.prefix, { count: message.count, xor: message.xor }),

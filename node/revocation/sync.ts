@@ -6,8 +6,14 @@
 //
 // Freshness: the node counts itself and each peer it completed an exchange
 // with in the last `maxLagMs`; it is fresh while that count is a majority of
-// the node set (docs/decisions/0004). A node that just started is fresh for
-// one bound: it syncs with every peer at once on start.
+// the node set (docs/decisions/0004). A node that just started is "not yet
+// synced" — not fresh — until its first exchanges reach a majority; after
+// that, falling below one is "stale". It syncs with every peer at once on
+// start, and with each peer again as soon as it connects.
+//
+// Each round with a peer starts by exchanging signed audit heads
+// ('audit-head', docs/decisions/0010): the peer keeps ours, we keep its own,
+// and it tells us the latest head of ours it witnessed.
 import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -18,10 +24,12 @@ import {
   QkmsError,
   decodeMessage,
   encodeMessage,
+  isQkmsError,
   type MessageOf,
   type MessageType,
   type NodeEntry,
   type NodeSet,
+  type SignedAuditHead,
 } from '../../protocol/index.ts';
 import {
   reconcile,
@@ -36,6 +44,19 @@ import { requestOnce } from '../network/index.ts';
 export const REVSYNC_PROTOCOL = '/qkms/revsync/1';
 /** One revsync exchange (a digest step, a fetch, a push) must finish within this. */
 const EXCHANGE_TIMEOUT_MS = 10_000;
+
+/** Where a node stands with its revocation set: see the file comment. */
+export type FreshnessState = 'fresh' | 'not-yet-synced' | 'stale';
+
+/** What the sync loop needs of the audit witness (node/audit/witness.ts). */
+export interface AuditHeadExchange {
+  /** This node's head, signed now. */
+  statement(): SignedAuditHead;
+  /** A peer's own head (throws if it is not that peer's, correctly signed). */
+  fromPeer(from: number, head: SignedAuditHead): Promise<void>;
+  /** What a peer witnessed of this node's log. */
+  ownWitnessed(from: number, head: SignedAuditHead): Promise<void>;
+}
 
 export interface RevocationSyncOptions {
   readonly syncIntervalMs: number;
@@ -52,6 +73,8 @@ export interface RevocationSyncDeps {
   readonly log: Logger;
   /** The daemon's root signal: stops the loop and every exchange. */
   readonly signal: AbortSignal;
+  /** Exchanges signed audit heads at the start of each round with a peer. */
+  readonly audit?: AuditHeadExchange;
 }
 
 interface Peer {
@@ -75,14 +98,14 @@ export class RevocationSync {
   readonly #deps: RevocationSyncDeps;
   readonly #options: RevocationSyncOptions;
   readonly #peers: Peer[];
-  readonly #startedAt: number;
+  /** Set the first time this node was in sync with a majority since it started. */
+  #synced: boolean;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #round: Promise<void> | undefined;
 
   constructor(deps: RevocationSyncDeps, options: RevocationSyncOptions) {
     this.#deps = deps;
     this.#options = options;
-    this.#startedAt = deps.clock();
     this.#peers = deps.nodeSet.nodes
       .filter((n) => n.index !== deps.selfIndex)
       .map((node) => ({
@@ -91,6 +114,8 @@ export class RevocationSync {
         lastSync: undefined,
         busy: false,
       }));
+    // A node set of one (or two, counting halves) needs no peer: itself is the majority.
+    this.#synced = this.#majority(1);
   }
 
   /** Learns the peers' addresses and starts the anti-entropy loop (a first round at once). */
@@ -122,12 +147,40 @@ export class RevocationSync {
 
   /** Whether this node synced with a majority of the node set (itself included) within maxLagMs. */
   fresh(): boolean {
+    return this.state() === 'fresh';
+  }
+
+  /** Fresh; not yet synced with a majority since it started; or stale (it was, and is no longer). */
+  state(): FreshnessState {
+    if (this.#majority(this.#inSync())) {
+      this.#synced = true;
+      return 'fresh';
+    }
+    return this.#synced ? 'stale' : 'not-yet-synced';
+  }
+
+  /** Why the node is not fresh, for /readyz; undefined when it is. */
+  reason(): string | undefined {
+    const state = this.state();
+    if (state === 'fresh') return undefined;
+    const majority = Math.floor(this.#deps.nodeSet.nodes.length / 2) + 1;
+    if (state === 'not-yet-synced')
+      return `revocations not yet synced: no anti-entropy round with a majority of the node set (${majority} of ${this.#deps.nodeSet.nodes.length}, itself included) since start`;
+    const lag = this.lagMs();
+    return `revocations stale: last in sync with a majority ${lag === null ? '?' : String(lag)} ms ago (bound ${this.#options.maxLagMs} ms)`;
+  }
+
+  /** The node itself plus the peers it completed an exchange with within maxLagMs. */
+  #inSync(): number {
     const now = this.#deps.clock();
     const bound = this.#options.maxLagMs;
-    if (now - this.#startedAt <= bound) return true;
-    const inSync =
-      1 + this.#peers.filter((p) => p.lastSync !== undefined && now - p.lastSync <= bound).length;
-    return inSync > this.#deps.nodeSet.nodes.length / 2;
+    return (
+      1 + this.#peers.filter((p) => p.lastSync !== undefined && now - p.lastSync <= bound).length
+    );
+  }
+
+  #majority(count: number): boolean {
+    return count > this.#deps.nodeSet.nodes.length / 2;
   }
 
   /**
@@ -192,8 +245,11 @@ export class RevocationSync {
     peer.busy = true;
     const { metrics, log } = this.#deps;
     try {
+      await this.#exchangeHeads(peer);
       const result = await reconcile(this.#deps.live, this.#syncPeerOver(peer));
       peer.lastSync = this.#deps.clock();
+      if (!this.#synced && this.state() === 'fresh')
+        log.info('revocations in sync with a majority of the node set', { peer: peer.node.index });
       metrics.revocationSyncs.inc({ result: 'ok' });
       metrics.revocationLastSync.set({ peer: String(peer.node.index) }, peer.lastSync / 1000);
       if (result.pulled > 0 || result.pushed > 0)
@@ -211,6 +267,29 @@ export class RevocationSync {
       });
     } finally {
       peer.busy = false;
+    }
+  }
+
+  /**
+   * Sends our signed audit head; keeps the peer's and what it witnessed of
+   * ours. A refusal or a bad answer (an older peer, a head that does not
+   * verify) is logged and the round goes on; a transport fault ends it.
+   */
+  async #exchangeHeads(peer: Peer): Promise<void> {
+    const audit = this.#deps.audit;
+    if (audit === undefined) return;
+    const from = peer.node.index;
+    try {
+      const reply = await this.#send(
+        peer,
+        { type: 'audit-head', head: audit.statement() },
+        'audit-head-ok',
+      );
+      await audit.fromPeer(from, reply.head);
+      if (reply.witnessed !== undefined) await audit.ownWitnessed(from, reply.witnessed);
+    } catch (e) {
+      if (!isQkmsError(e) || this.#stopped()) throw e;
+      this.#deps.log.debug('audit head exchange failed', { peer: from, error: e.code });
     }
   }
 

@@ -35,7 +35,8 @@ export interface NonceGuard {
   /**
    * Synchronous: false when (sessionKey, nonce) was already used. Throws
    * RATE_LIMITED when the owner's wallet or source holds its share of the
-   * guard, BUSY when the guard is full.
+   * guard, BUSY when the guard is full, NOT_READY while the node's clock is
+   * behind the guard's clock mark (node/replay-guard.ts).
    */
   reserve(sessionKey: Uint8Array, nonce: Uint8Array, expiresAt: number, owner: NonceOwner): boolean;
   /** Gives back a reservation that was never committed (the request was refused). */

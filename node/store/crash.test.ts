@@ -18,7 +18,10 @@ const KILL_AFTER = 40;
 
 const dirs: string[] = [];
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) {
+    rmSync(d, { recursive: true, force: true });
+    rmSync(`${d}-integrity`, { recursive: true, force: true });
+  }
 });
 
 interface Acks {

@@ -4,7 +4,9 @@
 // keys.test.ts proves no prefix is reused and none is a prefix of another.
 //
 // Every value, whatever its kind, is sealed by record-cipher.ts:
-//   version (1 byte) || GCM nonce (12) || AES-256-GCM(plaintext) || tag (16)
+//   version (1 byte) = 2 || salt (32) || GCM nonce (12) || AES-256-GCM(plaintext) || tag (16)
+// under a key of its own (derived from the storage key and the salt; version-1
+// values, without a salt, under one key, still open: decision 0009),
 // with associated data = version || the full key, so a value moved under
 // another key, or another kind, fails authentication. "Value" below is the
 // plaintext: canonical CBOR (protocol/codec).
@@ -62,6 +64,12 @@ export const MetaName = {
   run: 'run',
   /** The audit log's last { seq, hash }, written in the same batch as the records. */
   auditHead: 'auditHead',
+  /**
+   * The replay guard's clock mark { at } (ms): the latest expiry of any nonce
+   * record it has forgotten, so a time this node's clock has certainly
+   * passed. Only grows; synced before the nonces it covers are forgotten.
+   */
+  clockMark: 'clockMark',
 } as const;
 export type MetaName = (typeof MetaName)[keyof typeof MetaName];
 

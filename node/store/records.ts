@@ -202,3 +202,13 @@ export function decodeAuditHead(plaintext: Uint8Array): AuditHeadRecord {
   const m = readMap('meta', plaintext, ['seq', 'hash']);
   return { seq: readTime('meta', m['seq']), hash: ownBytes('meta', m['hash'], 32) };
 }
+
+/** The replay guard's clock mark (meta 'clockMark'): see keys.ts MetaName.clockMark. */
+export function encodeClockMark(at: number): Uint8Array {
+  return encodeCanonical({ at: checkTime(at, 'at') });
+}
+
+export function decodeClockMark(plaintext: Uint8Array): number {
+  const m = readMap('meta', plaintext, ['at']);
+  return readTime('meta', m['at']);
+}

@@ -30,6 +30,7 @@ import {
   type Message,
   type MessageType,
 } from './messages.ts';
+import { decodeAuditHead, encodeAuditHead, signAuditHead, verifyAuditHead } from './audit-head.ts';
 import { signReceipt, verifyReceipt } from './receipt.ts';
 
 const suite = requireNativeSuite();
@@ -56,6 +57,21 @@ const receipt = signReceipt(quorum.nodes[1]!.identity, {
   contentId: content.contentId,
   manifestHash: manifestHash(suite, content.manifest),
   status: 'stored',
+  at: FIXTURE_TIME,
+});
+
+const auditHead = signAuditHead(quorum.nodes[1]!.identity, {
+  nodeSetId: nodeSet.id,
+  node: 2,
+  seq: 41,
+  hash: new Uint8Array(32).fill(0x41),
+  at: FIXTURE_TIME,
+});
+const witnessedHead = signAuditHead(quorum.nodes[0]!.identity, {
+  nodeSetId: nodeSet.id,
+  node: 1,
+  seq: 0,
+  hash: new Uint8Array(32),
   at: FIXTURE_TIME,
 });
 
@@ -110,6 +126,12 @@ const samples: Message[] = [
   { type: 'revsync-records', records: [revocationBytes] },
   { type: 'revsync-push', records: [revocationBytes, revocationBytes] },
   { type: 'revsync-push-ok', stored: 1, unchanged: 1 },
+  { type: 'audit-witness', node: 255 },
+  { type: 'audit-witness-ok' },
+  { type: 'audit-witness-ok', witnessed: witnessedHead },
+  { type: 'audit-head', head: auditHead },
+  { type: 'audit-head-ok', head: auditHead },
+  { type: 'audit-head-ok', head: auditHead, witnessed: witnessedHead },
 ];
 const ALL: readonly MessageType[] = MESSAGE_TYPES;
 
@@ -279,5 +301,28 @@ describe('revocation messages', () => {
     refused('revocations-ok', { records: [], more: 1 });
     refused('revsync-push-ok', { stored: MAX_REVSYNC_RECORDS + 1, unchanged: 0 });
     refused('revsync-push-ok', { stored: 0, unchanged: -1 });
+  });
+  it('an audit head statement verifies under its node key only, and round-trips strictly', () => {
+    const key2 = quorum.nodes[1]!.identity.publicKey;
+    expect(verifyAuditHead(suite, auditHead, key2)).toBe(true);
+    expect(verifyAuditHead(suite, auditHead, quorum.nodes[0]!.identity.publicKey)).toBe(false);
+    expect(
+      verifyAuditHead(suite, { ...auditHead, body: { ...auditHead.body, seq: 40 } }, key2),
+    ).toBe(false);
+    const bytes = encodeAuditHead(auditHead);
+    expect(toHex(encodeAuditHead(decodeAuditHead(bytes)))).toBe(toHex(bytes));
+    refused('audit-head', {
+      head: {
+        head: { v: 1, nodeSet: nodeSet.id, node: 2, seq: 1, hash: idBytes(1) },
+        sig: idBytes(2),
+      },
+    });
+    refused('audit-head', {
+      head: {
+        head: { v: 1, nodeSet: nodeSet.id, node: 0, seq: 1, hash: idBytes(1), at: 1 },
+        sig: new Uint8Array(64),
+      },
+    });
+    refused('audit-witness', { node: 0 });
   });
 });

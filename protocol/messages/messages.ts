@@ -4,12 +4,14 @@
 //   on /qkms/recover:  client 'recover'  -> node 'share' | 'reject'
 //   on /qkms/publish:  client 'publish'  -> node 'receipt' | 'reject'
 //   on /qkms/info:     client 'info'     -> node 'info-ok' | 'reject'
+//                      anyone 'audit-witness' -> node 'audit-witness-ok' | 'reject'
 //   on /qkms/revoke:   anyone 'revoke'   -> node 'revoke-ok' | 'reject'
 //                      anyone 'revocations' -> node 'revocations-ok' | 'reject'
 //   on /qkms/revsync (node-set members only):
 //                      'revsync-digest' -> 'revsync-digest-ok'
 //                      'revsync-fetch'  -> 'revsync-records'
 //                      'revsync-push'   -> 'revsync-push-ok'   (each, or 'reject')
+//                      'audit-head'     -> 'audit-head-ok'     (signed audit heads, decision 0010)
 // A revocation record travels as the bytes of its own canonical encoding
 // (revocation/record.ts parses it): its id is a hash of exactly those bytes' body.
 // A receiver checks the size cap, decodes canonically, then checks `v`
@@ -49,6 +51,7 @@ import {
 import { isRejectionCode, type RejectionCode } from '../rejection.ts';
 import type { Sealed } from '../seal.ts';
 import { ED25519_LENGTHS, XWING_LENGTHS } from '../suite/types.ts';
+import { auditHeadFromCbor, auditHeadToCbor, type SignedAuditHead } from './audit-head.ts';
 import { receiptFromCbor, receiptToCbor, type PublishReceipt } from './receipt.ts';
 
 /** A sealed 32-byte share: plaintext plus the 16-byte AES-GCM tag. */
@@ -88,6 +91,10 @@ export type Message =
   | { readonly type: 'receipt'; readonly receipt: PublishReceipt }
   | { readonly type: 'info' }
   | { readonly type: 'info-ok'; readonly info: NodeInfo }
+  /** Asks for the latest audit head of node `node` the answerer has witnessed (decision 0010). */
+  | { readonly type: 'audit-witness'; readonly node: number }
+  /** Absent `witnessed`: the answerer holds none (or `node` is itself). */
+  | { readonly type: 'audit-witness-ok'; readonly witnessed?: SignedAuditHead }
   | { readonly type: 'revoke'; readonly record: Uint8Array }
   | { readonly type: 'revoke-ok'; readonly id: Uint8Array; readonly status: RevokeStatus }
   /** A page of the records a node holds, in id order, after `after` (empty: from the start). */
@@ -122,6 +129,15 @@ export type Message =
       readonly stored: number;
       readonly unchanged: number;
     }
+  /** The asking node's own signed audit head, once per anti-entropy round. */
+  | { readonly type: 'audit-head'; readonly head: SignedAuditHead }
+  | {
+      readonly type: 'audit-head-ok';
+      /** The answering node's own signed audit head. */
+      readonly head: SignedAuditHead;
+      /** The latest head of the ASKER the answerer holds, if any: what it witnessed of it. */
+      readonly witnessed?: SignedAuditHead;
+    }
   | {
       readonly type: 'reject';
       readonly code: RejectionCode;
@@ -147,6 +163,8 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'receipt',
   'info',
   'info-ok',
+  'audit-witness',
+  'audit-witness-ok',
   'revoke',
   'revoke-ok',
   'revocations',
@@ -157,6 +175,8 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'revsync-records',
   'revsync-push',
   'revsync-push-ok',
+  'audit-head',
+  'audit-head-ok',
   'reject',
 ];
 
@@ -200,6 +220,21 @@ function fields(message: Message): Record<string, CborValue> {
             }),
       };
     }
+    case 'audit-witness':
+      return { node: message.node };
+    case 'audit-witness-ok':
+      return message.witnessed === undefined
+        ? {}
+        : { witnessed: auditHeadToCbor(message.witnessed) };
+    case 'audit-head':
+      return { head: auditHeadToCbor(message.head) };
+    case 'audit-head-ok':
+      return {
+        head: auditHeadToCbor(message.head),
+        ...(message.witnessed === undefined
+          ? {}
+          : { witnessed: auditHeadToCbor(message.witnessed) }),
+      };
     case 'revoke':
       return { record: message.record };
     case 'revoke-ok':
@@ -242,6 +277,10 @@ const KEYS: Record<MessageType, { required: readonly string[]; optional?: readon
   receipt: { required: ['receipt', 'sig'] },
   info: { required: [] },
   'info-ok': { required: ['nodeSet', 'node', 'versions', 'software'], optional: ['health'] },
+  'audit-witness': { required: ['node'] },
+  'audit-witness-ok': { required: [], optional: ['witnessed'] },
+  'audit-head': { required: ['head'] },
+  'audit-head-ok': { required: ['head'], optional: ['witnessed'] },
   revoke: { required: ['record'] },
   'revoke-ok': { required: ['id', 'status'] },
   revocations: { required: ['after'] },
@@ -350,6 +389,22 @@ function parse(type: MessageType, m: Readonly<Record<string, unknown>>): Message
           software: readText(m['software'], 'software', MAX_TEXT_BYTES),
           ...(m['health'] === undefined ? {} : { health: readHealth(m['health']) }),
         },
+      };
+    case 'audit-witness':
+      return { type, node: readUint(m['node'], 'node', 1, MAX_NODES) };
+    case 'audit-witness-ok':
+      return m['witnessed'] === undefined
+        ? { type }
+        : { type, witnessed: auditHeadFromCbor(m['witnessed'], 'witnessed') };
+    case 'audit-head':
+      return { type, head: auditHeadFromCbor(m['head'], 'head') };
+    case 'audit-head-ok':
+      return {
+        type,
+        head: auditHeadFromCbor(m['head'], 'head'),
+        ...(m['witnessed'] === undefined
+          ? {}
+          : { witnessed: auditHeadFromCbor(m['witnessed'], 'witnessed') }),
       };
     case 'revoke':
       return {

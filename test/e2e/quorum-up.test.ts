@@ -50,6 +50,16 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 /** Every port a quorum of `n` nodes on `base` uses: libp2p base.., metrics base + 2000... */
+/** Polls a /readyz URL until it answers 200 or `ms` pass; the last status. */
+async function readyWithin(url: string, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const { status } = await fetch(url);
+    if (status === 200 || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function portsOf(base: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => [base + i, base + 2000 + i]).flat();
 }
@@ -193,8 +203,9 @@ describe('qkms quorum up', () => {
       expect(first.readyLine).toContain(
         `node ${node.index} ${node.multiaddr} metrics ${node.metrics}`,
       );
-      const readyz = await fetch(node.metrics.replace(/\/metrics$/, '/readyz'));
-      expect(readyz.status).toBe(200);
+      // The ready line means started; /readyz also needs a first anti-entropy
+      // round with a majority (decision 0004), which follows within moments.
+      expect(await readyWithin(node.metrics.replace(/\/metrics$/, '/readyz'), 10_000)).toBe(200);
     }
     expect(first.stdout()).toContain(
       `qkms content recover --quorum ${join(dir, 'quorum.json')} --manifest manifest.json --wallet-key ${join(dir, 'wallet.key')} --out recovered.hex`,

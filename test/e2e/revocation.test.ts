@@ -471,13 +471,18 @@ describe('durability and freshness', () => {
     });
     const libp2p = await createClient();
     try {
+      const node1 = q.nodes[0]!;
+      await eventually(() => node1.revocations.fresh(), 5_000, 'node 1 to sync first');
       await stopNode(q, 2);
       await stopNode(q, 3);
-      const node1 = q.nodes[0]!;
       await eventually(() => !node1.revocations.fresh(), 5_000, 'node 1 to go stale');
+      expect(node1.revocations.state()).toBe('stale');
       const ready = await fetch(`http://${node1.http.host}:${node1.http.port}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ ready: false, failing: ['revocations'] });
+      const body = (await ready.json()) as { reasons?: Record<string, string> };
+      expect(body).toMatchObject({ ready: false, failing: ['revocations'] });
+      // Stale (it was in sync, and is no longer), not "not yet synced".
+      expect(body.reasons?.['revocations']).toMatch(/^revocations stale: last in sync/);
 
       const player = await session(q.files.nodeSet, newWallet());
       const answer = await ask(

@@ -9,6 +9,15 @@ import { toHex } from '../../protocol/index.ts';
 export class MemoryNonceStore implements NonceStore {
   readonly records = new Map<string, NonceEntry>();
   failWrites = false;
+  clockMark: number | undefined;
+  getClockMark(): Promise<number | undefined> {
+    return Promise.resolve(this.clockMark);
+  }
+  async putClockMark(at: number): Promise<void> {
+    await Promise.resolve();
+    if (this.failWrites) throw new Error('disk full');
+    this.clockMark = at;
+  }
   async putNonces(entries: readonly NonceEntry[]): Promise<void> {
     await Promise.resolve();
     if (this.failWrites) throw new Error('disk full');

@@ -1,0 +1,99 @@
+// A node's signed audit head statement: "my custody audit log's last record
+// is `seq`, with hash `hash`, as of `at`", signed by the node's libp2p
+// Ed25519 identity key (the key its PeerId in the node set names). Nodes send
+// theirs to each peer with every anti-entropy round and keep the latest one
+// each peer sent (docs/decisions/0010-audit-witness.md), so a node whose log
+// lost its tail is caught by what its peers witnessed — the rollback defence
+// of Certificate Transparency gossip.
+//
+//   body = { v, nodeSet, node, seq, hash, at }            canonical CBOR
+//   sig  = Ed25519(node key, tag(AUDIT_HEAD) || body)
+//   on the wire and on disk: { head: body, sig }
+// seq 0 is an empty log (hash: 32 zero bytes).
+import { concatBytes } from '../bytes.ts';
+import { decodeCanonical, encodeCanonical, type CborValue } from '../codec/cbor.ts';
+import { readBytes, readMap, readTimestamp, readUint, readVersion } from '../codec/read.ts';
+import { ID_BYTES, MAX_NODES, PROTOCOL_VERSION } from '../constants.ts';
+import { DomainTag, tagBytes } from '../domain-tags.ts';
+import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from '../suite/types.ts';
+
+/** Audit sequence numbers are stored as 8 bytes; JS integers stay exact up to 2^53. */
+const MAX_AUDIT_SEQ = Number.MAX_SAFE_INTEGER;
+/** An encoded statement is about 170 bytes; this bounds a stored one before decoding. */
+export const MAX_AUDIT_HEAD_BYTES = 512;
+
+export interface AuditHeadBody {
+  readonly nodeSetId: Uint8Array;
+  /** The index of the node whose log this is, in the node set. */
+  readonly node: number;
+  /** Sequence number of its last durable audit record (0: none). */
+  readonly seq: number;
+  /** That record's hash (32 zero bytes for seq 0). */
+  readonly hash: Uint8Array;
+  /** The node's clock when it signed the statement, ms since the epoch. */
+  readonly at: number;
+}
+
+export interface SignedAuditHead {
+  readonly body: AuditHeadBody;
+  readonly signature: Uint8Array;
+}
+
+function bodyToCbor(body: AuditHeadBody): Record<string, CborValue> {
+  return {
+    v: PROTOCOL_VERSION,
+    nodeSet: body.nodeSetId,
+    node: body.node,
+    seq: body.seq,
+    hash: body.hash,
+    at: body.at,
+  };
+}
+
+export function auditHeadToCbor(head: SignedAuditHead): Record<string, CborValue> {
+  return { head: bodyToCbor(head.body), sig: head.signature };
+}
+
+/** Strict: the exact key sets, lengths and ranges. MALFORMED names the field. */
+export function auditHeadFromCbor(value: unknown, field: string): SignedAuditHead {
+  const m = readMap(value, field, ['head', 'sig']);
+  const b = readMap(m['head'], `${field}.head`, ['v', 'nodeSet', 'node', 'seq', 'hash', 'at']);
+  readVersion(b['v'], `${field}.head.v`);
+  return {
+    body: {
+      nodeSetId: readBytes(b['nodeSet'], `${field}.head.nodeSet`, ID_BYTES),
+      node: readUint(b['node'], `${field}.head.node`, 1, MAX_NODES),
+      seq: readUint(b['seq'], `${field}.head.seq`, 0, MAX_AUDIT_SEQ),
+      hash: readBytes(b['hash'], `${field}.head.hash`, ID_BYTES),
+      at: readTimestamp(b['at'], `${field}.head.at`),
+    },
+    signature: readBytes(m['sig'], `${field}.sig`, ED25519_LENGTHS.signature),
+  };
+}
+
+/** The statement's canonical bytes (how a node stores the heads it witnessed). */
+export function encodeAuditHead(head: SignedAuditHead): Uint8Array {
+  return encodeCanonical(auditHeadToCbor(head));
+}
+
+/** Decodes stored statement bytes: canonical, capped, strict (shape only; verify separately). */
+export function decodeAuditHead(bytes: Uint8Array): SignedAuditHead {
+  return auditHeadFromCbor(decodeCanonical(bytes, MAX_AUDIT_HEAD_BYTES), 'auditHead');
+}
+
+function signingBytes(body: AuditHeadBody): Uint8Array {
+  return concatBytes(tagBytes(DomainTag.AUDIT_HEAD), encodeCanonical(bodyToCbor(body)));
+}
+
+export function signAuditHead(nodeKey: SigningKey, body: AuditHeadBody): SignedAuditHead {
+  return { body, signature: nodeKey.sign(signingBytes(body)) };
+}
+
+/** True iff the statement is signed by the node whose Ed25519 key is `nodePublicKey`. */
+export function verifyAuditHead(
+  suite: CryptoSuite,
+  head: SignedAuditHead,
+  nodePublicKey: Uint8Array,
+): boolean {
+  return suite.ed25519.verify(head.signature, signingBytes(head.body), nodePublicKey);
+}
