@@ -64,7 +64,7 @@ export interface DaemonDeps {
   readonly log?: Logger;
   readonly passphrase?: string | undefined;
   /** Test-only hooks beyond the option flags (e.g. holding a request before sealing). */
-  readonly faults?: Pick<TestFaults, 'beforeSeal' | 'auditFailing'> & {
+  readonly faults?: Pick<TestFaults, 'beforeSeal' | 'afterCustodyRecord' | 'auditFailing'> & {
     /** Refuse connections with these peers both ways (a partition); needs test faults enabled. */
     readonly blocked?: (peerId: string) => boolean;
   };
@@ -307,6 +307,9 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
           wrongShare: options.test.wrongShare,
           ...(options.test.delayMs > 0 ? { delayMs: options.test.delayMs } : {}),
           ...(deps.faults?.beforeSeal === undefined ? {} : { beforeSeal: deps.faults.beforeSeal }),
+          ...(deps.faults?.afterCustodyRecord === undefined
+            ? {}
+            : { afterCustodyRecord: deps.faults.afterCustodyRecord }),
         }
       : {};
     const serviceDeps: ServiceDeps = {

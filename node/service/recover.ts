@@ -227,6 +227,8 @@ export class RecoverService {
         throw reject(ErrorCode.AUDIT_UNAVAILABLE, 'custody record could not be written');
       });
 
+    if (d.faults.afterCustodyRecord !== undefined) await d.faults.afterCustodyRecord();
+
     // 11. seal the share to the request's recipient key, bound to the request's fields.
     const share = content.share.slice();
     try {

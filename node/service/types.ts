@@ -93,6 +93,8 @@ export interface TestFaults {
   readonly delayMs?: number;
   /** Called between the step-6 revocation check and sealing (to land a revocation in flight). */
   readonly beforeSeal?: () => Promise<void>;
+  /** Called after the share's custody record is durable, before sealing (a revocation then). */
+  readonly afterCustodyRecord?: () => Promise<void>;
   /** While it returns true, audit writes fail (a broken audit store). */
   readonly auditFailing?: () => boolean;
 }

@@ -332,6 +332,69 @@ describe('a revocation landing while a request is in flight', () => {
   });
 });
 
+describe('a revocation landing after the custody record is written (issue 13, item 7)', () => {
+  let q: Quorum;
+  let client: QuorumClient;
+  let reached = 0;
+  let release: () => void = () => undefined;
+  let gate: Promise<void> = Promise.resolve();
+
+  beforeAll(async () => {
+    q = await startQuorum(3, 2, {
+      deps: () => ({
+        faults: {
+          afterCustodyRecord: async () => {
+            reached += 1;
+            await gate;
+          },
+        },
+      }),
+    });
+    client = await QuorumClient.create({ nodeSet: q.files.nodeSet });
+  });
+
+  afterAll(async () => {
+    release();
+    await client.close();
+    await stopQuorum(q);
+  });
+
+  it('wins: every node wrote its share-released record, then the revocation landed, and no share left', async () => {
+    const publisher = await session(q.files.nodeSet, newWallet());
+    const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
+    const player = await session(q.files.nodeSet, newWallet());
+    const released = (): Promise<number[]> =>
+      Promise.all(
+        q.nodes.map(async (n) => {
+          const text = await (await fetch(`http://${n!.http.host}:${n!.http.port}/metrics`)).text();
+          const line = text
+            .split('\n')
+            .find((l) => l.startsWith('qkms_audit_records_total{kind="share-released"}'));
+          return Number(line?.split(' ')[1] ?? 0);
+        }),
+      );
+    const before = await released();
+    gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    reached = 0;
+    const recovering = client.recover(manifest, player);
+    // All three nodes wrote the durable custody record and wait just before sealing.
+    await eventually(() => reached === 3, 10_000, 'three requests held after their records');
+    const result = await client.revoke(
+      record(q.files, { kind: 'wallet', target: player.addressBytes }),
+    );
+    expect(result.effective).toBe(true);
+    release();
+    const refused = await expectRevoked(recovering);
+    expect(refused.report.map((r) => r.code)).toEqual(Array(3).fill(ErrorCode.REVOKED));
+    // Each node recorded a release it then did not send: the safe side (DESIGN.md step 10).
+    const after = await released();
+    expect(after.map((a, i) => a - (before[i] ?? 0))).toEqual([1, 1, 1]);
+    publisher.destroy();
+  });
+});
+
 describe('anti-entropy repairs what a push missed', () => {
   let q: Quorum | undefined;
 
