@@ -283,117 +283,79 @@ describe('each revocation kind at every node of a 5-node quorum (t = 3)', () => 
   });
 });
 
-describe('a revocation landing while a request is in flight', () => {
-  let q: Quorum;
-  let client: QuorumClient;
-  let reached = 0;
-  let release: () => void = () => undefined;
-  let gate: Promise<void> = Promise.resolve();
+/** Released shares each node has recorded, from its /metrics. */
+async function sharesReleased(q: Quorum): Promise<number[]> {
+  return Promise.all(
+    q.nodes.map(async (n) => {
+      if (n === undefined) return 0;
+      const text = await (await fetch(`http://${n.http.host}:${n.http.port}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('qkms_audit_records_total{kind="share-released"}'));
+      return Number(line?.split(' ')[1] ?? 0);
+    }),
+  );
+}
 
-  beforeAll(async () => {
-    q = await startQuorum(3, 2, {
-      deps: () => ({
-        faults: {
-          beforeSeal: async () => {
-            reached += 1;
-            await gate;
+// A revocation that lands while requests are held at a test hook wins: held before
+// the second revocation check (step 9), or after the durable custody record (issue 13,
+// item 7: the last check comes after it, and the record then names a share never sent).
+for (const { hook, held, recordsWritten } of [
+  { hook: 'beforeSeal', held: 'before sealing', recordsWritten: 0 },
+  { hook: 'afterCustodyRecord', held: 'after their custody records', recordsWritten: 1 },
+] as const) {
+  describe(`a revocation landing while a request is held ${held}`, () => {
+    let q: Quorum;
+    let client: QuorumClient;
+    let reached = 0;
+    let release: () => void = () => undefined;
+    let gate: Promise<void> = Promise.resolve();
+
+    beforeAll(async () => {
+      q = await startQuorum(3, 2, {
+        deps: () => ({
+          faults: {
+            [hook]: async () => {
+              reached += 1;
+              await gate;
+            },
           },
-        },
-      }),
-    });
-    client = await QuorumClient.create({ nodeSet: q.files.nodeSet });
-  });
-
-  afterAll(async () => {
-    release();
-    await client.close();
-    await stopQuorum(q);
-  });
-
-  it('wins: every node checked step 6, then the revocation landed, and no share left', async () => {
-    const publisher = await session(q.files.nodeSet, newWallet());
-    const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
-    const player = await session(q.files.nodeSet, newWallet());
-    gate = new Promise((resolve) => {
-      release = resolve;
-    });
-    reached = 0;
-    const recovering = client.recover(manifest, player);
-    // All three nodes passed step 6 (not revoked then) and wait just before sealing.
-    await eventually(() => reached === 3, 10_000, 'three requests held before sealing');
-    const result = await client.revoke(
-      record(q.files, { kind: 'wallet', target: player.addressBytes }),
-    );
-    expect(result.effective).toBe(true);
-    release();
-    const refused = await expectRevoked(recovering);
-    expect(refused.report.map((r) => r.code)).toEqual(Array(3).fill(ErrorCode.REVOKED));
-    publisher.destroy();
-  });
-});
-
-describe('a revocation landing after the custody record is written (issue 13, item 7)', () => {
-  let q: Quorum;
-  let client: QuorumClient;
-  let reached = 0;
-  let release: () => void = () => undefined;
-  let gate: Promise<void> = Promise.resolve();
-
-  beforeAll(async () => {
-    q = await startQuorum(3, 2, {
-      deps: () => ({
-        faults: {
-          afterCustodyRecord: async () => {
-            reached += 1;
-            await gate;
-          },
-        },
-      }),
-    });
-    client = await QuorumClient.create({ nodeSet: q.files.nodeSet });
-  });
-
-  afterAll(async () => {
-    release();
-    await client.close();
-    await stopQuorum(q);
-  });
-
-  it('wins: every node wrote its share-released record, then the revocation landed, and no share left', async () => {
-    const publisher = await session(q.files.nodeSet, newWallet());
-    const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
-    const player = await session(q.files.nodeSet, newWallet());
-    const released = (): Promise<number[]> =>
-      Promise.all(
-        q.nodes.map(async (n) => {
-          const text = await (await fetch(`http://${n!.http.host}:${n!.http.port}/metrics`)).text();
-          const line = text
-            .split('\n')
-            .find((l) => l.startsWith('qkms_audit_records_total{kind="share-released"}'));
-          return Number(line?.split(' ')[1] ?? 0);
         }),
-      );
-    const before = await released();
-    gate = new Promise((resolve) => {
-      release = resolve;
+      });
+      client = await QuorumClient.create({ nodeSet: q.files.nodeSet });
     });
-    reached = 0;
-    const recovering = client.recover(manifest, player);
-    // All three nodes wrote the durable custody record and wait just before sealing.
-    await eventually(() => reached === 3, 10_000, 'three requests held after their records');
-    const result = await client.revoke(
-      record(q.files, { kind: 'wallet', target: player.addressBytes }),
-    );
-    expect(result.effective).toBe(true);
-    release();
-    const refused = await expectRevoked(recovering);
-    expect(refused.report.map((r) => r.code)).toEqual(Array(3).fill(ErrorCode.REVOKED));
-    // Each node recorded a release it then did not send: the safe side (DESIGN.md step 10).
-    const after = await released();
-    expect(after.map((a, i) => a - (before[i] ?? 0))).toEqual([1, 1, 1]);
-    publisher.destroy();
+
+    afterAll(async () => {
+      release();
+      await client.close();
+      await stopQuorum(q);
+    });
+
+    it('wins: every node passed step 6, then the revocation landed, and no share left', async () => {
+      const publisher = await session(q.files.nodeSet, newWallet());
+      const { manifest } = await client.publish(publisher, { policy: { kind: 'open' } });
+      const player = await session(q.files.nodeSet, newWallet());
+      const before = await sharesReleased(q);
+      gate = new Promise((resolve) => {
+        release = resolve;
+      });
+      reached = 0;
+      const recovering = client.recover(manifest, player);
+      // All three nodes passed step 6 (not revoked then) and wait at the hook.
+      await eventually(() => reached === 3, 10_000, `three requests held ${held}`);
+      const result = await client.revoke(
+        record(q.files, { kind: 'wallet', target: player.addressBytes }),
+      );
+      expect(result.effective).toBe(true);
+      release();
+      const refused = await expectRevoked(recovering);
+      expect(refused.report.map((r) => r.code)).toEqual(Array(3).fill(ErrorCode.REVOKED));
+      const after = await sharesReleased(q);
+      expect(after.map((a, i) => a - (before[i] ?? 0))).toEqual(Array(3).fill(recordsWritten));
+      publisher.destroy();
+    });
   });
-});
+}
 
 describe('anti-entropy repairs what a push missed', () => {
   let q: Quorum | undefined;
