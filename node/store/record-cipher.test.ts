@@ -188,7 +188,7 @@ const v1: V1Vectors = JSON.parse(
   readFileSync(join(import.meta.dirname, 'fixtures', 'record-cipher-v1.json'), 'utf8'),
 ) as V1Vectors;
 
-/** An independent version-1 sealer (the format of commit 8d5fa8d), to build old databases. */
+/** An independent version-1 sealer (the format of commit 91f0437), to build old databases. */
 function sealV1(storageKey: Uint8Array, key: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const aesKey = nobleSuite.hkdfSha256(
     storageKey,
