@@ -189,12 +189,15 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       ...(deps.monotonic === undefined ? {} : { monotonic: deps.monotonic }),
       ...replayGuardLimits(nodeSet.params, {
         perWallet: {
-          ratePerSecond: options.perWalletRate.perSecond,
-          burst: options.perWalletRate.burst,
+          ratePerSecond: options.admission.perWalletRate.perSecond,
+          burst: options.admission.perWalletRate.burst,
         },
-        perSource: { ratePerSecond: options.perIpRate.perSecond, burst: options.perIpRate.burst },
+        perSource: {
+          ratePerSecond: options.admission.perIpRate.perSecond,
+          burst: options.admission.perIpRate.burst,
+        },
       }),
-      sweepIntervalMs: options.replaySweepIntervalMs,
+      sweepIntervalMs: options.store.replaySweepIntervalMs,
       onSweepError: () => {
         nodeLog.error('replay sweep failed', {});
       },
@@ -265,12 +268,12 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const host: Host = await createHost(
       {
         privateKey,
-        listen: options.listen,
+        listen: options.network.listen,
         nodeSetPeers: nodeSet.nodes.map((n) => peerIdFromString(n.peerId)),
         allow: nodeSet.nodes.flatMap((n) => n.multiaddrs),
         limits: {
-          maxConnections: options.maxConnections,
-          maxConnectionsPerIp: options.maxConnectionsPerIp,
+          maxConnections: options.network.maxConnections,
+          maxConnectionsPerIp: options.network.maxConnectionsPerIp,
         },
         ...(options.test.enabled && deps.faults?.blocked !== undefined
           ? { blocked: blockedBy(deps.faults.blocked) }
@@ -287,19 +290,28 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     host.libp2p.addEventListener('connection:close', updateConnections);
 
     // services
-    const inflight = new InflightLimiter(options.maxInflight);
+    const inflight = new InflightLimiter(options.admission.maxInflight);
     const peerRate = new TokenBuckets(
-      { ratePerSecond: options.perPeerRate.perSecond, burst: options.perPeerRate.burst },
+      {
+        ratePerSecond: options.admission.perPeerRate.perSecond,
+        burst: options.admission.perPeerRate.burst,
+      },
       { maxKeys: RATE_BUCKETS, clock },
     );
     // Keyed by source address block: fresh PeerIds from one address share it. Node-set peers exempt.
     const ipRate = new TokenBuckets(
-      { ratePerSecond: options.perIpRate.perSecond, burst: options.perIpRate.burst },
+      {
+        ratePerSecond: options.admission.perIpRate.perSecond,
+        burst: options.admission.perIpRate.burst,
+      },
       { maxKeys: RATE_BUCKETS, clock },
     );
     const nodeSetPeerIds = new Set(nodeSet.nodes.map((n) => n.peerId));
     const walletRate = new TokenBuckets(
-      { ratePerSecond: options.perWalletRate.perSecond, burst: options.perWalletRate.burst },
+      {
+        ratePerSecond: options.admission.perWalletRate.perSecond,
+        burst: options.admission.perWalletRate.burst,
+      },
       { maxKeys: RATE_BUCKETS, clock },
     );
     const faults: TestFaults = options.test.enabled
@@ -431,8 +443,8 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         {
           protocol: `/qkms/${name}/1`,
           maxFrameBytes: MAX_FRAME_BYTES[name],
-          readDeadlineMs: options.readDeadlineMs,
-          maxInboundStreams: options.maxStreamsPerProtocol,
+          readDeadlineMs: options.network.readDeadlineMs,
+          maxInboundStreams: options.network.maxStreamsPerProtocol,
           handle: handlers[name],
         },
         handlerDeps,
@@ -442,8 +454,8 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     await registerChannel(
       host.libp2p,
       {
-        readDeadlineMs: options.readDeadlineMs,
-        maxInFlight: options.maxStreamsPerProtocol,
+        readDeadlineMs: options.network.readDeadlineMs,
+        maxInFlight: options.network.maxStreamsPerProtocol,
         maxInboundStreams: 4,
         handlers,
       },
@@ -456,8 +468,8 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       {
         protocol: REVSYNC_PROTOCOL,
         maxFrameBytes: MAX_FRAME_BYTES.revsync,
-        readDeadlineMs: options.readDeadlineMs,
-        maxInboundStreams: options.maxStreamsPerProtocol,
+        readDeadlineMs: options.network.readDeadlineMs,
+        maxInboundStreams: options.network.maxStreamsPerProtocol,
         quiet: true,
         handle: (f, ctx) => revocations.handleRevsync(f, indexOfPeer(ctx.remotePeer)),
       },
@@ -469,7 +481,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     closers.push({ name: 'revocation-sync', close: () => sync.stop() });
 
     // HTTP: metrics and health, last up, first down.
-    const http: HttpServer = await startHttp(options.http, {
+    const http: HttpServer = await startHttp(options.http.address, {
       registry: metrics.registry,
       checks: [
         {

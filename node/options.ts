@@ -1,31 +1,11 @@
-// The node's settings, validated once at start-up. Four sources, in
-// increasing precedence:
-//   defaults  <  config file (JSON; --config FILE or QKMS_CONFIG)  <  QKMS_* environment  <  flags
-// Every setting has one row in SETTINGS: its config key, flag, variable, unit,
-// secure default and parser. Anything wrong is QkmsError CONFIG_INVALID whose
-// message starts with where the value came from (`--listen: …`,
-// `QKMS_HTTP: …`, `config file ./x.json: "http": …`). A typo is an error, not
-// a silent default: unknown config keys, unknown QKMS_* variables and unknown
-// flags are refused.
-//
-// Decisions (docs/ to follow):
-// - The HTTP port (metrics, health) binds to 127.0.0.1 by default and a
-//   non-loopback host is refused unless allowPublicHttp is set: /metrics
-//   describes the node's load and peers, which is for the operator's scraper.
-// - The keystore passphrase is never a setting value: it comes from the
-//   QKMS_PASSPHRASE variable or a file (--passphrase-file); `--passphrase` is
-//   refused because the command line is visible to every user in `ps`.
-//   NodeOptions names the source only; resolvePassphrase() reads it.
-// - Paths in a config file are relative to that file's directory; paths in
-//   flags and variables are relative to the working directory.
-// - Test-only fault injection (`test.*`) is refused unless
-//   QKMS_ENABLE_TEST_FAULTS=1, so a stray flag cannot make a production node lie.
+// The daemon's typed options, grouped per subsystem, each group with its
+// defaults. This is the library half: `startDaemon(resolveNodeOptions({ dir,
+// nodeSetFile }))` runs a node with every default. Reading flags, QKMS_*
+// variables and a config file into these options is the command line's job
+// (cli/node-options.ts), which takes its defaults from here.
 import { isIP } from 'node:net';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { multiaddr } from '@multiformats/multiaddr';
-import { ErrorCode, QkmsError, isQkmsError } from '../protocol/index.ts';
-import { LOG_LEVELS, isLogLevel, type LogLevel } from './log.ts';
-import { parseArgs, type FlagKind } from './cli/args.ts';
+import { ErrorCode, QkmsError } from '../protocol/index.ts';
+import type { LogLevel } from './log.ts';
 
 /** A token bucket: `perSecond` tokens refill each second, up to `burst` held. */
 export interface RateLimit {
@@ -38,18 +18,40 @@ export interface HttpAddress {
   readonly port: number;
 }
 
-export type PassphraseSource =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'env'; readonly variable: typeof PASSPHRASE_ENV }
-  | { readonly kind: 'file'; readonly path: string; readonly origin: string };
+/** libp2p: where the node listens and what one connection may hold. */
+export interface NetworkOptions {
+  /** libp2p listen multiaddrs (TCP). */
+  readonly listen: readonly string[];
+  /** Time to receive one whole request, milliseconds (slow-loris bound). */
+  readonly readDeadlineMs: number;
+  readonly maxConnections: number;
+  /** Inbound connections one source IPv4 address or IPv6 /64 may hold at once; node-set peers not counted. */
+  readonly maxConnectionsPerIp: number;
+  /** Concurrent inbound streams per connection and protocol. */
+  readonly maxStreamsPerProtocol: number;
+}
 
-/** Test-only fault injection; all off unless QKMS_ENABLE_TEST_FAULTS=1. */
-export interface TestFaults {
-  readonly enabled: boolean;
-  /** Delay before answering each request, milliseconds. */
-  readonly delayMs: number;
-  /** Answer recover requests with a corrupted share (to test client detection). */
-  readonly wrongShare: boolean;
+/** Which requests the node starts work on: concurrency and rate limits. */
+export interface AdmissionOptions {
+  /** Requests being worked on at once; beyond it the node answers "busy" at once. */
+  readonly maxInflight: number;
+  readonly perPeerRate: RateLimit;
+  /** Requests from one source IPv4 address or IPv6 /64, all its PeerIds together; node-set peers exempt. */
+  readonly perIpRate: RateLimit;
+  readonly perWalletRate: RateLimit;
+}
+
+/** The metrics and health HTTP server. */
+export interface HttpOptions {
+  readonly address: HttpAddress;
+  /** Allow a non-loopback address: /metrics describes the node's load and peers. */
+  readonly allowPublic: boolean;
+}
+
+/** The node's database and its replay-nonce table. */
+export interface StoreOptions {
+  /** How often expired replay nonces are swept, milliseconds. */
+  readonly replaySweepIntervalMs: number;
 }
 
 export interface RevocationOptions {
@@ -61,180 +63,80 @@ export interface RevocationOptions {
   readonly refuseStale: boolean;
 }
 
+/** Test-only fault injection; the command line enables it only with QKMS_ENABLE_TEST_FAULTS=1. */
+export interface TestFaultOptions {
+  readonly enabled: boolean;
+  /** Delay before answering each request, milliseconds. */
+  readonly delayMs: number;
+  /** Answer recover requests with a corrupted share (to test client detection). */
+  readonly wrongShare: boolean;
+}
+
 export interface NodeOptions {
   /** Absolute path of the node's data directory (keystore.json, database). */
   readonly dir: string;
   /** Absolute path of the signed node-set file. */
   readonly nodeSetFile: string;
-  /** libp2p listen multiaddrs (TCP). */
-  readonly listen: readonly string[];
-  /** Metrics and health HTTP address. */
-  readonly http: HttpAddress;
-  readonly allowPublicHttp: boolean;
   readonly logLevel: LogLevel;
-  readonly passphrase: PassphraseSource;
-  /** Time to receive one whole request, milliseconds (slow-loris bound). */
-  readonly readDeadlineMs: number;
-  readonly maxConnections: number;
-  /** Inbound connections one source IPv4 address or IPv6 /64 may hold at once; node-set peers not counted. */
-  readonly maxConnectionsPerIp: number;
-  /** Requests being worked on at once; beyond it the node answers "busy" at once. */
-  readonly maxInflight: number;
-  readonly perPeerRate: RateLimit;
-  /** Requests from one source IPv4 address or IPv6 /64, all its PeerIds together; node-set peers exempt. */
-  readonly perIpRate: RateLimit;
-  readonly perWalletRate: RateLimit;
-  /** Concurrent inbound streams per connection and protocol. */
-  readonly maxStreamsPerProtocol: number;
-  /** How often expired replay nonces are swept, milliseconds. */
-  readonly replaySweepIntervalMs: number;
+  readonly network: NetworkOptions;
+  readonly admission: AdmissionOptions;
+  readonly http: HttpOptions;
+  readonly store: StoreOptions;
   readonly revocation: RevocationOptions;
-  readonly test: TestFaults;
-  /** Absolute path of the config file read, or null. */
-  readonly configFile: string | null;
+  readonly test: TestFaultOptions;
 }
 
-export interface ParseNodeOptionsInput {
-  /** Arguments after the command (`qkms node start …`). */
-  readonly argv: readonly string[];
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Reads a whole UTF-8 file (the config file; injected so parsing stays pure). */
-  readonly readFile: (path: string) => string;
-  /** Base of relative paths in flags and variables. Default process.cwd(). */
-  readonly cwd?: string;
+export const NETWORK_DEFAULTS: NetworkOptions = Object.freeze({
+  listen: Object.freeze(['/ip4/127.0.0.1/tcp/7101']),
+  readDeadlineMs: 5_000,
+  maxConnections: 256,
+  maxConnectionsPerIp: 16,
+  maxStreamsPerProtocol: 32,
+});
+
+export const ADMISSION_DEFAULTS: AdmissionOptions = Object.freeze({
+  maxInflight: 64,
+  perPeerRate: Object.freeze({ perSecond: 20, burst: 40 }),
+  perIpRate: Object.freeze({ perSecond: 50, burst: 100 }),
+  perWalletRate: Object.freeze({ perSecond: 5, burst: 20 }),
+});
+
+export const HTTP_DEFAULTS: HttpOptions = Object.freeze({
+  address: Object.freeze({ host: '127.0.0.1', port: 9101 }),
+  allowPublic: false,
+});
+
+export const STORE_DEFAULTS: StoreOptions = Object.freeze({ replaySweepIntervalMs: 60_000 });
+
+export const REVOCATION_DEFAULTS: RevocationOptions = Object.freeze({
+  syncIntervalMs: 5_000,
+  maxLagMs: 60_000,
+  refuseStale: false,
+});
+
+export const TEST_FAULT_DEFAULTS: TestFaultOptions = Object.freeze({
+  enabled: false,
+  delayMs: 0,
+  wrongShare: false,
+});
+
+export const LOG_LEVEL_DEFAULT: LogLevel = 'info';
+
+/** What a library caller gives: the two paths, and any subsystem settings to override. */
+export interface NodeOptionsInput {
+  readonly dir: string;
+  readonly nodeSetFile: string;
+  readonly logLevel?: LogLevel;
+  readonly network?: Partial<NetworkOptions>;
+  readonly admission?: Partial<AdmissionOptions>;
+  readonly http?: Partial<HttpOptions>;
+  readonly store?: Partial<StoreOptions>;
+  readonly revocation?: Partial<RevocationOptions>;
+  readonly test?: Partial<TestFaultOptions>;
 }
 
-export const ENV_PREFIX = 'QKMS_';
-export const PASSPHRASE_ENV = 'QKMS_PASSPHRASE';
-export const PASSPHRASE_FILE_ENV = 'QKMS_PASSPHRASE_FILE';
-export const ENABLE_TEST_FAULTS_ENV = 'QKMS_ENABLE_TEST_FAULTS';
-export const CONFIG_ENV = 'QKMS_CONFIG';
-/** A config file larger than this is a mistake (it holds a dozen settings). */
-export const MAX_CONFIG_FILE_CHARS = 64 * 1024;
-/** A passphrase file larger than this is not a passphrase. */
-export const MAX_PASSPHRASE_FILE_CHARS = 4096;
-/** Listen addresses: a few transports over IPv4 and IPv6 (the node-set limit too). */
-export const MAX_LISTEN_ADDRS = 8;
-
-// ---------------------------------------------------------------------------
-// Parsers. Each throws Expected("…") which the caller prefixes with the origin.
-
-class Expected extends Error {}
-
-interface ParseContext {
-  /** The value came from a flag or variable (text), not from JSON. */
-  readonly text: boolean;
-  /** Base of relative paths. */
-  readonly baseDir: string;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : typeof value;
-}
-
-function expected(what: string, got: unknown): Expected {
-  return new Expected(`expected ${what}, got ${show(got)}`);
-}
-
-function parsePath(value: unknown, ctx: ParseContext): string {
-  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
-    throw expected('a file path', value);
-  }
-  return isAbsolute(value) ? value : resolve(ctx.baseDir, value);
-}
-
-const DECIMAL_INT = /^(?:0|[1-9][0-9]{0,15})$/;
-const DECIMAL = /^(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,6})?$/;
-
-function parseNumber(value: unknown, ctx: ParseContext, integer: boolean): number | undefined {
-  if (ctx.text) {
-    return typeof value === 'string' && (integer ? DECIMAL_INT : DECIMAL).test(value)
-      ? Number(value)
-      : undefined;
-  }
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function intParser(min: number, max: number, unit: string) {
-  return (value: unknown, ctx: ParseContext): number => {
-    const n = parseNumber(value, ctx, true);
-    if (n === undefined || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw expected(`an integer ${unit} in [${min}, ${max}]`, value);
-    }
-    return n;
-  };
-}
-
-function rateParser(max: number, unit: string) {
-  return (value: unknown, ctx: ParseContext): number => {
-    const n = parseNumber(value, ctx, false);
-    if (n === undefined || n <= 0 || n > max) throw expected(`${unit} in (0, ${max}]`, value);
-    return n;
-  };
-}
-
-function parseBoolean(value: unknown, ctx: ParseContext): boolean {
-  if (value === true || value === false) return value; // a flag, or JSON
-  if (ctx.text && (value === '1' || value === 'true')) return true;
-  if (ctx.text && (value === '0' || value === 'false')) return false;
-  throw expected(ctx.text ? '1, 0, true or false' : 'true or false', value);
-}
-
-function parseLogLevel(value: unknown): LogLevel {
-  if (!isLogLevel(value)) throw expected(`one of ${LOG_LEVELS.join(', ')}`, value);
-  return value;
-}
-
-/** A TCP listen address: /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT, valid to the multiaddr parser. */
-const LISTEN_ADDR = /^\/(?:ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/[0-9]+$/;
-
-function parseListen(value: unknown, ctx: ParseContext): readonly string[] {
-  let list: readonly unknown[];
-  if (typeof value === 'string' && ctx.text) list = value.split(',').map((s) => s.trim());
-  else if (Array.isArray(value)) list = value as readonly unknown[];
-  else throw expected(ctx.text ? 'comma-separated multiaddrs' : 'an array of multiaddrs', value);
-  if (list.length < 1 || list.length > MAX_LISTEN_ADDRS) {
-    throw new Expected(`expected 1 to ${MAX_LISTEN_ADDRS} multiaddrs, got ${list.length}`);
-  }
-  const out: string[] = [];
-  for (const addr of list) {
-    if (typeof addr !== 'string' || !LISTEN_ADDR.test(addr)) {
-      throw expected('a TCP multiaddr like /ip4/127.0.0.1/tcp/7101', addr);
-    }
-    try {
-      multiaddr(addr);
-    } catch (e) {
-      throw new Expected(
-        `expected a valid multiaddr, got ${show(addr)} (${e instanceof Error ? e.message : 'invalid'})`,
-      );
-    }
-    if (out.includes(addr))
-      throw new Expected(`expected distinct multiaddrs, got ${show(addr)} twice`);
-    out.push(addr);
-  }
-  return out;
-}
-
-const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/;
-
-function parseHttp(value: unknown): HttpAddress {
-  const what = 'HOST:PORT (e.g. 127.0.0.1:9101, [::1]:9101)';
-  if (typeof value !== 'string') throw expected(what, value);
-  const m = HOST_PORT.exec(value);
-  const ipv6 = m?.[1];
-  const host = ipv6 ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (host === undefined || !(port >= 0 && port <= 65_535)) throw expected(what, value);
-  if (ipv6 !== undefined && isIP(ipv6) !== 6) throw expected(`${what} with a valid IPv6`, value);
-  if (ipv6 === undefined && /^[0-9.]+$/.test(host) && isIP(host) !== 4) {
-    throw expected(`${what} with a valid IPv4`, value);
-  }
-  return { host, port };
+function invalid(message: string): QkmsError {
+  return new QkmsError(ErrorCode.CONFIG_INVALID, `node options: ${message}`);
 }
 
 /** 127.0.0.0/8, ::1 and "localhost": reachable from this host only. */
@@ -243,537 +145,13 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
-// ---------------------------------------------------------------------------
-// The settings table
-
-interface Setting<T> {
-  /** Key in the config file; a dot means a nested object (`test.delayMs` is "test": {"delayMs": …}). */
-  readonly key: string;
-  readonly flag: string;
-  readonly env: string;
-  readonly flagKind: FlagKind;
-  /** Placeholder in --help (`--dir DIR`); empty for a boolean flag. */
-  readonly arg: string;
-  readonly help: string;
-  /** Absent: required. */
-  readonly default?: T;
-  readonly defaultText?: string;
-  readonly parse: (value: unknown, ctx: ParseContext) => T;
-}
-
-function setting<T>(s: Setting<T>): Setting<T> {
-  return s;
-}
-
-const SETTINGS = {
-  dir: setting({
-    key: 'dir',
-    flag: 'dir',
-    env: 'QKMS_DIR',
-    flagKind: 'string',
-    arg: 'DIR',
-    help: 'Node data directory: keystore.json and the database. Required.',
-    parse: parsePath,
-  }),
-  nodeSetFile: setting({
-    key: 'nodeSet',
-    flag: 'nodeset',
-    env: 'QKMS_NODE_SET',
-    flagKind: 'string',
-    arg: 'FILE',
-    help: 'The signed node-set document (JSON) of the quorum this node serves. Required.',
-    parse: parsePath,
-  }),
-  listen: setting<readonly string[]>({
-    key: 'listen',
-    flag: 'listen',
-    env: 'QKMS_LISTEN',
-    flagKind: 'list',
-    arg: 'MULTIADDR',
-    help: `libp2p TCP listen address; repeat the flag, or comma-separate in the variable (at most ${MAX_LISTEN_ADDRS}). Use a public address to serve a quorum.`,
-    default: ['/ip4/127.0.0.1/tcp/7101'],
-    defaultText: '/ip4/127.0.0.1/tcp/7101',
-    parse: parseListen,
-  }),
-  http: setting<HttpAddress>({
-    key: 'http',
-    flag: 'http',
-    env: 'QKMS_HTTP',
-    flagKind: 'string',
-    arg: 'HOST:PORT',
-    help: 'Address of /metrics, /healthz and /readyz. A non-loopback host needs --allow-public-http.',
-    default: { host: '127.0.0.1', port: 9101 },
-    defaultText: '127.0.0.1:9101',
-    parse: parseHttp,
-  }),
-  allowPublicHttp: setting({
-    key: 'allowPublicHttp',
-    flag: 'allow-public-http',
-    env: 'QKMS_ALLOW_PUBLIC_HTTP',
-    flagKind: 'boolean',
-    arg: '',
-    help: 'Allow the HTTP address to be reachable from other hosts (put a firewall in front).',
-    default: false,
-    defaultText: 'false',
-    parse: parseBoolean,
-  }),
-  logLevel: setting<LogLevel>({
-    key: 'logLevel',
-    flag: 'log-level',
-    env: 'QKMS_LOG_LEVEL',
-    flagKind: 'string',
-    arg: 'LEVEL',
-    help: `Lowest level logged (${LOG_LEVELS.join(', ')}). Logs are JSON lines on stderr.`,
-    default: 'info',
-    defaultText: 'info',
-    parse: parseLogLevel,
-  }),
-  passphraseFile: setting<string | null>({
-    key: 'passphraseFile',
-    flag: 'passphrase-file',
-    env: PASSPHRASE_FILE_ENV,
-    flagKind: 'string',
-    arg: 'FILE',
-    help: `File holding the keystore passphrase (one trailing newline is ignored). Or set ${PASSPHRASE_ENV}; never on the command line.`,
-    default: null,
-    defaultText: 'none (unencrypted keystore)',
-    parse: parsePath,
-  }),
-  readDeadlineMs: setting({
-    key: 'readDeadlineMs',
-    flag: 'read-deadline-ms',
-    env: 'QKMS_READ_DEADLINE_MS',
-    flagKind: 'string',
-    arg: 'MS',
-    help: 'Milliseconds to receive one whole request; a slower sender is cut off (slow-loris). A request is one small frame, so 5 s covers slow links.',
-    default: 5_000,
-    defaultText: '5000',
-    parse: intParser(100, 120_000, 'milliseconds'),
-  }),
-  maxConnections: setting({
-    key: 'maxConnections',
-    flag: 'max-connections',
-    env: 'QKMS_MAX_CONNECTIONS',
-    flagKind: 'string',
-    arg: 'N',
-    help: 'Open libp2p connections, all peers together; quorum peers are always allowed.',
-    default: 256,
-    defaultText: '256',
-    parse: intParser(1, 65_536, 'connections'),
-  }),
-  maxConnectionsPerIp: setting({
-    key: 'maxConnectionsPerIp',
-    flag: 'max-connections-per-ip',
-    env: 'QKMS_MAX_CONNECTIONS_PER_IP',
-    flagKind: 'string',
-    arg: 'N',
-    help: 'Inbound libp2p connections one IPv4 address or IPv6 /64 may hold at once, whatever PeerIds it uses; node-set peers are not counted. Raise it when many clients share a NAT.',
-    default: 16,
-    defaultText: '16',
-    parse: intParser(1, 65_536, 'connections'),
-  }),
-  maxInflight: setting({
-    key: 'maxInflight',
-    flag: 'max-inflight',
-    env: 'QKMS_MAX_INFLIGHT',
-    flagKind: 'string',
-    arg: 'N',
-    help: 'Requests in progress at once (the work queue bound); beyond it a request is answered "busy" at once.',
-    default: 64,
-    defaultText: '64',
-    parse: intParser(1, 10_000, 'requests'),
-  }),
-  perPeerRate: setting({
-    key: 'perPeerRate',
-    flag: 'per-peer-rate',
-    env: 'QKMS_PER_PEER_RATE',
-    flagKind: 'string',
-    arg: 'PER_S',
-    help: 'Requests per second one PeerId may sustain (token bucket refill).',
-    default: 20,
-    defaultText: '20',
-    parse: rateParser(100_000, 'requests per second'),
-  }),
-  perPeerBurst: setting({
-    key: 'perPeerBurst',
-    flag: 'per-peer-burst',
-    env: 'QKMS_PER_PEER_BURST',
-    flagKind: 'string',
-    arg: 'N',
-    help: 'Requests one PeerId may send at once (token bucket size).',
-    default: 40,
-    defaultText: '40',
-    parse: intParser(1, 100_000, 'requests'),
-  }),
-  perIpRate: setting({
-    key: 'perIpRate',
-    flag: 'per-ip-rate',
-    env: 'QKMS_PER_IP_RATE',
-    flagKind: 'string',
-    arg: 'PER_S',
-    help: 'Requests per second one IPv4 address or IPv6 /64 may sustain, over all its PeerIds (fresh PeerIds cost nothing, so they share this); node-set peers are exempt.',
-    default: 50,
-    defaultText: '50',
-    parse: rateParser(100_000, 'requests per second'),
-  }),
-  perIpBurst: setting({
-    key: 'perIpBurst',
-    flag: 'per-ip-burst',
-    env: 'QKMS_PER_IP_BURST',
-    flagKind: 'string',
-    arg: 'N',
-    help: 'Requests one IPv4 address or IPv6 /64 may send at once, over all its PeerIds.',
-    default: 100,
-    defaultText: '100',
-    parse: intParser(1, 100_000, 'requests'),
-  }),
-  perWalletRate: setting({
-    key: 'perWalletRate',
-    flag: 'per-wallet-rate',
-    env: 'QKMS_PER_WALLET_RATE',
-    flagKind: 'string',
-    arg: 'PER_S',
-    help: 'Requests per second one wallet may sustain, over all its sessions.',
-    default: 5,
-    defaultText: '5',
-    parse: rateParser(100_000, 'requests per second'),
-  }),
-  perWalletBurst: setting({
-    key: 'perWalletBurst',
-    flag: 'per-wallet-burst',
-    env: 'QKMS_PER_WALLET_BURST',
-    flagKind: 'string',
-    arg: 'N',
-    help: 'Requests one wallet may send at once.',
-    default: 20,
-    defaultText: '20',
-    parse: intParser(1, 100_000, 'requests'),
-  }),
-  maxStreamsPerProtocol: setting({
-    key: 'maxStreamsPerProtocol',
-    flag: 'max-streams-per-protocol',
-    env: 'QKMS_MAX_STREAMS_PER_PROTOCOL',
-    flagKind: 'string',
-    arg: 'N',
-    help: "Concurrent inbound streams per connection and protocol. Twice the client pool's 16, so streams still closing on this side never make a client's next request look like a reset.",
-    default: 32,
-    defaultText: '32',
-    parse: intParser(1, 1_024, 'streams'),
-  }),
-  replaySweepIntervalMs: setting({
-    key: 'replaySweepIntervalMs',
-    flag: 'replay-sweep-interval-ms',
-    env: 'QKMS_REPLAY_SWEEP_INTERVAL_MS',
-    flagKind: 'string',
-    arg: 'MS',
-    help: 'Milliseconds between sweeps of expired replay nonces.',
-    default: 60_000,
-    defaultText: '60000',
-    parse: intParser(1_000, 3_600_000, 'milliseconds'),
-  }),
-  revocationSyncIntervalMs: setting({
-    key: 'revocation.syncIntervalMs',
-    flag: 'revocation-sync-interval-ms',
-    env: 'QKMS_REVOCATION_SYNC_INTERVAL_MS',
-    flagKind: 'string',
-    arg: 'MS',
-    help: 'Milliseconds between anti-entropy rounds with each peer: how soon a node that missed a revocation push catches up.',
-    default: 5_000,
-    defaultText: '5000',
-    parse: intParser(50, 600_000, 'milliseconds'),
-  }),
-  revocationMaxLagMs: setting({
-    key: 'revocation.maxLagMs',
-    flag: 'revocation-max-lag-ms',
-    env: 'QKMS_REVOCATION_MAX_LAG_MS',
-    flagKind: 'string',
-    arg: 'MS',
-    help: 'A node that has not synced revocations with a majority of the node set for longer than this reports not ready.',
-    default: 60_000,
-    defaultText: '60000',
-    parse: intParser(100, 86_400_000, 'milliseconds'),
-  }),
-  revocationRefuseStale: setting({
-    key: 'revocation.refuseStale',
-    flag: 'revocation-refuse-stale',
-    env: 'QKMS_REVOCATION_REFUSE_STALE',
-    flagKind: 'boolean',
-    arg: '',
-    help: 'While revocations are not fresh, also refuse recovers (NOT_READY), not only report it.',
-    default: false,
-    defaultText: 'false',
-    parse: parseBoolean,
-  }),
-  testDelayMs: setting({
-    key: 'test.delayMs',
-    flag: 'test-delay-ms',
-    env: 'QKMS_TEST_DELAY_MS',
-    flagKind: 'string',
-    arg: 'MS',
-    help: `TEST ONLY (needs ${ENABLE_TEST_FAULTS_ENV}=1): delay every answer by this many milliseconds.`,
-    default: 0,
-    defaultText: '0',
-    parse: intParser(0, 60_000, 'milliseconds'),
-  }),
-  testWrongShare: setting({
-    key: 'test.wrongShare',
-    flag: 'test-wrong-share',
-    env: 'QKMS_TEST_WRONG_SHARE',
-    flagKind: 'boolean',
-    arg: '',
-    help: `TEST ONLY (needs ${ENABLE_TEST_FAULTS_ENV}=1): answer recover requests with a corrupted share.`,
-    default: false,
-    defaultText: 'false',
-    parse: parseBoolean,
-  }),
-} as const;
-
-type SettingName = keyof typeof SETTINGS;
-type Values = {
-  [N in SettingName]: (typeof SETTINGS)[N] extends Setting<infer T> ? T : never;
-};
-const NAMES = Object.keys(SETTINGS) as SettingName[];
-const TEST_SETTINGS: readonly SettingName[] = ['testDelayMs', 'testWrongShare'];
-
-/** Every QKMS_* variable the node reads. Any other QKMS_* variable is refused as a typo. */
-export const NODE_ENV_VARS: readonly string[] = Object.freeze([
-  ...NAMES.map((n) => SETTINGS[n].env),
-  CONFIG_ENV,
-  PASSPHRASE_ENV,
-  ENABLE_TEST_FAULTS_ENV,
-]);
-
-const FLAG_SPECS: Readonly<Record<string, FlagKind>> = Object.freeze({
-  ...Object.fromEntries(NAMES.map((n) => [SETTINGS[n].flag, SETTINGS[n].flagKind])),
-  config: 'string',
-  // Recognized only to refuse it with the reason (see parseNodeOptions).
-  passphrase: 'string',
-});
-
-// ---------------------------------------------------------------------------
-// Parsing
-
-function configError(message: string, cause?: unknown): QkmsError {
-  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
-}
-
-interface Raw {
-  readonly value: unknown;
-  /** How messages name the source: `--http`, `QKMS_HTTP`, `config file x.json: "http"`. */
-  readonly origin: string;
-  readonly ctx: ParseContext;
-}
-
-function readConfigFile(
-  shown: string,
-  path: string,
-  readFile: (path: string) => string,
-): Map<SettingName, Raw> {
-  let text: string;
-  try {
-    text = readFile(path);
-  } catch (e) {
-    const code = (e as { code?: unknown } | null)?.code;
-    throw configError(
-      `config file ${shown}: cannot read (${typeof code === 'string' ? code : 'error'})`,
-      e,
-    );
-  }
-  if (text.length > MAX_CONFIG_FILE_CHARS) {
-    throw configError(
-      `config file ${shown}: expected at most ${MAX_CONFIG_FILE_CHARS} characters, got ${text.length}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw configError(
-      `config file ${shown}: not valid JSON (${e instanceof Error ? e.message : 'parse error'})`,
-    );
-  }
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(json)) throw configError(`config file ${shown}: expected a JSON object`);
-  const byKey = new Map(NAMES.map((n) => [SETTINGS[n].key, n]));
-  const ctx: ParseContext = { text: false, baseDir: dirname(path) };
-  const out = new Map<SettingName, Raw>();
-  const visit = (obj: Record<string, unknown>, prefix: string): void => {
-    for (const [k, value] of Object.entries(obj)) {
-      const key = `${prefix}${k}`;
-      // Nested keys are written nested ("revocation": {"maxLagMs": 5000}), never as "revocation.maxLagMs".
-      const name = k.includes('.') ? undefined : byKey.get(key);
-      if (name !== undefined) {
-        out.set(name, { value, origin: `config file ${shown}: "${key}"`, ctx });
-      } else if ((key === 'test' || key === 'revocation') && isObject(value)) {
-        visit(value, `${key}.`);
-      } else {
-        throw configError(`config file ${shown}: key "${key}" is not a setting`);
-      }
-    }
-  };
-  visit(json, '');
-  return out;
-}
-
-/**
- * Parses and validates the node's settings from all four sources. Pure: files
- * are read through `readFile`, the environment is passed in. Throws
- * CONFIG_INVALID naming the bad setting and its source. The result is frozen.
- */
-export function parseNodeOptions(input: ParseNodeOptionsInput): NodeOptions {
-  const { argv, env, readFile } = input;
-  const cwd = input.cwd ?? process.cwd();
-
-  // Flags
-  let parsed;
-  try {
-    parsed = parseArgs(argv, FLAG_SPECS);
-  } catch (e) {
-    if (isQkmsError(e, ErrorCode.INVALID_ARGUMENT)) throw configError(e.message, e);
-    throw e;
-  }
-  const { flags, positionals } = parsed;
-  if (positionals.length > 0) throw configError(`${show(positionals[0])}: unexpected argument`);
-  if (flags.passphrase !== undefined) {
-    throw configError(
-      `--passphrase: a passphrase on the command line is visible to other users (ps); use ${PASSPHRASE_ENV} or --passphrase-file FILE`,
-    );
-  }
-
-  // Environment: every QKMS_* variable must be known.
-  for (const name of Object.keys(env)) {
-    if (name.startsWith(ENV_PREFIX) && !NODE_ENV_VARS.includes(name)) {
-      throw configError(`${name}: not a qkms node setting (see qkms node start --help)`);
+function checkPositive(group: string, values: object): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value !== 'number') continue;
+    if (!Number.isFinite(value) || value < 0) {
+      throw invalid(`${group}.${key}: expected a finite number >= 0, got ${String(value)}`);
     }
   }
-  const faults = env[ENABLE_TEST_FAULTS_ENV];
-  if (faults !== undefined && faults !== '0' && faults !== '1') {
-    throw configError(`${ENABLE_TEST_FAULTS_ENV}: expected 1 or 0, got ${show(faults)}`);
-  }
-  const testFaultsEnabled = faults === '1';
-
-  // Config file (flag beats variable).
-  const configFlag = typeof flags.config === 'string' ? flags.config : undefined;
-  const configEnv = env[CONFIG_ENV];
-  let configFile: string | null = null;
-  let fromConfig = new Map<SettingName, Raw>();
-  const configGiven =
-    configFlag !== undefined
-      ? { value: configFlag, origin: '--config' }
-      : configEnv !== undefined
-        ? { value: configEnv, origin: CONFIG_ENV }
-        : undefined;
-  if (configGiven !== undefined) {
-    try {
-      configFile = parsePath(configGiven.value, { text: true, baseDir: cwd });
-    } catch (e) {
-      if (e instanceof Expected) throw configError(`${configGiven.origin}: ${e.message}`);
-      throw e;
-    }
-    fromConfig = readConfigFile(configGiven.value, configFile, readFile);
-  }
-
-  // Highest-precedence raw value of each setting.
-  const textCtx: ParseContext = { text: true, baseDir: cwd };
-  const raws = new Map<SettingName, Raw>();
-  for (const name of NAMES) {
-    const s = SETTINGS[name];
-    const flag: unknown = (flags as Record<string, unknown>)[s.flag];
-    const envValue = env[s.env];
-    if (flag !== undefined) {
-      raws.set(name, { value: flag, origin: `--${s.flag}`, ctx: textCtx });
-    } else if (envValue !== undefined) {
-      raws.set(name, { value: envValue, origin: s.env, ctx: textCtx });
-    } else {
-      const c = fromConfig.get(name);
-      if (c !== undefined) raws.set(name, c);
-    }
-  }
-  // A list flag arrives as an array; its values are still text.
-  const listFlag = raws.get('listen');
-  if (listFlag !== undefined && Array.isArray(listFlag.value) && listFlag.ctx.text) {
-    raws.set('listen', { ...listFlag, ctx: { ...listFlag.ctx, text: false } });
-  }
-
-  for (const name of TEST_SETTINGS) {
-    const raw = raws.get(name);
-    if (raw !== undefined && !testFaultsEnabled) {
-      throw configError(
-        `${raw.origin}: test faults are refused unless ${ENABLE_TEST_FAULTS_ENV}=1 (never on a production node)`,
-      );
-    }
-  }
-
-  const values = {} as Record<SettingName, unknown>;
-  for (const name of NAMES) {
-    const s: Setting<unknown> = SETTINGS[name];
-    const raw = raws.get(name);
-    if (raw === undefined) {
-      if (!('default' in s)) {
-        throw configError(
-          `${s.key}: required; set --${s.flag} ${s.arg}, ${s.env}, or "${s.key}" in the config file`,
-        );
-      }
-      values[name] = s.default;
-      continue;
-    }
-    try {
-      values[name] = s.parse(raw.value, raw.ctx);
-    } catch (e) {
-      if (e instanceof Expected) throw configError(`${raw.origin}: ${e.message}`);
-      throw e;
-    }
-  }
-  const v = values as Values;
-
-  if (!v.allowPublicHttp && !isLoopbackHost(v.http.host)) {
-    const origin = raws.get('http')?.origin ?? 'http';
-    throw configError(
-      `${origin}: host ${v.http.host} is reachable from other hosts; bind to 127.0.0.1, or set --allow-public-http to expose metrics and health`,
-    );
-  }
-
-  const envPassphrase = env[PASSPHRASE_ENV];
-  if (envPassphrase === '') throw configError(`${PASSPHRASE_ENV}: is set but empty`);
-  let passphrase: PassphraseSource;
-  if (v.passphraseFile !== null) {
-    const origin = raws.get('passphraseFile')?.origin ?? 'passphraseFile';
-    if (envPassphrase !== undefined) {
-      throw configError(`${origin}: ${PASSPHRASE_ENV} is also set; give the passphrase one way`);
-    }
-    passphrase = { kind: 'file', path: v.passphraseFile, origin };
-  } else if (envPassphrase !== undefined) {
-    passphrase = { kind: 'env', variable: PASSPHRASE_ENV };
-  } else {
-    passphrase = { kind: 'none' };
-  }
-
-  return deepFreeze({
-    dir: v.dir,
-    nodeSetFile: v.nodeSetFile,
-    listen: [...v.listen],
-    http: { ...v.http },
-    allowPublicHttp: v.allowPublicHttp,
-    logLevel: v.logLevel,
-    passphrase,
-    readDeadlineMs: v.readDeadlineMs,
-    maxConnections: v.maxConnections,
-    maxConnectionsPerIp: v.maxConnectionsPerIp,
-    maxInflight: v.maxInflight,
-    perPeerRate: { perSecond: v.perPeerRate, burst: v.perPeerBurst },
-    perIpRate: { perSecond: v.perIpRate, burst: v.perIpBurst },
-    perWalletRate: { perSecond: v.perWalletRate, burst: v.perWalletBurst },
-    maxStreamsPerProtocol: v.maxStreamsPerProtocol,
-    replaySweepIntervalMs: v.replaySweepIntervalMs,
-    revocation: {
-      syncIntervalMs: v.revocationSyncIntervalMs,
-      maxLagMs: v.revocationMaxLagMs,
-      refuseStale: v.revocationRefuseStale,
-    },
-    test: { enabled: testFaultsEnabled, delayMs: v.testDelayMs, wrongShare: v.testWrongShare },
-    configFile,
-  });
 }
 
 function deepFreeze<T>(value: T): T {
@@ -785,71 +163,36 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * The keystore passphrase from its source: QKMS_PASSPHRASE, or the file with
- * one trailing newline removed; undefined when none is configured. Throws
- * CONFIG_INVALID when the file cannot be read or is empty. The caller hands it
- * to the keystore and drops it; a JS string cannot be wiped.
+ * Fills every subsystem's defaults into `input` and checks what holds across
+ * settings: a public HTTP address needs `http.allowPublic`. Throws
+ * CONFIG_INVALID. The result is frozen.
  */
-export function resolvePassphrase(
-  source: PassphraseSource,
-  io: {
-    readonly env: Readonly<Record<string, string | undefined>>;
-    readonly readFile: (path: string) => string;
-  },
-): string | undefined {
-  switch (source.kind) {
-    case 'none':
-      return undefined;
-    case 'env': {
-      const value = io.env[source.variable];
-      if (value === undefined || value === '') {
-        throw configError(`${source.variable}: is not set or empty`);
-      }
-      return value;
-    }
-    case 'file': {
-      let text: string;
-      try {
-        text = io.readFile(source.path);
-      } catch (e) {
-        const code = (e as { code?: unknown } | null)?.code;
-        throw configError(
-          `${source.origin} ${source.path}: cannot read (${typeof code === 'string' ? code : 'error'})`,
-          e,
-        );
-      }
-      if (text.length > MAX_PASSPHRASE_FILE_CHARS) {
-        throw configError(
-          `${source.origin} ${source.path}: expected at most ${MAX_PASSPHRASE_FILE_CHARS} characters`,
-        );
-      }
-      const passphrase = text.replace(/\r?\n$/, '');
-      if (passphrase === '') throw configError(`${source.origin} ${source.path}: is empty`);
-      return passphrase;
-    }
+export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
+  if (input.dir === '') throw invalid('dir: required');
+  if (input.nodeSetFile === '') throw invalid('nodeSetFile: required');
+  const options: NodeOptions = {
+    dir: input.dir,
+    nodeSetFile: input.nodeSetFile,
+    logLevel: input.logLevel ?? LOG_LEVEL_DEFAULT,
+    network: { ...NETWORK_DEFAULTS, ...input.network },
+    admission: { ...ADMISSION_DEFAULTS, ...input.admission },
+    http: { ...HTTP_DEFAULTS, ...input.http },
+    store: { ...STORE_DEFAULTS, ...input.store },
+    revocation: { ...REVOCATION_DEFAULTS, ...input.revocation },
+    test: { ...TEST_FAULT_DEFAULTS, ...input.test },
+  };
+  if (options.network.listen.length === 0) throw invalid('network.listen: at least one address');
+  checkPositive('network', options.network);
+  checkPositive('admission', options.admission);
+  for (const rate of ['perPeerRate', 'perIpRate', 'perWalletRate'] as const)
+    checkPositive(`admission.${rate}`, options.admission[rate]);
+  checkPositive('store', options.store);
+  checkPositive('revocation', options.revocation);
+  checkPositive('test', options.test);
+  if (!options.http.allowPublic && !isLoopbackHost(options.http.address.host)) {
+    throw invalid(
+      `http: host ${options.http.address.host} is reachable from other hosts; bind to 127.0.0.1, or set allowPublic`,
+    );
   }
-}
-
-/** The settings, their flags, variables, config keys and defaults, for --help. */
-export function describeOptions(): string {
-  const lines = [
-    'Settings, in increasing precedence: defaults < config file (--config FILE or',
-    `${CONFIG_ENV}; JSON with the keys below) < ${ENV_PREFIX}* environment variables < flags.`,
-    'Unknown keys, variables and flags are errors.',
-    '',
-  ];
-  for (const name of NAMES) {
-    const s: Setting<unknown> = SETTINGS[name];
-    const flag = s.arg === '' ? `--${s.flag}` : `--${s.flag} ${s.arg}`;
-    const dflt = 'default' in s ? `default ${s.defaultText ?? ''}` : 'required';
-    lines.push(`  ${flag}`, `      ${s.env} | config "${s.key}" | ${dflt}`, `      ${s.help}`);
-  }
-  lines.push(
-    '',
-    `  ${PASSPHRASE_ENV}`,
-    '      The keystore passphrase (or --passphrase-file). Never a flag: the command line is public.',
-    `  ${ENABLE_TEST_FAULTS_ENV}=1`,
-    '      Allows the test.* settings. Never set it on a production node.',
-  );
-  return lines.join('\n');
+  return deepFreeze(structuredClone(options));
 }

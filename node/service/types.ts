@@ -85,7 +85,7 @@ export interface CustodyAudit {
   record(event: CustodyEvent): Promise<void>;
 }
 
-/** Test-only behaviour, enabled only with QKMS_ENABLE_TEST_FAULTS=1 (node/options.ts). */
+/** Test-only behaviour, enabled only with QKMS_ENABLE_TEST_FAULTS=1 (cli/node-options.ts). */
 export interface TestFaults {
   /** Serve a share with one byte flipped (a lying node). */
   readonly wrongShare?: boolean;

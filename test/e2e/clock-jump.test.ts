@@ -33,7 +33,7 @@ import {
 
 const suite = requireNativeSuite();
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-/** The shortest sweep period the node accepts (node/options.ts). */
+/** The shortest sweep period the node accepts (cli/node-options.ts). */
 const SWEEP_INTERVAL_MS = 1_000;
 /** How long the clock stays ahead: three sweep periods (no assertion rests on it). */
 const JUMP_HOLD_MS = 3 * SWEEP_INTERVAL_MS;

@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliRun } from '../support/cli.ts';
 import { startQuorum, stopNode, stopQuorum, type Quorum } from '../support/in-process.ts';
 
-/** Exit codes of the client commands (client/cli/io.ts CLIENT_EXIT). */
+/** Exit codes of the client commands (cli/exit.ts EXIT). */
 const EXIT_OUTPUT = 7;
 const EXIT_UNAVAILABLE = 4;
 

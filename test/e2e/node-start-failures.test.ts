@@ -17,7 +17,7 @@ import {
   type QuorumFiles,
 } from '../support/quorum.ts';
 
-/** node/cli/main.ts EXIT.inUse. */
+/** cli/exit.ts EXIT.inUse. */
 const EXIT_IN_USE = 8;
 /** A start that fails does so in a few seconds; generous for slow machines. */
 const EXIT_TIMEOUT_MS = 60_000;

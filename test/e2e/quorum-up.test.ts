@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseSignedNodeSet, requireNativeSuite } from '../../protocol/index.ts';
-import type { QuorumConfigJson } from '../../node/cli/dev-quorum.ts';
+import type { QuorumConfigJson } from '../../cli/commands/dev-quorum.ts';
 import { REPO_ROOT } from '../support/quorum.ts';
 
 const suite = requireNativeSuite();

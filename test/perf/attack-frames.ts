@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
-import { spawnNodeChild, type NodeChild } from '../../node/cli/node-children.ts';
+import { spawnNodeChild, type NodeChild } from '../../cli/commands/node-children.ts';
 import {
   CHANNEL_PROTOCOL,
   MAX_FRAME_BYTES,

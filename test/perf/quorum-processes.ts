@@ -4,7 +4,7 @@
 // interrupted before close(), every child is killed (SIGKILL) and the files removed: a node
 // that outlived the bench would hold its port and dir.
 import { join } from 'node:path';
-import { spawnNodeChild, type NodeChild } from '../../node/cli/node-children.ts';
+import { spawnNodeChild, type NodeChild } from '../../cli/commands/node-children.ts';
 import { REPO_ROOT, createQuorumFiles, type QuorumFiles } from '../support/quorum.ts';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -21,7 +21,7 @@ export interface RunningNode {
 
 /** How to start a node beyond the quorum's common arguments. */
 export interface NodeStart {
-  /** Flags after the common ones (node/options.ts). */
+  /** Flags after the common ones (cli/node-options.ts). */
   readonly args?: readonly string[];
   /** Variables besides PATH and QKMS_LOG_LEVEL=warn (QKMS_ENABLE_TEST_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;

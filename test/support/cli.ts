@@ -1,8 +1,8 @@
 // Runs the `qkms` CLI in this process with captured output: what the CLI
 // unit tests drive.
 import { readFileSync } from 'node:fs';
-import { CLIENT_COMMANDS } from '../../client/cli/index.ts';
-import { main, type CliIo } from '../../node/cli/main.ts';
+import type { CliIo } from '../../cli/io.ts';
+import { main } from '../../cli/main.ts';
 
 export interface CliRun {
   readonly code: number;
@@ -23,7 +23,6 @@ export async function runCli(
     cwd: options.cwd,
     readFile: (path) => readFileSync(path, 'utf8'),
   };
-  // The client's groups too, as bin/qkms.ts merges them.
-  const code = await main(argv, io, CLIENT_COMMANDS);
+  const code = await main(argv, io);
   return { code, stdout, stderr };
 }

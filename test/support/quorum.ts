@@ -16,7 +16,7 @@ import { startDaemon, type Daemon } from '../../node/daemon.ts';
 import { initKeystore } from '../../node/keystore.ts';
 import { silentLogger } from '../../node/log.ts';
 import { requestOnce } from '../../node/network/index.ts';
-import { parseNodeOptions } from '../../node/options.ts';
+import { parseNodeOptions } from '../../cli/node-options.ts';
 import {
   createNodeSetDocument,
   decodeMessage,
@@ -170,7 +170,7 @@ export async function startNode(
       throw new Error('no config file in tests');
     },
   });
-  return startDaemon(parsed, { log: silentLogger, ...options.deps });
+  return startDaemon(parsed.options, { log: silentLogger, ...options.deps });
 }
 
 export interface NodeProcess {

@@ -5,7 +5,7 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { ErrorCode, QkmsError } from '../../protocol/index.ts';
-import { parseArgs } from './args.ts';
+import { parseArgs } from '../args.ts';
 import { DEV_HOST, HTTP_PORT_OFFSET, httpPort, libp2pPort } from './dev-quorum.ts';
 
 export const QUORUM_UP_DEFAULTS = { nodes: 5, threshold: 3, dir: '.qkms', basePort: 7101 } as const;

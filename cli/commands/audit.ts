@@ -18,20 +18,20 @@ import {
   toHex,
   type CryptoSuite,
 } from '../../protocol/index.ts';
-import { decodeAuditRecord, type AuditRecord } from '../audit/record.ts';
-import { verifyChain } from '../audit/verify.ts';
-import { DB_DIR, DB_INTEGRITY_DIR } from '../daemon.ts';
-import { loadKeystore } from '../keystore.ts';
+import { decodeAuditRecord, type AuditRecord } from '../../node/index.ts';
+import { verifyChain } from '../../node/index.ts';
+import { DB_DIR, DB_INTEGRITY_DIR } from '../../node/index.ts';
+import { loadKeystore } from '../../node/index.ts';
 import {
   PASSPHRASE_ENV,
   PASSPHRASE_FILE_ENV,
   resolvePassphrase,
   type PassphraseSource,
-} from '../options.ts';
-import { NodeStore } from '../store/index.ts';
-import { parseArgs } from './args.ts';
+} from '../node-options.ts';
+import { NodeStore } from '../../node/index.ts';
+import { parseArgs } from '../args.ts';
 import { askPeers, type PeerWitness } from './audit-peers.ts';
-import { EXIT, type CliIo } from './main.ts';
+import { EXIT, type CliIo } from '../io.ts';
 
 export const AUDIT_VERIFY_USAGE = `Usage: qkms audit verify --dir DIR [--against-peers --nodeset FILE] [--json]
 

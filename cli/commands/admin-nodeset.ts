@@ -40,9 +40,9 @@ import {
   readSecretFile,
   writeNewSecretFile,
   writeFileAtomically,
-} from '../secret-file.ts';
-import { parseArgs } from './args.ts';
-import { EXIT, type CliIo } from './main.ts';
+} from '../../node/index.ts';
+import { parseArgs } from '../args.ts';
+import { EXIT, type CliIo } from '../io.ts';
 
 export const ADMIN_KEY_NEW_USAGE = `Usage: qkms admin key new --out FILE [--json]
 

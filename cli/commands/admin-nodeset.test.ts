@@ -21,7 +21,7 @@ import {
   type NodeSetDocumentJson,
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
-import { initKeystore } from '../keystore.ts';
+import { initKeystore } from '../../node/index.ts';
 import { runCli, type CliRun } from '../../test/support/cli.ts';
 
 const suite = requireNativeSuite();

@@ -9,8 +9,8 @@ import {
   requireNativeSuite,
   toHex,
 } from '../../protocol/index.ts';
-import { initKeystore, readKeystorePublicInfo } from '../keystore.ts';
-import { readAdminKey } from './admin.ts';
+import { initKeystore, readKeystorePublicInfo } from '../../node/index.ts';
+import { readAdminKey } from './admin-nodeset.ts';
 import {
   LOCK_FILE,
   lockDevQuorumDir,
@@ -19,7 +19,8 @@ import {
   type DevQuorumLayout,
   type QuorumConfigJson,
 } from './dev-quorum.ts';
-import { main, type CliIo } from './main.ts';
+import type { CliIo } from '../io.ts';
+import { main } from '../main.ts';
 
 const suite = requireNativeSuite();
 

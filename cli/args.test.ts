@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../protocol/index.ts';
+import { ErrorCode } from '../protocol/index.ts';
 import { parseArgs } from './args.ts';
 
 const SPECS = { dir: 'string', json: 'boolean', listen: 'list' } as const;

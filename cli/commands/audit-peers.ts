@@ -20,7 +20,7 @@ import {
   type NodeSet,
   type SignedAuditHead,
 } from '../../protocol/index.ts';
-import { requestOnce } from '../network/index.ts';
+import { requestOnce } from '../../node/index.ts';
 
 /** Per peer: the whole exchange, dial included. */
 const PEER_TIMEOUT_MS = 5_000;

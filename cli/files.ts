@@ -13,11 +13,11 @@ import {
   type CryptoSuite,
   type Manifest,
   type NodeSet,
-} from '../../protocol/index.ts';
-import { walletFromPrivateKey, type WalletSigner } from '../wallet.ts';
-import { configError, parseHexLine, readSecretFile, writeNewFile, type ClientCliIo } from './io.ts';
+} from '../protocol/index.ts';
+import { walletFromPrivateKey, type WalletSigner } from '../client/index.ts';
+import { configError, parseHexLine, readSecretFile, writeNewFile, type CliIo } from './io.ts';
 
-function readJson(io: ClientCliIo, path: string, what: string): unknown {
+function readJson(io: CliIo, path: string, what: string): unknown {
   let text: string;
   try {
     text = io.readFile(resolve(io.cwd, path));
@@ -32,7 +32,7 @@ function readJson(io: ClientCliIo, path: string, what: string): unknown {
 }
 
 /** The node set from a quorum file ({"qkmsQuorum": 1, "nodeSet": <signed node set>, …}) or a bare signed node-set file. */
-export function loadNodeSet(io: ClientCliIo, suite: CryptoSuite, path: string): NodeSet {
+export function loadNodeSet(io: CliIo, suite: CryptoSuite, path: string): NodeSet {
   const json = readJson(io, path, 'quorum file');
   const signed =
     typeof json === 'object' && json !== null && 'qkmsQuorum' in json
@@ -55,7 +55,7 @@ export const MANIFEST_FILE_FORMAT = 1;
  * CBOR in hex. Written whole or not at all, and never over an existing file
  * (an earlier content's manifest is never lost): OutputFileError.
  */
-export function saveManifest(io: ClientCliIo, path: string, manifest: Manifest): string {
+export function saveManifest(io: CliIo, path: string, manifest: Manifest): string {
   const text = JSON.stringify(
     {
       qkmsManifest: MANIFEST_FILE_FORMAT,
@@ -71,7 +71,7 @@ export function saveManifest(io: ClientCliIo, path: string, manifest: Manifest):
   return writeNewFile(io, path, `${text}\n`, { mode: 0o644, label: '--out' });
 }
 
-export function loadManifest(io: ClientCliIo, path: string): Manifest {
+export function loadManifest(io: CliIo, path: string): Manifest {
   const json = readJson(io, path, 'manifest file') as {
     qkmsManifest?: unknown;
     cbor?: unknown;
@@ -87,7 +87,7 @@ export function loadManifest(io: ClientCliIo, path: string): Manifest {
 }
 
 /** A dev wallet key file: one line of 0x-prefixed hex, mode 0600. */
-export function loadWallet(io: ClientCliIo, path: string): WalletSigner {
+export function loadWallet(io: CliIo, path: string): WalletSigner {
   const key = parseHexLine(readSecretFile(io, path, 'wallet key'), `wallet key ${path}`, 32);
   try {
     return walletFromPrivateKey(`0x${toHex(key)}`);

@@ -28,9 +28,9 @@ import {
   type NodeSetParams,
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
-import { KEYSTORE_FILE, initKeystore, readKeystorePublicInfo } from '../keystore.ts';
-import { prepareSecretDir, writeFileAtomically } from '../secret-file.ts';
-import { createAdminKey, readAdminKey } from './admin.ts';
+import { KEYSTORE_FILE, initKeystore, readKeystorePublicInfo } from '../../node/index.ts';
+import { prepareSecretDir, writeFileAtomically } from '../../node/index.ts';
+import { createAdminKey, readAdminKey } from './admin-nodeset.ts';
 
 /** Format version of quorum.json (its `qkmsQuorum` field). */
 export const QUORUM_CONFIG_FORMAT = 1;

@@ -11,8 +11,8 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireNativeSuite, toHex } from '../../protocol/index.ts';
-import { ENV_PREFIX, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV } from '../options.ts';
-import { prepareSecretDir } from '../secret-file.ts';
+import { ENV_PREFIX, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV } from '../node-options.ts';
+import { prepareSecretDir } from '../../node/index.ts';
 import {
   DEV_HOST,
   HTTP_PORT_OFFSET,
@@ -20,7 +20,7 @@ import {
   prepareDevQuorum,
   type DevQuorum,
 } from './dev-quorum.ts';
-import { EXIT, type CliIo } from './main.ts';
+import { EXIT, type CliIo } from '../io.ts';
 import { describeExit, spawnNodeChild, stopNodeChildren, type NodeChild } from './node-children.ts';
 import {
   QUORUM_UP_DEFAULTS,

@@ -13,13 +13,13 @@ import {
   wipe,
   type AccessPolicy,
 } from '../../protocol/index.ts';
-import { RecoverError } from '../errors.ts';
-import { QuorumClient } from '../quorum-client.ts';
-import type { NodeReport } from '../report.ts';
-import { Session } from '../session.ts';
-import { loadManifest, loadNodeSet, loadWallet, saveManifest } from './files.ts';
+import { RecoverError } from '../../client/index.ts';
+import { QuorumClient } from '../../client/index.ts';
+import type { NodeReport } from '../../client/index.ts';
+import { Session } from '../../client/index.ts';
+import { loadManifest, loadNodeSet, loadWallet, saveManifest } from '../files.ts';
 import {
-  CLIENT_EXIT,
+  EXIT,
   OutputFileError,
   checkNewOutput,
   parseFlags as parse,
@@ -28,8 +28,8 @@ import {
   requiredFlag as required,
   usageError,
   writeSecretFile,
-  type ClientCliIo,
-} from './io.ts';
+  type CliIo,
+} from '../io.ts';
 
 /** A CLI session lives for one command; the minimum the library allows is plenty. */
 const CLI_SESSION_LIFETIME_MS = 10 * 60_000;
@@ -125,7 +125,7 @@ function nodeList(indices: readonly number[]): string {
 }
 
 /** MANIFEST.2.json, MANIFEST.3.json…: the first that does not exist, for the finish command. */
-function nextManifestPath(io: ClientCliIo, manifestPath: string): string {
+function nextManifestPath(io: CliIo, manifestPath: string): string {
   const ext = extname(manifestPath);
   const stem = manifestPath.slice(0, manifestPath.length - ext.length);
   for (let i = 2; ; i++) {
@@ -148,7 +148,7 @@ function nothingSent(e: OutputFileError): OutputFileError {
   return new OutputFileError(`${e.message}. Nothing was sent to any node.`, { cause: e });
 }
 
-export async function contentPublish(argv: readonly string[], io: ClientCliIo): Promise<number> {
+export async function contentPublish(argv: readonly string[], io: CliIo): Promise<number> {
   const v = parse(argv, {
     quorum: { type: 'string' },
     'wallet-key': { type: 'string' },
@@ -162,7 +162,7 @@ export async function contentPublish(argv: readonly string[], io: ClientCliIo): 
   });
   if (v.help === true) {
     io.stdout.write(`${PUBLISH_USAGE}\n`);
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   }
   const quorumPath = required(v.quorum, 'quorum');
   const walletPath = required(v['wallet-key'], 'wallet-key');
@@ -295,7 +295,7 @@ export async function contentPublish(argv: readonly string[], io: ClientCliIo): 
         }
         io.stdout.write(`${lines.join('\n')}\n`);
       }
-      return recoverable ? CLIENT_EXIT.ok : CLIENT_EXIT.unavailable;
+      return recoverable ? EXIT.ok : EXIT.unavailable;
     } finally {
       wipe(result.cek, cekIn);
     }
@@ -305,7 +305,7 @@ export async function contentPublish(argv: readonly string[], io: ClientCliIo): 
   }
 }
 
-export async function contentRecover(argv: readonly string[], io: ClientCliIo): Promise<number> {
+export async function contentRecover(argv: readonly string[], io: CliIo): Promise<number> {
   const v = parse(argv, {
     quorum: { type: 'string' },
     manifest: { type: 'string' },
@@ -316,7 +316,7 @@ export async function contentRecover(argv: readonly string[], io: ClientCliIo): 
   });
   if (v.help === true) {
     io.stdout.write(`${RECOVER_USAGE}\n`);
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   }
   const suite = defaultSuite();
   const nodeSet = loadNodeSet(io, suite, required(v.quorum, 'quorum'));
@@ -344,7 +344,7 @@ export async function contentRecover(argv: readonly string[], io: ClientCliIo): 
           ? `${JSON.stringify({ contentId: toHex(manifest.body.contentId), cekFile: path, nodes: report })}\n`
           : `recovered the content key of ${toHex(manifest.body.contentId).slice(0, 16)}… into ${path} (mode 0600)\n${reportLines(report)}\n`,
       );
-      return CLIENT_EXIT.ok;
+      return EXIT.ok;
     } finally {
       cek.fill(0);
     }
@@ -355,7 +355,7 @@ export async function contentRecover(argv: readonly string[], io: ClientCliIo): 
     io.stderr.write(`qkms content recover: failed: ${e.message}\n${reportLines(e.report)}\n`);
     if (v.json === true)
       io.stdout.write(`${JSON.stringify({ error: e.reason, nodes: e.report })}\n`);
-    return revoked ? CLIENT_EXIT.revoked : denied ? CLIENT_EXIT.denied : CLIENT_EXIT.unavailable;
+    return revoked ? EXIT.revoked : denied ? EXIT.denied : EXIT.unavailable;
   } finally {
     session.destroy();
     await client.close();

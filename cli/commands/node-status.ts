@@ -2,9 +2,9 @@
 // round-trip time, as seen from here.
 import { parseArgs } from 'node:util';
 import { defaultSuite, type NodeHealth } from '../../protocol/index.ts';
-import { QuorumClient } from '../quorum-client.ts';
-import { loadNodeSet } from './files.ts';
-import { CLIENT_EXIT, usageError, type ClientCliIo } from './io.ts';
+import { QuorumClient } from '../../client/index.ts';
+import { loadNodeSet } from '../files.ts';
+import { EXIT, usageError, type CliIo } from '../io.ts';
 
 export const STATUS_USAGE = `Usage: qkms node status --quorum FILE [--json]
 
@@ -23,7 +23,7 @@ function healthText(h: NodeHealth | undefined): string {
   return `\n         peers ${peers}  revocations ${h.revocations} (${lag})  shares ${h.shares}  audit head ${h.auditHead}`;
 }
 
-export async function nodeStatus(argv: readonly string[], io: ClientCliIo): Promise<number> {
+export async function nodeStatus(argv: readonly string[], io: CliIo): Promise<number> {
   let values: {
     quorum?: string | undefined;
     json?: boolean | undefined;
@@ -40,7 +40,7 @@ export async function nodeStatus(argv: readonly string[], io: ClientCliIo): Prom
   }
   if (values.help === true) {
     io.stdout.write(`${STATUS_USAGE}\n`);
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   }
   if (values.quorum === undefined) throw usageError('--quorum FILE: required');
   const nodeSet = loadNodeSet(io, defaultSuite(), values.quorum);
@@ -69,7 +69,7 @@ export async function nodeStatus(argv: readonly string[], io: ClientCliIo): Prom
         `${healthy} of ${statuses.length} nodes healthy; ${nodeSet.threshold} needed to recover\n`,
       );
     }
-    return healthy >= nodeSet.threshold ? CLIENT_EXIT.ok : CLIENT_EXIT.unavailable;
+    return healthy >= nodeSet.threshold ? EXIT.ok : EXIT.unavailable;
   } finally {
     await client.close();
   }

@@ -21,42 +21,37 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ErrorCode, QkmsError } from '../../protocol/index.ts';
+import { ErrorCode, QkmsError } from '../protocol/index.ts';
 
-export interface ClientCliIo {
+export { EXIT } from './exit.ts';
+
+/** What a command touches of the outside world; injected so tests run commands in-process. */
+export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Base of relative paths. */
   readonly cwd: string;
+  /** Reads a whole UTF-8 file. */
   readonly readFile: (path: string) => string;
 }
 
-export interface ClientCommand {
-  readonly summary: string;
-  readonly run: (argv: readonly string[], io: ClientCliIo) => number | Promise<number>;
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    readFile: (path) => readFileSync(path, 'utf8'),
+  };
 }
 
-/** Exit codes of the client commands: one per failure class. */
-export const CLIENT_EXIT = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  /** A quorum, wallet key, manifest or CEK file is missing, unsafe or malformed. */
-  config: 3,
-  /** Fewer than t nodes answered with good shares (down, slow, lying). */
-  unavailable: 4,
-  /** Nodes refused: the access policy, the delegation or a capability does not allow it. */
-  denied: 5,
-  /** The wallet, session, delegation or content is revoked. */
-  revoked: 6,
-  /**
-   * An output file cannot be created: it exists (never overwritten), its
-   * folder is missing, or the write failed. Nothing was sent to any node.
-   */
-  output: 7,
-} as const;
+export interface Command {
+  readonly summary: string;
+  readonly run: (argv: readonly string[], io: CliIo) => number | Promise<number>;
+}
 
-/** An output file that cannot be created; the command exits CLIENT_EXIT.output (client/cli/index.ts). */
+/** An output file that cannot be created; the command exits EXIT.output (cli/main.ts). */
 export class OutputFileError extends QkmsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.CONFIG_INVALID, message, options);
@@ -82,7 +77,7 @@ function existsRefusal(label: string, full: string): OutputFileError {
  * exists. `label` names it in the refusal ("--out"). The write checks again,
  * atomically. Returns the absolute path.
  */
-export function checkNewOutput(io: ClientCliIo, path: string, label: string): string {
+export function checkNewOutput(io: CliIo, path: string, label: string): string {
   const full = resolve(io.cwd, path);
   try {
     lstatSync(full);
@@ -129,7 +124,7 @@ function fsyncDir(dir: string): void {
  * check-then-rename. Throws OutputFileError; returns the absolute path.
  */
 export function writeNewFile(
-  io: ClientCliIo,
+  io: CliIo,
   path: string,
   text: string,
   options: { readonly mode: number; readonly label: string },
@@ -185,17 +180,12 @@ export function usageError(message: string): QkmsError {
 }
 
 /** Writes a NEW secret file, mode 0600 from the start, whole or not at all, never over an existing one. */
-export function writeSecretFile(
-  io: ClientCliIo,
-  path: string,
-  text: string,
-  label = '--out',
-): string {
+export function writeSecretFile(io: CliIo, path: string, text: string, label = '--out'): string {
   return writeNewFile(io, path, text, { mode: 0o600, label });
 }
 
 /** Reads a secret file, refusing one that others may read or write. */
-export function readSecretFile(io: ClientCliIo, path: string, what: string): string {
+export function readSecretFile(io: CliIo, path: string, what: string): string {
   const full = resolve(io.cwd, path);
   let mode: number;
   try {

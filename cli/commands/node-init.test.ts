@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseNodeSetDocument, requireNativeSuite, toHex } from '../../protocol/index.ts';
-import { KEYSTORE_FILE, loadKeystore, type Keystore } from '../keystore.ts';
+import { KEYSTORE_FILE, loadKeystore, type Keystore } from '../../node/index.ts';
 import { runCli, type CliRun } from '../../test/support/cli.ts';
 
 const suite = requireNativeSuite();

@@ -15,15 +15,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/index.ts';
 import { parsePolicy } from './content.ts';
-import { loadWallet } from './files.ts';
+import { loadWallet } from '../files.ts';
 import {
   OutputFileError,
   checkNewOutput,
   readSecretFile,
   writeNewFile,
   writeSecretFile,
-  type ClientCliIo,
-} from './io.ts';
+  type CliIo,
+} from '../io.ts';
 import { walletNew } from './wallet.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qkms-cli-'));
@@ -31,7 +31,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 const out: string[] = [];
-const io: ClientCliIo = {
+const io: CliIo = {
   stdout: { write: (t: string) => out.push(t) },
   stderr: { write: (t: string) => out.push(t) },
   env: {},

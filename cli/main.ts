@@ -4,36 +4,9 @@
 // 3 configuration or keystore error, 8 (node start) an address or the data
 // directory in use; a one-line reason on stderr.
 import { readFileSync } from 'node:fs';
-import { ErrorCode, isQkmsError } from '../../protocol/index.ts';
-import { adminKeyNew, adminNodeSetShow, adminNodeSetSign } from './admin.ts';
-import { auditTail, auditVerify } from './audit.ts';
-import { EXIT } from './exit.ts';
-import { nodeInit } from './node-init.ts';
-import { nodeStart } from './node-start.ts';
-import { quorumUp } from './quorum-up.ts';
-
-/** What a command touches of the outside world; injected so tests run commands in-process. */
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Base of relative paths. */
-  readonly cwd: string;
-  /** Reads a whole UTF-8 file. */
-  readonly readFile: (path: string) => string;
-}
-
-export { EXIT } from './exit.ts';
-
-export function processIo(): CliIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
-    readFile: (path) => readFileSync(path, 'utf8'),
-  };
-}
+import { ErrorCode, isQkmsError } from '../protocol/index.ts';
+import { COMMANDS, type CommandGroups } from './commands/index.ts';
+import { EXIT, OutputFileError, processIo, type CliIo, type Command } from './io.ts';
 
 const USAGE = `qkms — distributed threshold key management
 
@@ -49,71 +22,6 @@ Usage:
 
 Guides: docs/operations.md (nodes), docs/integration.md (publishers, players).`;
 
-export interface Command {
-  readonly summary: string;
-  readonly run: (argv: readonly string[], io: CliIo) => number | Promise<number>;
-}
-
-const NODE_COMMANDS: Readonly<Record<string, Command>> = {
-  init: {
-    summary: 'create the node keystore and print its public part for the admin',
-    run: nodeInit,
-  },
-  start: {
-    summary: 'run the node until SIGINT or SIGTERM',
-    run: nodeStart,
-  },
-};
-
-const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
-  'key new': {
-    summary: 'create an admin signing key (Ed25519 + ML-DSA-65)',
-    run: adminKeyNew,
-  },
-  'nodeset sign': {
-    summary: "add this admin's signature to a node-set file",
-    run: adminNodeSetSign,
-  },
-  'nodeset show': {
-    summary: 'verify a signed node set and print it',
-    run: adminNodeSetShow,
-  },
-};
-
-const AUDIT_COMMANDS: Readonly<Record<string, Command>> = {
-  verify: {
-    summary: "walk a node's custody audit chain and report the first break",
-    run: auditVerify,
-  },
-  tail: { summary: "print a node's most recent custody records", run: auditTail },
-};
-
-const QUORUM_COMMANDS: Readonly<Record<string, Command>> = {
-  up: {
-    summary: 'run a local development quorum in the foreground until Ctrl-C',
-    run: quorumUp,
-  },
-};
-
-/** Command groups: `qkms <group> <command…>`; a command name may be two words ("key new"). */
-/** Command groups: `qkms <group> <command…>`; the node's own, before any a caller adds. */
-export type CommandGroups = Readonly<Record<string, Readonly<Record<string, Command>>>>;
-
-const NODE_GROUPS: CommandGroups = {
-  node: NODE_COMMANDS,
-  admin: ADMIN_COMMANDS,
-  audit: AUDIT_COMMANDS,
-  quorum: QUORUM_COMMANDS,
-};
-
-/** The node's groups with `extra` merged in (a group both name gets both sets of commands). */
-function mergeGroups(extra: CommandGroups): CommandGroups {
-  const merged: Record<string, Readonly<Record<string, Command>>> = { ...NODE_GROUPS };
-  for (const [group, commands] of Object.entries(extra))
-    merged[group] = { ...merged[group], ...commands };
-  return merged;
-}
-
 function groupUsage(group: string, commands: Readonly<Record<string, Command>>): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
   const lines = Object.entries(commands).map(
@@ -123,7 +31,7 @@ function groupUsage(group: string, commands: Readonly<Record<string, Command>>):
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
   return pkg.version;
@@ -139,6 +47,10 @@ async function runCommand(
   try {
     return await command.run(argv, io);
   } catch (e) {
+    if (e instanceof OutputFileError) {
+      io.stderr.write(`qkms ${name}: ${e.message}\n`);
+      return EXIT.output;
+    }
     if (isQkmsError(e, ErrorCode.INVALID_ARGUMENT)) {
       io.stderr.write(`qkms ${name}: ${e.message} (try 'qkms ${name} --help')\n`);
       return EXIT.usage;
@@ -203,9 +115,8 @@ async function runGroup(
 export async function main(
   argv: readonly string[],
   io: CliIo = processIo(),
-  extraGroups: CommandGroups = {},
+  groups: CommandGroups = COMMANDS,
 ): Promise<number> {
-  const groups = mergeGroups(extraGroups);
   const [command, ...rest] = argv;
   switch (command) {
     case '--version':

@@ -2,8 +2,8 @@
 // as one line of 0x-prefixed hex, mode 0600). Prints its address only.
 import { parseArgs } from 'node:util';
 import { defaultSuite, toHex } from '../../protocol/index.ts';
-import { walletFromPrivateKey } from '../wallet.ts';
-import { CLIENT_EXIT, usageError, writeSecretFile, type ClientCliIo } from './io.ts';
+import { walletFromPrivateKey } from '../../client/index.ts';
+import { EXIT, usageError, writeSecretFile, type CliIo } from '../io.ts';
 
 export const WALLET_NEW_USAGE = `Usage: qkms wallet new --out FILE [--json]
 
@@ -11,7 +11,7 @@ Creates a development wallet key (one line of 0x-prefixed hex, mode 0600) and
 prints its address. For real use, sign with a wallet through the library
 (EIP-1193 provider or a viem/ox account); see docs/integration.md.`;
 
-export function walletNew(argv: readonly string[], io: ClientCliIo): number {
+export function walletNew(argv: readonly string[], io: CliIo): number {
   let values: { out?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
   try {
     ({ values } = parseArgs({
@@ -24,7 +24,7 @@ export function walletNew(argv: readonly string[], io: ClientCliIo): number {
   }
   if (values.help === true) {
     io.stdout.write(`${WALLET_NEW_USAGE}\n`);
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   }
   if (values.out === undefined || values.out === '') throw usageError('--out FILE: required');
   // A secp256k1 key: 32 random bytes, which is below the curve order with overwhelming probability;
@@ -38,7 +38,7 @@ export function walletNew(argv: readonly string[], io: ClientCliIo): number {
         ? `${JSON.stringify({ address, keyFile: path })}\n`
         : `wallet ${address}\nkey file: ${path} (mode 0600)\n`,
     );
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   } finally {
     key.fill(0);
   }

@@ -5,7 +5,7 @@
 // flag is refused (`--dir --json` is a forgotten value, not a directory named
 // "--json"), and every error names the flag. Errors are QkmsError
 // INVALID_ARGUMENT: a usage error, exit code 2.
-import { ErrorCode, QkmsError } from '../../protocol/index.ts';
+import { ErrorCode, QkmsError } from '../protocol/index.ts';
 
 export type FlagKind = 'string' | 'boolean' | 'list';
 

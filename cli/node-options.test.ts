@@ -3,11 +3,11 @@ import { ErrorCode } from '../protocol/index.ts';
 import {
   NODE_ENV_VARS,
   describeOptions,
-  isLoopbackHost,
   parseNodeOptions,
   resolvePassphrase,
-  type NodeOptions,
-} from './options.ts';
+  type ParsedNodeOptions,
+} from './node-options.ts';
+import { isLoopbackHost } from '../node/index.ts';
 
 const CWD = '/srv/qkms';
 const REQUIRED = ['--dir', 'data', '--nodeset', 'nodeset.json'];
@@ -20,12 +20,42 @@ function readerOf(files: Readonly<Record<string, string>>): (path: string) => st
   };
 }
 
+/**
+ * Every setting by its command-line name, one level deep, as the settings
+ * table lists them: the grouped NodeOptions (node/options.ts) with the
+ * passphrase source and config file beside it.
+ */
+function flat(parsed: ParsedNodeOptions) {
+  const { options: o } = parsed;
+  return {
+    dir: o.dir,
+    nodeSetFile: o.nodeSetFile,
+    listen: o.network.listen,
+    http: o.http.address,
+    allowPublicHttp: o.http.allowPublic,
+    logLevel: o.logLevel,
+    passphrase: parsed.passphrase,
+    readDeadlineMs: o.network.readDeadlineMs,
+    maxConnections: o.network.maxConnections,
+    maxConnectionsPerIp: o.network.maxConnectionsPerIp,
+    maxInflight: o.admission.maxInflight,
+    perPeerRate: o.admission.perPeerRate,
+    perIpRate: o.admission.perIpRate,
+    perWalletRate: o.admission.perWalletRate,
+    maxStreamsPerProtocol: o.network.maxStreamsPerProtocol,
+    replaySweepIntervalMs: o.store.replaySweepIntervalMs,
+    revocation: o.revocation,
+    test: o.test,
+    configFile: parsed.configFile,
+  };
+}
+
 function parse(
   argv: readonly string[],
   env: Record<string, string> = {},
   files: Record<string, string> = {},
-): NodeOptions {
-  return parseNodeOptions({ argv, env, readFile: readerOf(files), cwd: CWD });
+): ReturnType<typeof flat> {
+  return flat(parseNodeOptions({ argv, env, readFile: readerOf(files), cwd: CWD }));
 }
 
 /** Expects CONFIG_INVALID whose message matches. */
@@ -68,12 +98,13 @@ describe('defaults', () => {
       revocation: { syncIntervalMs: 5_000, maxLagMs: 60_000, refuseStale: false },
       test: { enabled: false, delayMs: 0, wrongShare: false },
       configFile: null,
-    } satisfies NodeOptions);
+    });
     expect(isLoopbackHost(o.http.host)).toBe(true);
   });
 
   it('the result is frozen all the way down', () => {
-    expect(isDeepFrozen(parse(REQUIRED))).toBe(true);
+    const parsed = parseNodeOptions({ argv: REQUIRED, env: {}, readFile: readerOf({}), cwd: CWD });
+    expect(isDeepFrozen(parsed)).toBe(true);
   });
 
   it.each([

@@ -29,19 +29,19 @@ import {
   type RevocationKind,
   type RevocationRecord,
 } from '../../revocation/index.ts';
-import { QuorumClient } from '../quorum-client.ts';
-import type { RevokeResult } from '../revoke.ts';
-import { loadNodeSet } from './files.ts';
+import { QuorumClient } from '../../client/index.ts';
+import type { RevokeResult } from '../../client/index.ts';
+import { loadNodeSet } from '../files.ts';
 import {
-  CLIENT_EXIT,
+  EXIT,
   configError,
   parseFlags,
   parseHexLine,
   readSecretFile,
   requiredFlag,
   usageError,
-  type ClientCliIo,
-} from './io.ts';
+  type CliIo,
+} from '../io.ts';
 
 export const REVOKE_USAGE = `Usage: qkms admin revoke --quorum FILE --admin-key FILE [--admin-key FILE…]
          (--wallet 0xADDR | --wallet-sessions-before 0xADDR@TIME | --session KEY
@@ -137,7 +137,7 @@ function parseTarget(
   }
 }
 
-function readAdminSeed(io: ClientCliIo, path: string): Uint8Array {
+function readAdminSeed(io: CliIo, path: string): Uint8Array {
   return parseHexLine(
     readSecretFile(io, path, 'admin key'),
     `admin key ${path}`,
@@ -145,7 +145,7 @@ function readAdminSeed(io: ClientCliIo, path: string): Uint8Array {
   );
 }
 
-function readRecordFile(io: ClientCliIo, suite: CryptoSuite, path: string): RevocationRecord {
+function readRecordFile(io: CliIo, suite: CryptoSuite, path: string): RevocationRecord {
   let json: unknown;
   try {
     json = JSON.parse(io.readFile(resolve(io.cwd, path)));
@@ -165,7 +165,7 @@ function readRecordFile(io: ClientCliIo, suite: CryptoSuite, path: string): Revo
   }
 }
 
-function writeRecordFile(io: ClientCliIo, path: string, record: RevocationRecord): string {
+function writeRecordFile(io: CliIo, path: string, record: RevocationRecord): string {
   const full = resolve(io.cwd, path);
   const text = `${JSON.stringify({ qkmsRevocation: RECORD_FILE_FORMAT, record: toHex(record.bytes) })}\n`;
   try {
@@ -218,7 +218,7 @@ function resultLines(result: RevokeResult, nodeSet: NodeSet): string {
   return `${lines.join('\n')}\n${verdict}\n`;
 }
 
-export async function adminRevoke(argv: readonly string[], io: ClientCliIo): Promise<number> {
+export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<number> {
   const v = parseFlags(argv, {
     quorum: { type: 'string' },
     'admin-key': { type: 'string', multiple: true },
@@ -236,7 +236,7 @@ export async function adminRevoke(argv: readonly string[], io: ClientCliIo): Pro
   });
   if (v.help === true) {
     io.stdout.write(`${REVOKE_USAGE}\n`);
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   }
   const suite = defaultSuite();
   const nodeSet = loadNodeSet(io, suite, requiredFlag(v.quorum, 'quorum'));
@@ -285,7 +285,7 @@ export async function adminRevoke(argv: readonly string[], io: ClientCliIo): Pro
       io.stdout.write(
         `${message}\n${outPath === undefined ? 'write it with --out FILE and' : `written to ${outPath};`} pass it to another admin (--record FILE)\n`,
       );
-    return outPath === undefined ? CLIENT_EXIT.config : CLIENT_EXIT.ok;
+    return outPath === undefined ? EXIT.config : EXIT.ok;
   }
 
   io.stderr.write(`sending revocation ${short(record.id)} to ${nodeSet.nodes.length} nodes…\n`);
@@ -315,12 +315,12 @@ export async function adminRevoke(argv: readonly string[], io: ClientCliIo): Pro
     );
     io.stdout.write(resultLines(result, nodeSet));
   }
-  if (result.effective) return CLIENT_EXIT.ok;
+  if (result.effective) return EXIT.ok;
   const refused = result.nodes.some((n) => n.status === 'rejected' && n.code === 'BAD_REVOCATION');
-  return refused ? CLIENT_EXIT.failure : CLIENT_EXIT.unavailable;
+  return refused ? EXIT.failure : EXIT.unavailable;
 }
 
-export async function adminRevocations(argv: readonly string[], io: ClientCliIo): Promise<number> {
+export async function adminRevocations(argv: readonly string[], io: CliIo): Promise<number> {
   const v = parseFlags(argv, {
     quorum: { type: 'string' },
     node: { type: 'string' },
@@ -329,7 +329,7 @@ export async function adminRevocations(argv: readonly string[], io: ClientCliIo)
   });
   if (v.help === true) {
     io.stdout.write(`${REVOCATIONS_USAGE}\n`);
-    return CLIENT_EXIT.ok;
+    return EXIT.ok;
   }
   const suite = defaultSuite();
   const nodeSet = loadNodeSet(io, suite, requiredFlag(v.quorum, 'quorum'));
@@ -360,5 +360,5 @@ export async function adminRevocations(argv: readonly string[], io: ClientCliIo)
       `node ${index} holds ${records.length} revocation${records.length === 1 ? '' : 's'}\n`,
     );
   }
-  return CLIENT_EXIT.ok;
+  return EXIT.ok;
 }

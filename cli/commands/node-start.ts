@@ -7,10 +7,10 @@ import {
   parseNodeOptions,
   PASSPHRASE_ENV,
   resolvePassphrase,
-} from '../options.ts';
-import { startDaemon, type Daemon } from '../daemon.ts';
-import { EXIT } from './exit.ts';
-import type { CliIo } from './main.ts';
+} from '../node-options.ts';
+import { startDaemon, type Daemon } from '../../node/index.ts';
+import { EXIT } from '../exit.ts';
+import type { CliIo } from '../io.ts';
 import { describeStartFailure } from './start-failure.ts';
 
 export const NODE_START_USAGE = `Usage: qkms node start --dir DIR --nodeset FILE [--listen MULTIADDR] [--http HOST:PORT] [options]
@@ -34,8 +34,9 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
     io.stdout.write(`${NODE_START_USAGE}\n`);
     return EXIT.ok;
   }
-  const options = parseNodeOptions({ argv, env: io.env, readFile: io.readFile, cwd: io.cwd });
-  const passphrase = resolvePassphrase(options.passphrase, { env: io.env, readFile: io.readFile });
+  const parsed = parseNodeOptions({ argv, env: io.env, readFile: io.readFile, cwd: io.cwd });
+  const { options } = parsed;
+  const passphrase = resolvePassphrase(parsed.passphrase, { env: io.env, readFile: io.readFile });
   // The passphrase has been read: it need not stay in this process's environment.
   if (io.env === process.env) Reflect.deleteProperty(process.env, PASSPHRASE_ENV);
   // The handlers are installed before the daemon starts and stay for the life
@@ -86,8 +87,8 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
     process.off('SIGTERM', onSignal);
     const failure = describeStartFailure(e, {
       dir: options.dir,
-      listen: options.listen,
-      http: options.http,
+      listen: options.network.listen,
+      http: options.http.address,
     });
     if (failure === undefined) throw e;
     io.stderr.write(`qkms node start: ${failure.message}\n`);

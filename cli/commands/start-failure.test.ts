@@ -1,9 +1,8 @@
 // The start failures `qkms node start` explains, from errors shaped as libp2p,
 // level and node:net throw them (test/e2e/node-start-failures.test.ts meets
-// the real ones), and the exit-code tables they share a binary with.
+// the real ones), and the exit-code table.
 import { describe, expect, it } from 'vitest';
-import { CLIENT_EXIT } from '../../client/cli/index.ts';
-import { EXIT } from './exit.ts';
+import { EXIT } from '../exit.ts';
 import { describeStartFailure } from './start-failure.ts';
 
 const context = {
@@ -105,11 +104,9 @@ describe('describeStartFailure', () => {
 });
 
 describe('exit codes', () => {
-  it('the node’s and the client’s tables never give one number two meanings', () => {
-    const node = new Map<number, string>(Object.entries(EXIT).map(([k, v]) => [v, k]));
-    for (const [name, code] of Object.entries(CLIENT_EXIT)) {
-      const shared = node.get(code);
-      if (shared !== undefined) expect(shared, `${name} = ${code}`).toBe(name);
-    }
+  it('one table for every command, and no number means two things', () => {
+    const codes = Object.values(EXIT);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect(EXIT.inUse).toBe(8);
   });
 });

@@ -3,15 +3,15 @@
 // reach stdout, stderr or a log.
 import { resolve } from 'node:path';
 import { ErrorCode, QkmsError, requireNativeSuite } from '../../protocol/index.ts';
-import { initKeystore, type InitKeystoreResult } from '../keystore.ts';
+import { initKeystore, type InitKeystoreResult } from '../../node/index.ts';
 import {
   PASSPHRASE_ENV,
   PASSPHRASE_FILE_ENV,
   resolvePassphrase,
   type PassphraseSource,
-} from '../options.ts';
-import { parseArgs } from './args.ts';
-import type { CliIo } from './main.ts';
+} from '../node-options.ts';
+import { parseArgs } from '../args.ts';
+import type { CliIo } from '../io.ts';
 
 export const NODE_INIT_USAGE = `Usage: qkms node init --dir DIR [--passphrase-file FILE] [--json]
 
