@@ -28,6 +28,33 @@ const BROWSER_SAFE_BANS = [
   },
 ];
 
+/**
+ * Sibling folders are imported through their index.ts; inside the layers,
+ * protocol/internal.ts too: the protocol layer's in-repo entry, exporting what
+ * the other layers need and integrators must not rely on (decision 0011).
+ */
+const SIBLING_ENTRY_ONLY =
+  '^(\\.\\./)+(?!protocol/internal\\.ts$)(shamir|protocol|revocation|node|client|cli)/(?!index\\.ts$).+';
+
+/** Outside the layers (examples/: what an integrator writes), only index.ts entries. */
+const PUBLIC_ENTRIES_ONLY = {
+  files: ['examples/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: '^(\\.\\./)+(shamir|protocol|revocation|node|client|cli)/(?!index\\.ts$).+',
+            message:
+              'an integrator imports a layer through its index.ts (protocol/internal.ts is for this repo only)',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 function layerRule(layer) {
   const banned = LAYERS[layer];
   const patterns = [
@@ -40,8 +67,9 @@ function layerRule(layer) {
           },
         ]),
     {
-      regex: '^(\\.\\./)+(shamir|protocol|revocation|node|client|cli)/(?!index\\.ts$).+',
-      message: 'import a sibling folder through its index.ts, not its internals',
+      regex: SIBLING_ENTRY_ONLY,
+      message:
+        'import a sibling folder through its index.ts (protocol/internal.ts inside this repo), not its internals',
     },
   ];
   if (['shamir', 'protocol', 'revocation'].includes(layer)) patterns.push(...BROWSER_SAFE_BANS);
@@ -90,4 +118,5 @@ export default tseslint.config(
     },
   },
   ...Object.keys(LAYERS).map(layerRule),
+  PUBLIC_ENTRIES_ONLY,
 );

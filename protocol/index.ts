@@ -1,5 +1,12 @@
-// Public entry of the protocol layer: what node and client agree on.
-export { ErrorCode, LocalErrorCode, QkmsError, isQkmsError, rejectionCodeOf } from './errors.ts';
+// Public entry of the protocol layer (package entry `qkms/protocol`): what a
+// publisher, a player runtime or an admin tool uses beside the client library
+// — node-set documents, manifests and receipts, the types the client's
+// options and results name, errors and rejection codes, the crypto suite, hex
+// helpers. Wire codecs, frames, domain tags and the method table are not
+// here: the layers of this repository import them from internal.ts
+// (docs/decisions/0011-protocol-public-surface.md; docs/integration.md lists
+// these names).
+export { ErrorCode, LocalErrorCode, QkmsError, isQkmsError } from './errors.ts';
 export {
   REJECTIONS,
   RejectionCode,
@@ -11,72 +18,17 @@ export {
   ADDRESS_BYTES,
   CEK_BYTES,
   ID_BYTES,
-  MAX_FRAME_BYTES,
-  MAX_NODES,
-  MAX_REVOCATION_BYTES,
-  MAX_TEXT_BYTES,
-  NONCE_BYTES,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
 } from './constants.ts';
-export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
-export { BoundedMap } from './bounded-map.ts';
-export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
-export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
+export { fromHex, toHex, wipe } from './bytes.ts';
 export {
-  malformed,
-  readArray,
-  readBytes,
-  readLiteral,
-  readMap,
-  readText,
-  readTimestamp,
-  readUint,
-  readVersion,
-  type CborMap,
-} from './codec/read.ts';
-export {
-  FrameAssembler,
-  encodeFrame,
-  isTrickled,
-  readFrameHeader,
-  type FrameHeader,
-} from './codec/frame.ts';
-export {
-  CHANNEL_KINDS,
-  CHANNEL_PROTOCOL,
-  FrameSplitter,
-  MAX_CHANNEL_FRAME_BYTES,
-  channelAnswerGate,
-  channelRequestGate,
-  type FrameGate,
-  MAX_CHANNEL_ID,
-  decodeChannelAnswer,
-  decodeChannelRequest,
-  encodeChannelAnswer,
-  encodeChannelRequest,
-  type ChannelKind,
-} from './codec/channel.ts';
-export { HPKE_SUITE, HPKE_TAG_BYTES, open, seal, type SealContext, type Sealed } from './seal.ts';
-export {
-  AES_GCM_LENGTHS,
-  ED25519_LENGTHS,
-  HYBRID_LENGTHS,
-  MLDSA65_LENGTHS,
-  XWING_LENGTHS,
   defaultSuite,
   nativeSuite,
   nobleSuite,
   requireNativeSuite,
-  type Aes256Gcm,
   type CryptoSuite,
-  type Decapsulator,
-  type Encapsulation,
-  type SignatureScheme,
-  type SigningKey,
-  type XWingKem,
 } from './suite/index.ts';
-export { ed25519PublicKeyFromPeerId, peerIdFromEd25519PublicKey } from './peer-id.ts';
 export {
   DEFAULT_NODE_SET_PARAMS,
   MAX_NODE_SET_JSON_CHARS,
@@ -90,83 +42,28 @@ export {
   verifyNodeSetSignature,
   type NodeEntry,
   type NodeSet,
+  type NodeSetDocument,
   type NodeSetDocumentInput,
   type NodeSetDocumentJson,
   type NodeSetParams,
+  type NodeSetSignatureJson,
   type SignedNodeSetJson,
-} from './node-set.ts';
-export {
-  checkDelegationBindings,
-  createDelegation,
-  delegationHash,
-  verifyDelegation,
-  verifyDelegationSignature,
-  type CreateDelegationParams,
-  type Delegation,
-  type DelegationBindings,
-  type ParsedDelegation,
-  type WalletSigner,
-} from './grant/delegation.ts';
+} from './node-set/index.ts';
+export type { Delegation, ParsedDelegation, WalletSigner } from './grant/delegation.ts';
 export {
   ABILITIES,
   MAX_CAPABILITY_CONTENT_IDS,
-  capabilitiesCover,
   type Ability,
   type Capabilities,
 } from './grant/recap.ts';
 export {
-  checkRequestFreshness,
-  recoverSealContext,
-  signRecoverRequest,
-  verifyRecoverRequestSignature,
-  type NewRequest,
-  type RecoverRequestBody,
-  type SignedRecoverRequest,
-} from './grant/request.ts';
-export {
-  cekCommitment,
-  checkCek,
-  checkShare,
-  createManifest,
-  manifestFromCbor,
+  decodeManifest,
+  encodeManifest,
   manifestHash,
-  manifestToCbor,
-  normalizePolicy,
-  policyAdmits,
-  publishSealContext,
-  shareCommitment,
   verifyManifest,
-  type WalletCheck,
   type AccessPolicy,
   type Manifest,
   type ManifestBody,
-  type NewManifest,
 } from './manifest.ts';
-export {
-  DIGEST_CHILDREN_BYTES,
-  MAX_REVSYNC_IDS,
-  MAX_REVSYNC_RECORDS,
-  decodeMessage,
-  encodeMessage,
-  type RevokeStatus,
-  type Message,
-  type MessageOf,
-  type MessageType,
-  type NodeHealth,
-  type NodeInfo,
-} from './messages/messages.ts';
-export {
-  MAX_AUDIT_HEAD_BYTES,
-  decodeAuditHead,
-  encodeAuditHead,
-  signAuditHead,
-  verifyAuditHead,
-  type AuditHeadBody,
-  type SignedAuditHead,
-} from './messages/audit-head.ts';
-export {
-  signReceipt,
-  verifyReceipt,
-  type PublishReceipt,
-  type ReceiptBody,
-} from './messages/receipt.ts';
+export { verifyReceipt, type PublishReceipt, type ReceiptBody } from './messages/receipt.ts';
+export type { NodeHealth, NodeInfo } from './messages/info.ts';

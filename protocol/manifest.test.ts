@@ -16,6 +16,8 @@ import {
   checkCek,
   checkShare,
   createManifest,
+  decodeManifest,
+  encodeManifest,
   manifestFromCbor,
   manifestHash,
   manifestToCbor,
@@ -41,6 +43,14 @@ describe('manifest', () => {
     const back = manifestFromCbor(decodeCanonical(bytes, 1 << 16));
     expect(toHex(encodeCanonical(manifestToCbor(back)))).toBe(toHex(bytes));
     expect(toHex(manifestHash(suite, back))).toBe(toHex(manifestHash(suite, content.manifest)));
+  });
+
+  it('encodeManifest and decodeManifest are the canonical CBOR round trip, strict both ways', () => {
+    const bytes = encodeManifest(content.manifest);
+    expect(toHex(bytes)).toBe(toHex(encodeCanonical(manifestToCbor(content.manifest))));
+    expect(toHex(encodeManifest(decodeManifest(bytes)))).toBe(toHex(bytes));
+    expect(() => decodeManifest(Uint8Array.of(...bytes, 0))).toThrow(code(ErrorCode.MALFORMED));
+    expect(() => decodeManifest(bytes.subarray(1))).toThrow(code(ErrorCode.MALFORMED));
   });
 
   it('the CEK commitment accepts the CEK and nothing else', () => {

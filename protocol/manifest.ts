@@ -1,3 +1,4 @@
+// Long file: one signed document; its types, commitments, policy, CBOR codec and verification share one field list.
 // The content manifest (DESIGN.md, Content manifest): published with the
 // content and served by every node holding a share. It names the content,
 // the node set, t and n, the publisher's address and access policy, and
@@ -8,7 +9,7 @@
 // under a wallet delegation granting `publish` on the content.
 import { abytes } from './assert.ts';
 import { concatBytes } from './bytes.ts';
-import { encodeCanonical, type CborValue } from './codec/cbor.ts';
+import { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
 import {
   malformed,
   readArray,
@@ -27,6 +28,7 @@ import {
   ID_BYTES,
   MAX_ALLOWLIST_ENTRIES,
   MAX_DELEGATION_MESSAGE_BYTES,
+  MAX_FRAME_BYTES,
   MAX_NODES,
   PROTOCOL_VERSION,
   WALLET_SIGNATURE_BYTES,
@@ -300,6 +302,20 @@ export function manifestFromCbor(value: unknown, field = 'manifest'): Manifest {
     signature: readBytes(m['sig'], `${field}.sig`, ED25519_LENGTHS.signature),
     delegation: delegationFromCbor(m['delegation'], `${field}.delegation`),
   };
+}
+
+/** A manifest's canonical CBOR bytes: the form that travels with its content. */
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  return encodeCanonical(manifestToCbor(manifest));
+}
+
+/**
+ * Decodes manifest bytes strictly: canonical, at most the publish frame cap
+ * (which holds a manifest), exact fields. Shape only: verifyManifest checks
+ * it against the pinned node set.
+ */
+export function decodeManifest(bytes: Uint8Array): Manifest {
+  return manifestFromCbor(decodeCanonical(bytes, MAX_FRAME_BYTES.publish));
 }
 
 function signingBytes(body: ManifestBody): Uint8Array {

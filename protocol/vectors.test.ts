@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildVectors } from '../test/vectors/protocol/build.ts';
 import { fromHex } from './bytes.ts';
-import { decodeMessage } from './messages/messages.ts';
-import { parseSignedNodeSetJson } from './node-set.ts';
+import { decodeMessage } from './messages/registry.ts';
+import { parseSignedNodeSetJson } from './node-set/index.ts';
 import { requireNativeSuite } from './suite/native.ts';
 import { nobleSuite } from './suite/noble.ts';
 

@@ -1,3 +1,4 @@
+// Long file: the channel wire format, body by body and under every chunking, against one spec section.
 // The request channel's wire format (docs/protocol.md §1b): request and answer
 // bodies round-trip for every kind and any id, the kind byte is the one the
 // spec names, a body too short for its header or with an unknown kind is

@@ -13,25 +13,34 @@
 // Caps, both checked before the bytes they bound are kept: a length prefix
 // over MAX_CHANNEL_FRAME_BYTES (the largest cap of any kind) is refused from
 // the prefix alone; under it, each frame's own cap comes from its head
-// (FrameGate): a request's from its kind byte (MAX_FRAME_BYTES[kind]), an
-// answer's from the maxReplyBytes of the request its id names.
-import { MAX_FRAME_BYTES } from '../constants.ts';
+// (FrameGate): a request's from its kind byte (its method's maxRequestBytes),
+// an answer's from the maxReplyBytes of the request its id names. The
+// protocol id, the kinds and the caps all come from the method table
+// (methods.ts).
 import { ErrorCode, QkmsError } from '../errors.ts';
+import { METHODS } from '../methods.ts';
 import { FrameBody, LengthPrefix, maxFrameChunks, trickled, type ChunkOptions } from './frame.ts';
 
-export const CHANNEL_PROTOCOL = '/qkms/channel/1';
+export const CHANNEL_PROTOCOL = METHODS.channel.protocol;
 
-/** The request kinds a channel carries, by wire code. */
-export const CHANNEL_KINDS = ['recover', 'publish', 'info', 'revoke'] as const;
+/** The request kinds a channel carries, by wire code (code = position + 1). */
+export const CHANNEL_KINDS = METHODS.channel.carries;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** The cap on a request message of `kind`: its method's. */
+function capOfKind(kind: ChannelKind): number {
+  return METHODS[kind].maxRequestBytes;
+}
 
 /** A request body's header: kind (1 byte) and id (4). */
 const HEADER_BYTES = 5;
 /** An answer body's header: the id. */
 const ANSWER_HEADER_BYTES = 4;
 /** The largest frame body either side accepts: the largest message cap plus the header. */
-export const MAX_CHANNEL_FRAME_BYTES =
-  Math.max(...CHANNEL_KINDS.map((k) => MAX_FRAME_BYTES[k])) + HEADER_BYTES;
+export const MAX_CHANNEL_FRAME_BYTES = Math.max(
+  METHODS.channel.maxRequestBytes + HEADER_BYTES,
+  METHODS.channel.maxReplyBytes + ANSWER_HEADER_BYTES,
+);
 /** Ids wrap at 2^32; a client never has anywhere near that many requests in flight. */
 export const MAX_CHANNEL_ID = 0xffff_ffff;
 
@@ -62,7 +71,7 @@ export function decodeChannelRequest(body: Uint8Array): {
   if (kind === undefined) throw malformed('unknown request kind');
   const id = idAt(body, 1);
   const message = body.subarray(HEADER_BYTES);
-  if (message.length > MAX_FRAME_BYTES[kind])
+  if (message.length > capOfKind(kind))
     throw new QkmsError(ErrorCode.TOO_LARGE, `channel: ${kind} message exceeds its cap`);
   return { kind, id, message };
 }
@@ -103,7 +112,7 @@ export function channelRequestGate(
     headBytes: HEADER_BYTES,
     capOf: (head) => {
       const kind = kindOf(head);
-      return HEADER_BYTES + (kind === undefined ? 0 : MAX_FRAME_BYTES[kind]);
+      return HEADER_BYTES + (kind === undefined ? 0 : capOfKind(kind));
     },
     refused: (head) => {
       refused(kindOf(head), idAt(head, 1));

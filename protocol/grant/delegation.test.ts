@@ -1,3 +1,4 @@
+// Long file: a negative table over every field and binding of the SIWE + ReCap profile, on one signed fixture.
 // The qkms wallet delegation end to end with a real wallet library (viem):
 // it verifies; every binding, every edit of the text and every malleable or
 // foreign signature is refused with the right code; creation refuses what a

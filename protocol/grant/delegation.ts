@@ -1,3 +1,4 @@
+// Long file: the profile's parser, binding checks and builder must agree field by field; split, they would drift.
 // The wallet delegation of qkms (DESIGN.md, "Grants: delegation + request"):
 // an EIP-4361 Sign-In with Ethereum message (https://eips.ethereum.org/EIPS/eip-4361)
 // carrying an EIP-5573 ReCap (https://eips.ethereum.org/EIPS/eip-5573),
@@ -24,6 +25,7 @@
 // delegationHash) and checkDelegationBindings (per request, cheap, every binding
 // required). Everything this file throws is a QkmsError.
 import { Address, Hex, Siwe } from 'ox';
+import { assertOptionsBag } from '../../shamir/index.ts';
 import { abytes, aint } from '../assert.ts';
 import { toHex, utf8 } from '../bytes.ts';
 import {
@@ -151,22 +153,16 @@ function argument(message: string, cause?: unknown): QkmsError {
   );
 }
 
-/** Rejects a non-object, an unknown key, or a missing required key. */
+/** Rejects a non-object, an unknown key (the shared option-bag asserter), or a missing required key. */
 function strictBag(
   value: unknown,
   name: string,
   required: readonly string[],
   optional: readonly string[] = [],
 ): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw argument(`${name}: expected an object, got ${value === null ? 'null' : typeof value}`);
-  }
-  const bag = value as Record<string, unknown>;
-  for (const key of Object.keys(bag)) {
-    if (!required.includes(key) && !optional.includes(key)) {
-      throw argument(`${name}: unknown key "${key}"`);
-    }
-  }
+  const bag = assertOptionsBag(value, name, [...required, ...optional], (m) =>
+    argument(m),
+  ) as Record<string, unknown>;
   for (const key of required) {
     if (bag[key] === undefined) throw argument(`${name}: missing "${key}"`);
   }

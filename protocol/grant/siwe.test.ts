@@ -1,3 +1,4 @@
+// Long file: the four EIP-4361 reference vector suites and the strict parser's own negative table.
 // EIP-4361 conformance against the reference SIWE implementation's vectors
 // (../shared/vectors/siwe/SOURCE.md), plus the strict parser's own edges:
 // RFC 3339 timestamps, the byte-exact round trip and signature recovery.

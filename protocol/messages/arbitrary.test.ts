@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { toHex } from '../bytes.ts';
 import { REJECTIONS, type RejectionCode } from '../rejection.ts';
 import type { AccessPolicy } from '../manifest.ts';
-import { decodeMessage, encodeMessage, type Message, type MessageType } from './messages.ts';
+import { decodeMessage, encodeMessage, type Message, type MessageType } from './registry.ts';
 
 const bytes = (n: number): fc.Arbitrary<Uint8Array> =>
   fc.uint8Array({ minLength: n, maxLength: n });

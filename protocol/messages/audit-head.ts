@@ -10,12 +10,19 @@
 //   sig  = Ed25519(node key, tag(AUDIT_HEAD) || body)
 //   on the wire and on disk: { head: body, sig }
 // seq 0 is an empty log (hash: 32 zero bytes).
+//
+// The four messages that carry it (docs/protocol.md §8):
+//   on /qkms/info:    anyone 'audit-witness' -> node 'audit-witness-ok' | 'reject'
+//   on /qkms/revsync: 'audit-head' (the asker's own head, once per anti-entropy
+//                     round) -> 'audit-head-ok' (the answerer's own head, and
+//                     what it witnessed of the asker's)
 import { concatBytes } from '../bytes.ts';
 import { decodeCanonical, encodeCanonical, type CborValue } from '../codec/cbor.ts';
 import { readBytes, readMap, readTimestamp, readUint, readVersion } from '../codec/read.ts';
 import { ID_BYTES, MAX_NODES, PROTOCOL_VERSION } from '../constants.ts';
 import { DomainTag, tagBytes } from '../domain-tags.ts';
 import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from '../suite/types.ts';
+import type { MessageCodec } from './codec.ts';
 
 /** Audit sequence numbers are stored as 8 bytes; JS integers stay exact up to 2^53. */
 const MAX_AUDIT_SEQ = Number.MAX_SAFE_INTEGER;
@@ -97,3 +104,74 @@ export function verifyAuditHead(
 ): boolean {
   return suite.ed25519.verify(head.signature, signingBytes(head.body), nodePublicKey);
 }
+
+/** Asks for the latest audit head of node `node` the answerer has witnessed (decision 0010). */
+export interface AuditWitnessMessage {
+  readonly type: 'audit-witness';
+  readonly node: number;
+}
+
+/** Absent `witnessed`: the answerer holds none (or `node` is itself). */
+export interface AuditWitnessOkMessage {
+  readonly type: 'audit-witness-ok';
+  readonly witnessed?: SignedAuditHead;
+}
+
+/** The asking node's own signed audit head, once per anti-entropy round. */
+export interface AuditHeadMessage {
+  readonly type: 'audit-head';
+  readonly head: SignedAuditHead;
+}
+
+export interface AuditHeadOkMessage {
+  readonly type: 'audit-head-ok';
+  /** The answering node's own signed audit head. */
+  readonly head: SignedAuditHead;
+  /** The latest head of the ASKER the answerer holds, if any: what it witnessed of it. */
+  readonly witnessed?: SignedAuditHead;
+}
+
+export const auditWitnessCodec: MessageCodec<AuditWitnessMessage> = {
+  type: 'audit-witness',
+  required: ['node'],
+  optional: [],
+  encode: (message) => ({ node: message.node }),
+  decode: (m) => ({ type: 'audit-witness', node: readUint(m['node'], 'node', 1, MAX_NODES) }),
+};
+
+export const auditWitnessOkCodec: MessageCodec<AuditWitnessOkMessage> = {
+  type: 'audit-witness-ok',
+  required: [],
+  optional: ['witnessed'],
+  encode: (message) =>
+    message.witnessed === undefined ? {} : { witnessed: auditHeadToCbor(message.witnessed) },
+  decode: (m) =>
+    m['witnessed'] === undefined
+      ? { type: 'audit-witness-ok' }
+      : { type: 'audit-witness-ok', witnessed: auditHeadFromCbor(m['witnessed'], 'witnessed') },
+};
+
+export const auditHeadCodec: MessageCodec<AuditHeadMessage> = {
+  type: 'audit-head',
+  required: ['head'],
+  optional: [],
+  encode: (message) => ({ head: auditHeadToCbor(message.head) }),
+  decode: (m) => ({ type: 'audit-head', head: auditHeadFromCbor(m['head'], 'head') }),
+};
+
+export const auditHeadOkCodec: MessageCodec<AuditHeadOkMessage> = {
+  type: 'audit-head-ok',
+  required: ['head'],
+  optional: ['witnessed'],
+  encode: (message) => ({
+    head: auditHeadToCbor(message.head),
+    ...(message.witnessed === undefined ? {} : { witnessed: auditHeadToCbor(message.witnessed) }),
+  }),
+  decode: (m) => ({
+    type: 'audit-head-ok',
+    head: auditHeadFromCbor(m['head'], 'head'),
+    ...(m['witnessed'] === undefined
+      ? {}
+      : { witnessed: auditHeadFromCbor(m['witnessed'], 'witnessed') }),
+  }),
+};

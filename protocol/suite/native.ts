@@ -10,6 +10,7 @@
 // and is checked against the draft's vectors and against noble.
 import type * as NodeCrypto from 'node:crypto';
 import { abytes, aint } from '../assert.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import { concatBytes } from '../bytes.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 import { hybridScheme } from './hybrid.ts';
@@ -159,16 +160,12 @@ function build(c: Crypto, options: BuildOptions): CryptoSuite {
         } as unknown as NodeCrypto.PublicKeyInput)
       : c.createPublicKey({ key: der(type.spki, raw), format: 'der', type: 'spki' });
 
-  const publicKeys = new Map<string, KeyObject>();
+  const publicKeys = new BoundedMap<string, KeyObject>(PUBLIC_KEY_CACHE_ENTRIES);
   const publicKey = (type: KeyType, raw: Uint8Array): KeyObject => {
     const id = `${type.name}:${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1')}`;
     let key = publicKeys.get(id);
     if (key === undefined) {
       key = importPublic(type, raw);
-      if (publicKeys.size >= PUBLIC_KEY_CACHE_ENTRIES) {
-        const oldest = publicKeys.keys().next();
-        if (oldest.done !== true) publicKeys.delete(oldest.value);
-      }
       publicKeys.set(id, key);
     }
     return key;

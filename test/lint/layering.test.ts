@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const PROBE_DIR = '__lint_probe__';
-const LAYERS = ['shamir', 'protocol', 'protocol/suite', 'revocation', 'client', 'node'];
+const LAYERS = [
+  'shamir',
+  'protocol',
+  'protocol/suite',
+  'revocation',
+  'client',
+  'node',
+  'cli',
+  'examples',
+];
 let eslint: ESLint;
 
 // Type-aware lint rules only see files the TypeScript project contains, so the
@@ -35,7 +44,7 @@ async function ruleIds(layer: string, code: string): Promise<string[]> {
   return (result?.messages ?? []).map((m) => m.ruleId ?? `fatal: ${m.message}`);
 }
 
-describe('layering (DESIGN.md: node/, client/ -> revocation/ -> protocol/ -> shamir/)', () => {
+describe('layering (DESIGN.md: cli/ -> node/, client/ -> revocation/ -> protocol/ -> shamir/)', () => {
   const upward: [string, string][] = [
     ['shamir', '../../protocol/index.ts'],
     ['protocol', '../../revocation/index.ts'],
@@ -43,6 +52,9 @@ describe('layering (DESIGN.md: node/, client/ -> revocation/ -> protocol/ -> sha
     ['revocation', '../../client/index.ts'],
     ['client', '../../node/index.ts'],
     ['node', '../../client/index.ts'],
+    ['node', '../../cli/main.ts'],
+    ['client', '../../cli/main.ts'],
+    ['revocation', '../../cli/main.ts'],
   ];
   for (const [file, target] of upward) {
     it(`refuses ${file}/ importing ${target}`, async () => {
@@ -70,6 +82,42 @@ describe('layering (DESIGN.md: node/, client/ -> revocation/ -> protocol/ -> sha
     ).toContain('no-restricted-imports');
   });
 
+  it('lets the layers import protocol/internal.ts, and nothing else inside protocol/', async () => {
+    const internal =
+      "import { decodeMessage } from '../../protocol/internal.ts';\nexport const y = decodeMessage;\n";
+    expect(await ruleIds('node', internal)).toEqual([]);
+    expect(await ruleIds('client', internal)).toEqual([]);
+    expect(
+      await ruleIds(
+        'node',
+        "import { decodeMessage } from '../../protocol/messages/registry.ts';\nexport const y = decodeMessage;\n",
+      ),
+    ).toContain('no-restricted-imports');
+    expect(
+      await ruleIds(
+        'node',
+        "import { x } from '../../protocol/internal.ts.bak';\nexport const y = x;\n",
+      ),
+    ).toContain('no-restricted-imports');
+    // shamir/ is below protocol/: not even its internal entry.
+    expect(await ruleIds('shamir', internal)).toContain('no-restricted-imports');
+  });
+
+  it('lets examples/ (what an integrator writes) import index.ts entries only', async () => {
+    expect(
+      await ruleIds(
+        'examples',
+        "import { toHex } from '../../protocol/index.ts';\nexport const y = toHex;\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await ruleIds(
+        'examples',
+        "import { decodeMessage } from '../../protocol/internal.ts';\nexport const y = decodeMessage;\n",
+      ),
+    ).toContain('no-restricted-imports');
+  });
+
   it('refuses Node I/O in the pure layers but allows it in node/', async () => {
     const code = "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n";
     expect(await ruleIds('protocol', code)).toContain('no-restricted-imports');
@@ -77,6 +125,26 @@ describe('layering (DESIGN.md: node/, client/ -> revocation/ -> protocol/ -> sha
       await ruleIds('revocation', "import { Level } from 'level';\nexport const y = Level;\n"),
     ).toContain('no-restricted-imports');
     expect(await ruleIds('node', code)).toEqual([]);
+  });
+});
+
+describe('the cli/ layer', () => {
+  it('may import node/ and client/ through their index.ts', async () => {
+    expect(
+      await ruleIds(
+        'cli',
+        "import { startDaemon } from '../../node/index.ts';\nimport { Session } from '../../client/index.ts';\nexport const y = [startDaemon, Session];\n",
+      ),
+    ).toEqual([]);
+  });
+
+  it("may not reach into node/'s internals", async () => {
+    expect(
+      await ruleIds(
+        'cli',
+        "import { startDaemon } from '../../node/daemon.ts';\nexport const y = startDaemon;\n",
+      ),
+    ).toContain('no-restricted-imports');
   });
 });
 

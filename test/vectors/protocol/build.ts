@@ -20,8 +20,8 @@ import {
   fromHex,
   type CryptoSuite,
   type Sealed,
-} from '../../../protocol/index.ts';
-import { nodeSetCanonicalBytes } from '../../../protocol/node-set.ts';
+} from '../../../protocol/internal.ts';
+import { nodeSetCanonicalBytes } from '../../../protocol/node-set/index.ts';
 import { requestSigningBytes } from '../../../protocol/grant/request.ts';
 import {
   contentFixture,

@@ -1,5 +1,6 @@
-// Every wire message round-trips byte for byte; mutated, truncated or foreign
-// bytes are refused with a typed error, never an uncaught exception.
+// The registry: every wire message round-trips byte for byte; mutated,
+// truncated or foreign bytes are refused with a typed error, never an uncaught
+// exception. Each protocol's own field rules are tested beside its file.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,29 +10,22 @@ import {
   sessionFixture,
 } from '../../test/support/protocol-fixture.ts';
 import { toHex } from '../bytes.ts';
-import { encodeCanonical, type CborValue } from '../codec/cbor.ts';
-import {
-  ID_BYTES,
-  MAX_FRAME_BYTES,
-  MAX_REVOCATION_BYTES,
-  SUPPORTED_VERSIONS,
-} from '../constants.ts';
+import { encodeCanonical } from '../codec/cbor.ts';
+import { ID_BYTES, MAX_FRAME_BYTES, SUPPORTED_VERSIONS } from '../constants.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 import { signRecoverRequest } from '../grant/request.ts';
 import { manifestHash } from '../manifest.ts';
 import { requireNativeSuite } from '../suite/native.ts';
+import { signAuditHead } from './audit-head.ts';
+import { signReceipt } from './receipt.ts';
 import {
-  DIGEST_CHILDREN_BYTES,
-  MAX_REVSYNC_IDS,
-  MAX_REVSYNC_RECORDS,
   MESSAGE_TYPES,
   decodeMessage,
   encodeMessage,
   type Message,
   type MessageType,
-} from './messages.ts';
-import { decodeAuditHead, encodeAuditHead, signAuditHead, verifyAuditHead } from './audit-head.ts';
-import { signReceipt, verifyReceipt } from './receipt.ts';
+} from './registry.ts';
+import { DIGEST_CHILDREN_BYTES } from './revsync.ts';
 
 const suite = requireNativeSuite();
 const quorum = quorumFixture(suite);
@@ -145,18 +139,6 @@ describe('messages', () => {
     }
   });
 
-  it('a receipt verifies under its node key only', () => {
-    expect(verifyReceipt(suite, receipt, quorum.nodes[1]!.identity.publicKey)).toBe(true);
-    expect(verifyReceipt(suite, receipt, quorum.nodes[0]!.identity.publicKey)).toBe(false);
-    expect(
-      verifyReceipt(
-        suite,
-        { ...receipt, body: { ...receipt.body, status: 'unchanged' } },
-        quorum.nodes[1]!.identity.publicKey,
-      ),
-    ).toBe(false);
-  });
-
   it('refuses a message type not expected on this protocol', () => {
     const bytes = encodeMessage({ type: 'info' });
     expect(() => decodeMessage(bytes, MAX_FRAME_BYTES.info, ['recover'])).toThrow(
@@ -221,108 +203,12 @@ describe('messages', () => {
     );
     expect(refused).toBeGreaterThan(5000);
   });
-});
-
-describe('revocation messages', () => {
-  const raw = (t: MessageType, fields: Record<string, CborValue>): Uint8Array =>
-    encodeCanonical({ v: 1, t, ...fields });
-  const decodes = (t: MessageType, fields: Record<string, CborValue>): boolean =>
-    decodeMessage(raw(t, fields), MAX_FRAME_BYTES.revsync, [t]).type === t;
-  const refused = (t: MessageType, fields: Record<string, CborValue>): void => {
-    expect(() => decodeMessage(raw(t, fields), MAX_FRAME_BYTES.revsync, [t])).toThrow(
-      code(ErrorCode.MALFORMED),
-    );
-  };
-  const digestOk = (overrides: Record<string, CborValue>): Record<string, CborValue> => ({
-    count: 1,
-    xor: idBytes(1),
-    children: new Uint8Array(0),
-    ids: [],
-    ...overrides,
-  });
 
   it('the samples cover every message type', () => {
     expect(new Set(samples.map((m) => m.type))).toEqual(new Set(ALL));
   });
 
-  it('`after` is empty or one id (32 bytes), nothing between or beyond', () => {
-    expect(decodes('revocations', { after: new Uint8Array(0) })).toBe(true);
-    expect(decodes('revocations', { after: idBytes(1) })).toBe(true);
-    for (const length of [1, 16, 31, 33]) refused('revocations', { after: new Uint8Array(length) });
-  });
-
-  it('`children` is empty or exactly 256 × (4 + 32) bytes', () => {
-    expect(decodes('revsync-digest-ok', digestOk({}))).toBe(true);
-    expect(
-      decodes('revsync-digest-ok', digestOk({ children: new Uint8Array(DIGEST_CHILDREN_BYTES) })),
-    ).toBe(true);
-    for (const length of [36, DIGEST_CHILDREN_BYTES - 1, DIGEST_CHILDREN_BYTES + 1])
-      refused('revsync-digest-ok', digestOk({ children: new Uint8Array(length) }));
-  });
-
-  it('a digest prefix is at most 2 bytes, and counts and XORs have their sizes', () => {
-    const digest = (overrides: Record<string, CborValue>): Record<string, CborValue> => ({
-      prefix: Uint8Array.of(1, 2),
-      count: 0,
-      xor: idBytes(0),
-      ...overrides,
-    });
-    expect(decodes('revsync-digest', digest({}))).toBe(true);
-    refused('revsync-digest', digest({ prefix: Uint8Array.of(1, 2, 3) }));
-    refused('revsync-digest', digest({ xor: new Uint8Array(31) }));
-    refused('revsync-digest', digest({ count: -1 }));
-    refused('revsync-digest', digest({ count: 2 ** 32 }));
-    refused('revsync-digest-ok', digestOk({ xor: new Uint8Array(33) }));
-  });
-
-  it('ids are 32 bytes each and at most MAX_REVSYNC_IDS of them', () => {
-    refused('revsync-fetch', { ids: [new Uint8Array(31)] });
-    refused('revsync-digest-ok', digestOk({ ids: [idBytes(1), new Uint8Array(33)] }));
-    const many = Array.from({ length: MAX_REVSYNC_IDS }, () => idBytes(2));
-    expect(decodes('revsync-fetch', { ids: many })).toBe(true);
-    refused('revsync-fetch', { ids: [...many, idBytes(2)] });
-  });
-
-  it('a record is at most MAX_REVOCATION_BYTES, and a message holds at most MAX_REVSYNC_RECORDS', () => {
-    const max = new Uint8Array(MAX_REVOCATION_BYTES);
-    const over = new Uint8Array(MAX_REVOCATION_BYTES + 1);
-    expect(decodes('revoke', { record: max })).toBe(true);
-    refused('revoke', { record: over });
-    refused('revsync-push', { records: [over] });
-    refused('revocations-ok', { records: [over], more: false });
-    const tiny = Array.from({ length: MAX_REVSYNC_RECORDS + 1 }, () => Uint8Array.of(1));
-    refused('revsync-records', { records: tiny });
-    expect(decodes('revsync-records', { records: tiny.slice(1) })).toBe(true);
-  });
-
-  it('refuses an unknown status, a non-boolean `more` and out-of-range push counts', () => {
-    refused('revoke-ok', { id: idBytes(1), status: 'deleted' });
-    refused('revoke-ok', { id: new Uint8Array(20), status: 'stored' });
-    refused('revocations-ok', { records: [], more: 1 });
-    refused('revsync-push-ok', { stored: MAX_REVSYNC_RECORDS + 1, unchanged: 0 });
-    refused('revsync-push-ok', { stored: 0, unchanged: -1 });
-  });
-  it('an audit head statement verifies under its node key only, and round-trips strictly', () => {
-    const key2 = quorum.nodes[1]!.identity.publicKey;
-    expect(verifyAuditHead(suite, auditHead, key2)).toBe(true);
-    expect(verifyAuditHead(suite, auditHead, quorum.nodes[0]!.identity.publicKey)).toBe(false);
-    expect(
-      verifyAuditHead(suite, { ...auditHead, body: { ...auditHead.body, seq: 40 } }, key2),
-    ).toBe(false);
-    const bytes = encodeAuditHead(auditHead);
-    expect(toHex(encodeAuditHead(decodeAuditHead(bytes)))).toBe(toHex(bytes));
-    refused('audit-head', {
-      head: {
-        head: { v: 1, nodeSet: nodeSet.id, node: 2, seq: 1, hash: idBytes(1) },
-        sig: idBytes(2),
-      },
-    });
-    refused('audit-head', {
-      head: {
-        head: { v: 1, nodeSet: nodeSet.id, node: 0, seq: 1, hash: idBytes(1), at: 1 },
-        sig: new Uint8Array(64),
-      },
-    });
-    refused('audit-witness', { node: 0 });
+  it('registers each message type once', () => {
+    expect(new Set(MESSAGE_TYPES).size).toBe(MESSAGE_TYPES.length);
   });
 });
