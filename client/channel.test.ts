@@ -1,3 +1,4 @@
+// Long file: one in-memory node plays every ordering, cap and abort case of the channel; split, each half would rebuild it.
 // Channel over an in-memory stream pair whose far end plays the node: it
 // splits the request frames, and answers by id whenever and in whatever order
 // a test says. Each request gets its own answer whatever the order; an answer
@@ -22,7 +23,7 @@ import {
   encodeChannelAnswer,
   encodeFrame,
   type ChannelKind,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { ANSWER_READ_DEADLINE_MS, Channel, type ChannelOptions } from './channel.ts';
 
 /** Bounds a broken run only: every test settles long before it. */

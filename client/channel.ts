@@ -30,7 +30,7 @@ import {
   encodeChannelRequest,
   encodeFrame,
   type ChannelKind,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 
 /**
  * An answer frame that has begun must be complete within this, ms. A node

@@ -13,12 +13,12 @@ import {
   signReceipt,
   toHex,
   verifyManifest,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { WALLET_PRIVATE_KEY, seedBytes } from '../test/support/protocol-fixture.ts';
 import { QuorumClient } from './quorum-client.ts';
 import type { NodeReport } from './report.ts';
 import { Session } from './session.ts';
-import { CLIENT_TIME, MemoryQuorum } from './test-helpers.ts';
+import { CLIENT_TIME, MemoryQuorum } from '../test/support/memory-quorum.ts';
 import type { NodeTransport } from './transport.ts';
 import { walletFromViemAccount } from './wallet.ts';
 

@@ -13,6 +13,7 @@ import {
   CEK_BYTES,
   ErrorCode,
   ID_BYTES,
+  METHODS,
   QkmsError,
   decodeMessage,
   encodeMessage,
@@ -29,7 +30,7 @@ import {
   type NodeEntry,
   type NodeSet,
   type PublishReceipt,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { split } from '../shamir/index.ts';
 import { raceSignal } from './abort.ts';
 import { nodeReport, type NodeReport } from './report.ts';
@@ -145,7 +146,7 @@ async function publishToNode(
     }
     let message;
     try {
-      message = decodeMessage(reply, MAX_REPLY_BYTES.publish, ['receipt', 'reject']);
+      message = decodeMessage(reply, MAX_REPLY_BYTES.publish, METHODS.publish.exchanges.publish);
     } catch {
       return report('wrong-share');
     }

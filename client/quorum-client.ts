@@ -23,7 +23,7 @@ import {
   type NodeHealth,
   type NodeSet,
   type RejectionCode,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { LatencyTracker } from './latency.ts';
 import { ConnectionPool } from './pool.ts';
 import {
@@ -32,6 +32,7 @@ import {
   type PublishOptions,
   type PublishResult,
 } from './publish.ts';
+import { newVerifiedManifests } from './manifest-cache.ts';
 import { recoverCek, type RecoverDeps } from './recover.ts';
 import type { RevocationRecord } from '../revocation/index.ts';
 import type { NodeReport } from './report.ts';
@@ -132,6 +133,8 @@ export class QuorumClient {
   readonly #transport: NodeTransport;
   readonly #libp2p: Libp2p | undefined;
   readonly #latency = new LatencyTracker();
+  /** This client's manifest verdicts: never shared with another client. */
+  readonly #verifiedManifests = newVerifiedManifests();
   readonly #now = (): number => performance.now();
   #closing: Promise<void> | undefined;
 
@@ -214,7 +217,12 @@ export class QuorumClient {
       optionBag(options, 'recover', RECOVER_KEYS);
       const signal = optionalSignal(options.signal, 'recover: signal');
       return recoverCek(
-        { ...this.#deps(), latency: this.#latency, hedge: this.#options.hedge },
+        {
+          ...this.#deps(),
+          latency: this.#latency,
+          hedge: this.#options.hedge,
+          verifiedManifests: this.#verifiedManifests,
+        },
         manifest,
         session,
         { timeoutMs: this.#options.requestTimeoutMs, signal },
@@ -319,7 +327,7 @@ export class QuorumClient {
     return this.#closing;
   }
 
-  #deps(): Omit<RecoverDeps, 'latency' | 'hedge'> & PublishDeps {
+  #deps(): Omit<RecoverDeps, 'latency' | 'hedge' | 'verifiedManifests'> & PublishDeps {
     const o = this.#options;
     return {
       suite: o.suite,

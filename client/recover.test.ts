@@ -1,3 +1,4 @@
+// Long file: one recover loop under every fault (hedging, wrong shares, retries, overdue nodes, rejections, deadlines) over one quorum set-up.
 // recoverCek over an in-memory quorum of real node services: which nodes are
 // asked and when, what is retried and what is final, that every share is
 // checked against its commitment at the node's pinned index before it can
@@ -13,15 +14,16 @@ import {
   toHex,
   type Manifest,
   type MessageOf,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { WALLET_PRIVATE_KEY } from '../test/support/protocol-fixture.ts';
 import { RecoverError } from './errors.ts';
 import { LatencyTracker } from './latency.ts';
 import { publishContent } from './publish.ts';
+import { newVerifiedManifests } from './manifest-cache.ts';
 import { recoverCek, type RecoverDeps } from './recover.ts';
 import type { NodeReport } from './report.ts';
 import { Session } from './session.ts';
-import { CLIENT_TIME, MemoryQuorum } from './test-helpers.ts';
+import { CLIENT_TIME, MemoryQuorum } from '../test/support/memory-quorum.ts';
 import { walletFromViemAccount, type WalletSigner } from './wallet.ts';
 
 const HOUR_MS = 3_600_000;
@@ -51,6 +53,7 @@ function deps(
     now: () => performance.now(),
     hedge: options.hedge ?? 0,
     attemptTimeoutMs: options.attemptTimeoutMs ?? 2_000,
+    verifiedManifests: newVerifiedManifests(),
   };
 }
 

@@ -1,3 +1,4 @@
+// Long file: the recover loop (hedging, overdue replacement, one retry per node, combine) is one state machine over shared per-node state.
 // Recover, as the client sees it (DESIGN.md): from a manifest and a session,
 // the CEK — reconstructed only from shares that each matched their
 // commitment, and accepted only if it matches the CEK commitment.
@@ -37,20 +38,18 @@ import {
   checkShare,
   decodeMessage,
   encodeMessage,
-  manifestHash,
   recoverSealContext,
   rejectionAction,
-  toHex,
-  verifyManifest,
   wipe,
   type CryptoSuite,
   type Manifest,
   type NodeEntry,
   type NodeSet,
   type RejectionCode,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { ShamirError, combine, type Share } from '../shamir/index.ts';
 import { raceSignal, whenAborted } from './abort.ts';
+import { verifyManifestOnce, type VerifiedManifests } from './manifest-cache.ts';
 import { RecoverError, RevokedError, type RecoverFailure } from './errors.ts';
 import type { LatencyTracker } from './latency.ts';
 import { overdueAfterMs } from './overdue.ts';
@@ -72,6 +71,8 @@ export interface RecoverDeps {
   readonly hedge: number;
   /** Deadline of one attempt at one node. */
   readonly attemptTimeoutMs: number;
+  /** The manifests this client verified lately (manifest-cache.ts); each QuorumClient owns one. */
+  readonly verifiedManifests: VerifiedManifests;
 }
 
 export interface RecoverCall {
@@ -277,7 +278,7 @@ export async function recoverCek(
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: the session is for another node set');
   if (typeof manifest !== 'object' || typeof manifest.body !== 'object')
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: manifest: expected a Manifest');
-  verifiedManifest(suite, manifest, nodeSet);
+  verifyManifestOnce(deps.verifiedManifests, suite, manifest, nodeSet);
   const contentId = manifest.body.contentId;
   if (!session.covers('recover', contentId))
     throw new QkmsError(
@@ -467,27 +468,6 @@ export async function recoverCek(
     abort.dispose();
     for (const s of states.values()) clearTimeout(s.overdueTimer);
     for (const share of good) wipe(share.y);
-  }
-}
-
-/** Manifests verified lately, by hash of their canonical bytes and node set: verdicts, not objects. */
-const VERIFIED_MANIFESTS = new Map<string, true>();
-const VERIFIED_MANIFEST_ENTRIES = 1024;
-
-/**
- * verifyManifest, remembering the verdict for the manifest's exact bytes: the
- * publisher's wallet signature (secp256k1 recovery, ~1.5 ms in JS) is checked
- * once per manifest, not once per recover. Keyed by the manifest hash, so a
- * manifest object changed after it verified is verified again.
- */
-function verifiedManifest(suite: CryptoSuite, manifest: Manifest, nodeSet: NodeSet): void {
-  const key = `${toHex(nodeSet.id)}:${toHex(manifestHash(suite, manifest))}`;
-  if (VERIFIED_MANIFESTS.has(key)) return;
-  verifyManifest(suite, manifest, nodeSet, manifest.body.issuedAt);
-  VERIFIED_MANIFESTS.set(key, true);
-  if (VERIFIED_MANIFESTS.size > VERIFIED_MANIFEST_ENTRIES) {
-    const oldest = VERIFIED_MANIFESTS.keys().next();
-    if (oldest.done !== true) VERIFIED_MANIFESTS.delete(oldest.value);
   }
 }
 

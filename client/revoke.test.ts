@@ -17,7 +17,7 @@ import {
   type NodeEntry,
   type RejectionCode,
   rejectionCodeOf,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { decodeRevocation, signRevocation, type RevocationRecord } from '../revocation/index.ts';
 import { quorumFixture } from '../test/support/protocol-fixture.ts';
 import {
@@ -28,7 +28,7 @@ import {
 } from '../test/support/revocation-fixture.ts';
 import { MemoryRevocationStore } from '../test/support/revocation-store.ts';
 import { listRevocations, revokeAll, type RevokeDeps, type RevokeResult } from './revoke.ts';
-import { sleep } from './test-helpers.ts';
+import { sleep } from '../test/support/memory-quorum.ts';
 import type { NodeRequestOptions, NodeTransport, ProtocolName } from './transport.ts';
 
 const suite = requireNativeSuite();

@@ -4,6 +4,7 @@
 // from then on no t nodes remain that would serve the revoked target.
 import {
   ErrorCode,
+  METHODS,
   QkmsError,
   decodeMessage,
   encodeMessage,
@@ -11,7 +12,7 @@ import {
   type NodeEntry,
   type NodeSet,
   type RejectionCode,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { readRevocation, type RevocationRecord } from '../revocation/index.ts';
 import { MAX_REPLY_BYTES, type NodeTransport } from './transport.ts';
 
@@ -75,7 +76,7 @@ export async function revokeAll(
     try {
       const reply = await transport.request(node, 'revoke', frame, { signal: options.signal });
       const ms = now() - sent;
-      const answer = decodeMessage(reply, MAX_REPLY_BYTES.revoke, ['revoke-ok', 'reject']);
+      const answer = decodeMessage(reply, MAX_REPLY_BYTES.revoke, METHODS.revoke.exchanges.revoke);
       if (answer.type === 'reject')
         return { index: node.index, status: 'rejected', code: answer.code, ms };
       if (!deps.suite.equalBytes(answer.id, record.id))
@@ -118,7 +119,11 @@ export async function listRevocations(
       encodeMessage({ type: 'revocations', after }),
       { signal: options.signal },
     );
-    const answer = decodeMessage(reply, MAX_REPLY_BYTES.revoke, ['revocations-ok', 'reject']);
+    const answer = decodeMessage(
+      reply,
+      MAX_REPLY_BYTES.revoke,
+      METHODS.revoke.exchanges.revocations,
+    );
     if (answer.type === 'reject') throw rejected(answer.code);
     for (const bytes of answer.records) {
       const record = readRevocation(deps.suite, deps.nodeSet, bytes);

@@ -13,7 +13,7 @@ import {
   verifyDelegation,
   verifyRecoverRequestSignature,
   type Capabilities,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import {
   FIXTURE_TIME,
   WALLET_PRIVATE_KEY,

@@ -39,7 +39,7 @@ import {
   type Sealed,
   type SignedRecoverRequest,
   type SigningKey,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import type { WalletSigner } from './wallet.ts';
 import { assertFunction, assertMethod, intInRange, optionBag } from './validate.ts';
 

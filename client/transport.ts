@@ -3,27 +3,34 @@
 // in-memory quorum. Anything `request` throws is a transport fault (no
 // answer) unless its signal aborted; an answer — even a `reject` — comes back
 // as bytes for the caller to decode.
-import { ErrorCode, MAX_FRAME_BYTES, isQkmsError, type NodeEntry } from '../protocol/index.ts';
+import {
+  CHANNEL_KINDS,
+  ErrorCode,
+  METHODS,
+  isQkmsError,
+  type ChannelKind,
+  type NodeEntry,
+} from '../protocol/internal.ts';
 
-/** The client-side protocols and their libp2p ids (docs/protocol.md §1). */
-export const PROTOCOL_IDS = {
-  recover: '/qkms/recover/1',
-  publish: '/qkms/publish/1',
-  info: '/qkms/info/1',
-  revoke: '/qkms/revoke/1',
-} as const;
-export type ProtocolName = keyof typeof PROTOCOL_IDS;
+/** The client-side protocols: the methods the request channel carries (protocol/methods.ts). */
+export type ProtocolName = ChannelKind;
 
-/**
- * Largest answer accepted per protocol. Answers are smaller than requests
- * (a sealed share is ~1.2 KiB, a receipt ~200 bytes), so the request caps bound them.
- */
-export const MAX_REPLY_BYTES: Record<ProtocolName, number> = {
-  recover: MAX_FRAME_BYTES.recover,
-  publish: MAX_FRAME_BYTES.publish,
-  info: MAX_FRAME_BYTES.info,
-  revoke: MAX_FRAME_BYTES.revoke,
-};
+function byProtocol<V>(value: (name: ProtocolName) => V): Readonly<Record<ProtocolName, V>> {
+  return Object.fromEntries(CHANNEL_KINDS.map((name) => [name, value(name)])) as Record<
+    ProtocolName,
+    V
+  >;
+}
+
+type ProtocolIds = { readonly [P in ProtocolName]: (typeof METHODS)[P]['protocol'] };
+
+/** Their libp2p ids (docs/protocol.md §1), from the method table. */
+export const PROTOCOL_IDS = byProtocol((name) => METHODS[name].protocol) as ProtocolIds;
+
+/** Largest answer accepted per protocol: its method's maxReplyBytes. */
+export const MAX_REPLY_BYTES: Readonly<Record<ProtocolName, number>> = byProtocol(
+  (name) => METHODS[name].maxReplyBytes,
+);
 
 export interface NodeRequestOptions {
   /** Bounds the whole exchange: connecting, negotiating, request and answer. */

@@ -3,24 +3,24 @@
 // misspelt option silently left at its default) is refused, and numbers are
 // range-checked where the bag is read.
 import { ErrorCode, QkmsError } from '../protocol/index.ts';
+import { assertOptionsBag } from '../shamir/index.ts';
 
 function argument(message: string): QkmsError {
   return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
-/** Returns `value` as a record if it is a plain object whose keys `allowed` all lists. */
+/**
+ * Returns `value` as a record if it is a plain object whose own keys `allowed`
+ * all lists (shamir's assertOptionsBag, the one option-bag asserter) and where
+ * every `required` key is set.
+ */
 export function optionBag(
   value: unknown,
   name: string,
   allowed: readonly string[],
   required: readonly string[] = [],
 ): Readonly<Record<string, unknown>> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw argument(`${name}: expected an object, got ${value === null ? 'null' : typeof value}`);
-  const bag = value as Record<string, unknown>;
-  for (const key of Object.keys(bag)) {
-    if (!allowed.includes(key)) throw argument(`${name}: unknown option "${key}"`);
-  }
+  const bag = assertOptionsBag(value, name, allowed, argument) as Record<string, unknown>;
   for (const key of required) {
     if (bag[key] === undefined) throw argument(`${name}: missing "${key}"`);
   }

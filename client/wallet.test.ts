@@ -11,7 +11,7 @@ import {
   createDelegation,
   requireNativeSuite,
   verifyDelegationSignature,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import {
   OTHER_WALLET_PRIVATE_KEY,
   WALLET_PRIVATE_KEY,

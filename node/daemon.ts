@@ -1,47 +1,36 @@
 // The node's composition root (DESIGN.md "The daemon"; Lodestar's pattern):
-// builds keystore -> store -> replay guard -> metrics -> revocations ->
-// libp2p -> handlers -> revocation sync -> HTTP in dependency order, and closes them in reverse, once. One root
-// AbortController stops every wait and timer.
-import { readFileSync } from 'node:fs';
+// builds keystore -> store -> replay guard -> metrics -> audit log ->
+// revocations -> libp2p -> services, admission and the health monitor ->
+// every method of protocol/methods.ts -> revocation sync -> HTTP in
+// dependency order, and closes them in reverse, once. One root
+// AbortController stops every wait and timer. It only composes: each part
+// lives in its own file with a typed deps bag.
 import { join } from 'node:path';
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
-import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import {
   ErrorCode,
-  MAX_FRAME_BYTES,
   QkmsError,
-  parseSignedNodeSetJson,
   requireNativeSuite,
-  toHex,
   type CryptoSuite,
-  type NodeEntry,
-  type NodeHealth,
   type NodeSet,
-  type RejectionCode,
-} from '../protocol/index.ts';
-import { InflightLimiter, TokenBuckets } from './admission.ts';
+} from '../protocol/internal.ts';
+import { Admission, tokenRate } from './admission.ts';
+import { HealthMonitor } from './health-monitor.ts';
+import { loadNodeSet, selfEntry } from './identity.ts';
 import { startHttp, type HttpServer } from './http.ts';
 import { loadKeystore, type Keystore } from './keystore.ts';
 import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } from './log.ts';
-import { createNodeMetrics, type NodeMetrics, type ProtocolName } from './metrics.ts';
-import {
-  createHost,
-  registerChannel,
-  registerHandler,
-  registerNodeOnly,
-  type Host,
-  type RequestContext,
-  type RequestOutcome,
-} from './network/index.ts';
+import { createNodeMetrics, observeRequest, type NodeMetrics } from './metrics.ts';
+import { createNodeHost, registerMethods, type MethodHandlers } from './network/index.ts';
 import type { NodeOptions } from './options.ts';
 import { AuditLog } from './audit/log.ts';
 import { decodeAuditRecord } from './audit/record.ts';
 import { AuditWitness } from './audit/witness.ts';
 import { AUDIT_WITNESS_FILE } from './audit/witness-file.ts';
+import { readinessChecks } from './readiness.ts';
 import { ReplayGuard, replayGuardLimits } from './replay-guard.ts';
 import { RevocationService } from './revocation/service.ts';
-import { REVSYNC_PROTOCOL, RevocationSync, type FreshnessState } from './revocation/sync.ts';
+import { RevocationSync, type FreshnessState } from './revocation/sync.ts';
 import { DelegationCache } from './service/delegation-cache.ts';
 import { handleInfo } from './service/info.ts';
 import { PublishService } from './service/publish.ts';
@@ -53,8 +42,6 @@ import { NodeStore } from './store/index.ts';
 export const DB_DIR = 'db';
 /** The store's integrity mark and loss report, outside the database (decision 0008). */
 export const DB_INTEGRITY_DIR = 'db-integrity';
-/** Token buckets remembered at once (peers, wallets). */
-const RATE_BUCKETS = 100_000;
 
 export interface DaemonDeps {
   readonly suite?: CryptoSuite;
@@ -94,34 +81,6 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-function loadNodeSet(suite: CryptoSuite, path: string): NodeSet {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new QkmsError(ErrorCode.CONFIG_INVALID, `node set file ${path}: cannot read`, {
-      cause: e,
-    });
-  }
-  return parseSignedNodeSetJson(suite, text);
-}
-
-function blockedBy(blocked: (peerId: string) => boolean): (peer: PeerId) => boolean {
-  return (peer) => blocked(peer.toString());
-}
-
-/**
- * The replay guard's source partition: the connection's address block, not
- * its PeerId, which costs nothing to make (decision 0006).
- */
-function admissionSource(ctx: RequestContext): string {
-  return ctx.remoteBlock;
-}
-
-function result(outcome: RequestOutcome): RejectionCode | 'ok' | undefined {
-  return outcome === 'refused' || outcome === 'aborted' ? undefined : outcome;
-}
-
 export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): Promise<Daemon> {
   const suite = deps.suite ?? requireNativeSuite();
   const clock = deps.clock ?? Date.now;
@@ -149,21 +108,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       },
     });
     const nodeSet = loadNodeSet(suite, options.nodeSetFile);
-    const self: NodeEntry | undefined = nodeSet.nodes.find(
-      (n) => n.peerId === keystore.publicInfo.peerId,
-    );
-    if (self === undefined) {
-      throw new QkmsError(
-        ErrorCode.CONFIG_INVALID,
-        `node set ${options.nodeSetFile}: this node (${keystore.publicInfo.peerId}) is not in it`,
-      );
-    }
-    if (toHex(self.kemPublicKey) !== keystore.publicInfo.kemPublicKey) {
-      throw new QkmsError(
-        ErrorCode.CONFIG_INVALID,
-        `node set ${options.nodeSetFile}: node ${self.index} lists another KEM key than this keystore's`,
-      );
-    }
+    const self = selfEntry(nodeSet, keystore.publicInfo, options.nodeSetFile);
     const fingerprint = createFingerprinter(deriveFingerprintKey(suite, keystore.storageKey));
     const nodeLog = log.child({ node: self.index });
 
@@ -188,14 +133,8 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       clock,
       ...(deps.monotonic === undefined ? {} : { monotonic: deps.monotonic }),
       ...replayGuardLimits(nodeSet.params, {
-        perWallet: {
-          ratePerSecond: options.admission.perWalletRate.perSecond,
-          burst: options.admission.perWalletRate.burst,
-        },
-        perSource: {
-          ratePerSecond: options.admission.perIpRate.perSecond,
-          burst: options.admission.perIpRate.burst,
-        },
+        perWallet: tokenRate(options.admission.perWalletRate),
+        perSource: tokenRate(options.admission.perIpRate),
       }),
       sweepIntervalMs: options.store.replaySweepIntervalMs,
       onSweepError: () => {
@@ -264,56 +203,26 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     });
 
     // libp2p
-    const privateKey = await generateKeyPairFromSeed('Ed25519', keystore.identitySeed);
-    const host: Host = await createHost(
+    const blocked = options.test.enabled ? deps.faults?.blocked : undefined;
+    const host = await createNodeHost(
       {
-        privateKey,
+        identitySeed: keystore.identitySeed,
+        nodeSet,
         listen: options.network.listen,
-        nodeSetPeers: nodeSet.nodes.map((n) => peerIdFromString(n.peerId)),
-        allow: nodeSet.nodes.flatMap((n) => n.multiaddrs),
-        limits: {
-          maxConnections: options.network.maxConnections,
-          maxConnectionsPerIp: options.network.maxConnectionsPerIp,
-        },
-        ...(options.test.enabled && deps.faults?.blocked !== undefined
-          ? { blocked: blockedBy(deps.faults.blocked) }
-          : {}),
+        maxConnections: options.network.maxConnections,
+        maxConnectionsPerIp: options.network.maxConnectionsPerIp,
+        ...(blocked === undefined ? {} : { blocked }),
       },
       { log: nodeLog },
     );
     closers.push({ name: 'libp2p', close: () => host.close() });
-    metrics.connections.set(0);
-    const updateConnections = (): void => {
-      metrics.connections.set(host.libp2p.getConnections().length);
-    };
-    host.libp2p.addEventListener('connection:open', updateConnections);
-    host.libp2p.addEventListener('connection:close', updateConnections);
 
     // services
-    const inflight = new InflightLimiter(options.admission.maxInflight);
-    const peerRate = new TokenBuckets(
-      {
-        ratePerSecond: options.admission.perPeerRate.perSecond,
-        burst: options.admission.perPeerRate.burst,
-      },
-      { maxKeys: RATE_BUCKETS, clock },
-    );
-    // Keyed by source address block: fresh PeerIds from one address share it. Node-set peers exempt.
-    const ipRate = new TokenBuckets(
-      {
-        ratePerSecond: options.admission.perIpRate.perSecond,
-        burst: options.admission.perIpRate.burst,
-      },
-      { maxKeys: RATE_BUCKETS, clock },
-    );
-    const nodeSetPeerIds = new Set(nodeSet.nodes.map((n) => n.peerId));
-    const walletRate = new TokenBuckets(
-      {
-        ratePerSecond: options.admission.perWalletRate.perSecond,
-        burst: options.admission.perWalletRate.burst,
-      },
-      { maxKeys: RATE_BUCKETS, clock },
-    );
+    const admission = new Admission(options.admission, {
+      metrics,
+      clock,
+      nodeSetPeers: new Set(nodeSet.nodes.map((n) => n.peerId)),
+    });
     const faults: TestFaults = options.test.enabled
       ? {
           wrongShare: options.test.wrongShare,
@@ -338,7 +247,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       audit,
       clock,
       epochStart: store.replayEpochStart,
-      walletRate: (wallet) => walletRate.take(toHex(wallet)),
+      walletRate: (wallet) => admission.takeWallet(wallet),
       metrics,
       log: nodeLog,
       fingerprint,
@@ -352,38 +261,6 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     });
     const recover = new RecoverService(serviceDeps, delegations);
     const publish = new PublishService(serviceDeps, delegations);
-
-    const admitted =
-      (handler: (frame: Uint8Array, ctx: RequestContext) => Promise<Uint8Array>) =>
-      async (frame: Uint8Array, ctx: RequestContext): Promise<Uint8Array> => {
-        if (!nodeSetPeerIds.has(ctx.remotePeer) && !ipRate.take(ctx.remoteBlock))
-          throw new QkmsError(ErrorCode.RATE_LIMITED, 'source address rate exceeded');
-        if (!peerRate.take(ctx.remotePeer))
-          throw new QkmsError(ErrorCode.RATE_LIMITED, 'peer rate exceeded');
-        const release = inflight.tryAcquire();
-        if (release === undefined) throw new QkmsError(ErrorCode.BUSY, 'in-flight queue full');
-        metrics.inflight.inc();
-        try {
-          return await handler(frame, ctx);
-        } finally {
-          metrics.inflight.dec();
-          release();
-        }
-      };
-    const onRequest = (protocol: string, outcome: RequestOutcome, seconds: number): void => {
-      const name = protocol.split('/')[2] as ProtocolName;
-      const r = result(outcome);
-      if (r !== undefined) metrics.requests.inc({ protocol: name, result: r });
-      metrics.requestDuration.observe({ protocol: name }, seconds);
-    };
-    const handlerDeps = { log: nodeLog, onRequest, signal: root.signal };
-    const peerIndex = new Map(nodeSet.nodes.map((n) => [n.peerId, n.index]));
-    // registerNodeOnly admits node-set PeerIds only.
-    const indexOfPeer = (peerId: string): number => {
-      const index = peerIndex.get(peerId);
-      if (index === undefined) throw new QkmsError(ErrorCode.INTERNAL, 'peer not in the node set');
-      return index;
-    };
     const sync = new RevocationSync(
       {
         libp2p: host.libp2p,
@@ -400,80 +277,55 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     );
 
     // The operator's view (qkms node status) and the threshold monitor.
-    const peers = nodeSet.nodes
-      .filter((n) => n.index !== self.index)
-      .map((n) => ({ index: n.index, peerId: peerIdFromString(n.peerId) }));
-    const reachablePeers = (): number[] =>
-      peers.filter((p) => host.libp2p.getConnections(p.peerId).length > 0).map((p) => p.index);
-    const updateQuorumHealth = (): number[] => {
-      const peers = reachablePeers();
-      metrics.quorumPeersReachable.set(peers.length);
-      metrics.quorumAtRisk.set(1 + peers.length <= nodeSet.threshold ? 1 : 0);
-      return peers;
-    };
-    const health = async (): Promise<NodeHealth> => ({
-      peers: updateQuorumHealth(),
-      revocations: revocations.live.size,
-      revocationLagMs: sync.lagMs(),
-      shares: (await metrics.sharesStored.get()).values[0]?.value ?? 0,
-      auditHead: audit.head.seq,
+    const monitor = new HealthMonitor({
+      libp2p: host.libp2p,
+      nodeSet,
+      selfIndex: self.index,
+      metrics,
+      revocations: () => revocations.live.size,
+      revocationLagMs: () => sync.lagMs(),
+      auditHead: () => audit.head.seq,
     });
-    // After libp2p has updated its connection list.
-    const deferHealth = (): void => {
-      setTimeout(updateQuorumHealth, 0).unref();
-    };
-    host.libp2p.addEventListener('connection:open', deferHealth);
-    host.libp2p.addEventListener('connection:close', deferHealth);
-    updateQuorumHealth();
-    const handlers = {
-      recover: admitted((f, ctx) => {
+    monitor.start(root.signal);
+
+    // Every method of protocol/methods.ts, client-facing ones behind admission control.
+    const admit = admission.admit.bind(admission);
+    const handlers: MethodHandlers = {
+      recover: admit((f, ctx) => {
         // Fail closed while this log lacks a head a peer witnessed (decision 0010).
         witness.assertNotRolledBack();
-        return recover.handle(f, admissionSource(ctx));
+        // The replay guard partitions by address block, not PeerId, which costs nothing to make (decision 0006).
+        return recover.handle(f, ctx.remoteBlock);
       }),
-      publish: admitted((f) => publish.handle(f)),
-      info: admitted((f) =>
-        handleInfo({ ...serviceDeps, health, witnessedOf: (i) => witness.witnessedOf(i) }, f),
+      publish: admit((f) => publish.handle(f)),
+      info: admit((f) =>
+        handleInfo(
+          {
+            ...serviceDeps,
+            health: () => monitor.health(),
+            witnessedOf: (i) => witness.witnessedOf(i),
+          },
+          f,
+        ),
       ),
-      revoke: admitted((f) => revocations.handleRevoke(f)),
-    } as const;
-    for (const name of ['recover', 'publish', 'info', 'revoke'] as const) {
-      await registerHandler(
-        host.libp2p,
-        {
-          protocol: `/qkms/${name}/1`,
-          maxFrameBytes: MAX_FRAME_BYTES[name],
-          readDeadlineMs: options.network.readDeadlineMs,
-          maxInboundStreams: options.network.maxStreamsPerProtocol,
-          handle: handlers[name],
-        },
-        handlerDeps,
-      );
-    }
-    // The same handlers on one long-lived stream per client connection (docs/protocol.md §1b).
-    await registerChannel(
-      host.libp2p,
-      {
-        readDeadlineMs: options.network.readDeadlineMs,
-        maxInFlight: options.network.maxStreamsPerProtocol,
-        maxInboundStreams: 4,
-        handlers,
-      },
-      handlerDeps,
-    );
-
-    // Node-to-node: no per-peer rate limit (peers are the node set), bounded by streams.
-    await registerNodeOnly(
+      revoke: admit((f) => revocations.handleRevoke(f)),
+      // Node-to-node: no rate limit (peers are the node set, admitted by PeerId), bounded by streams.
+      revsync: (f, ctx) => revocations.handleRevsyncFrom(f, ctx.remotePeer),
+    };
+    await registerMethods(
       host,
+      handlers,
       {
-        protocol: REVSYNC_PROTOCOL,
-        maxFrameBytes: MAX_FRAME_BYTES.revsync,
         readDeadlineMs: options.network.readDeadlineMs,
-        maxInboundStreams: options.network.maxStreamsPerProtocol,
-        quiet: true,
-        handle: (f, ctx) => revocations.handleRevsync(f, indexOfPeer(ctx.remotePeer)),
+        maxStreamsPerProtocol: options.network.maxStreamsPerProtocol,
       },
-      handlerDeps,
+      {
+        log: nodeLog,
+        onRequest: (protocol, outcome, seconds) => {
+          observeRequest(metrics, protocol, outcome, seconds);
+        },
+        signal: root.signal,
+      },
     );
     revocations.attach(sync);
     await sync.start();
@@ -483,46 +335,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     // HTTP: metrics and health, last up, first down.
     const http: HttpServer = await startHttp(options.http.address, {
       registry: metrics.registry,
-      checks: [
-        {
-          name: 'store',
-          ready: () => store.isOpen && store.writeFence === undefined,
-          reason: () => {
-            const fence = store.writeFence;
-            return fence === undefined
-              ? undefined
-              : `writes fenced after a failed write (${fence.lastError}); reopen attempts ${fence.attempts}`;
-          },
-        },
-        // Acknowledged data missing from the store: not ready until the operator acts.
-        {
-          name: 'integrity',
-          ready: () => store.integrity === undefined,
-          reason: () => store.integrity?.summary,
-        },
-        {
-          name: 'libp2p',
-          ready: () => host.libp2p.status === 'started' && host.libp2p.getMultiaddrs().length > 0,
-        },
-        // The clock went back past a time the replay guard has passed: recovers get NOT_READY.
-        {
-          name: 'clock',
-          ready: () => nonces.clockBehindMs() === 0,
-          reason: () =>
-            `clock is ${String(nonces.clockBehindMs())} ms behind the replay guard's mark; serving resumes when it catches up`,
-        },
-        {
-          name: 'revocations',
-          ready: () => revocations.fresh(),
-          reason: () => revocations.reason(),
-        },
-        { name: 'audit', ready: () => audit.writable },
-        {
-          name: 'audit-witness',
-          ready: () => witness.rollback() === undefined,
-          reason: () => witness.reason(),
-        },
-      ],
+      checks: readinessChecks({ store, libp2p: host.libp2p, nonces, revocations, audit, witness }),
     });
     closers.push({ name: 'http', close: () => http.close() });
 

@@ -46,6 +46,7 @@ export {
   writeFileAtomically,
   writeNewSecretFile,
 } from './secret-file.ts';
+export { readPrivateFile, writeNewFile, type WriteNewFileOptions } from './secret-file.ts';
 export { decodeAuditRecord, type AuditRecord } from './audit/record.ts';
 export { verifyChain } from './audit/verify.ts';
 export { NodeStore } from './store/index.ts';

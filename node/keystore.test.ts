@@ -1,3 +1,7 @@
+// The node keystore (keystore.ts): init → load round trips, the production
+// scrypt cost, files and permissions, passphrases, and secrets that never
+// leave through the public part or an error. The file format's strictness and
+// tampering are keystore-file.test.ts.
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import {
@@ -23,11 +27,9 @@ import {
   readKeystorePublicInfo,
   type Keystore,
 } from './keystore.ts';
+import { FAST, PASS, expectError, fileOf, readJson } from '../test/support/keystore-fixture.ts';
 
 const suite = requireNativeSuite();
-/** 2^10: about 5 ms, so the suite stays fast. Production cost is tested on its own. */
-const FAST = { logN: 10 } as const;
-const PASS = 'correct horse battery staple';
 
 let root: string;
 beforeEach(() => {
@@ -36,31 +38,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
-
-function fileOf(dir: string): string {
-  return join(dir, KEYSTORE_FILE);
-}
-
-type JsonMap = Record<string, unknown>;
-function readJson(dir: string): JsonMap {
-  return JSON.parse(readFileSync(fileOf(dir), 'utf8')) as JsonMap;
-}
-function writeJson(dir: string, json: unknown): void {
-  writeFileSync(fileOf(dir), JSON.stringify(json), { mode: 0o600 });
-}
-
-/** Expects `f` to throw a QkmsError with `code` whose message matches `pattern`. */
-function expectError(f: () => unknown, code: ErrorCode, pattern?: RegExp | string): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown, 'expected a throw').toBeDefined();
-  expect(thrown).toMatchObject({ code });
-  if (pattern !== undefined) expect((thrown as Error).message).toMatch(pattern);
-}
 
 function secretHexes(ks: Keystore): string[] {
   return [toHex(ks.identitySeed), toHex(ks.kemSeed), toHex(ks.storageKey)];
@@ -278,191 +255,6 @@ describe('passphrases', () => {
       ErrorCode.CONFIG_INVALID,
       /at least 8 characters/,
     );
-  });
-});
-
-describe('tampering', () => {
-  /** Changes one hex character at the end of a string value. */
-  function flip(hex: string): string {
-    return hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0');
-  }
-
-  // Decision: any change the AEAD detects is WRONG_PASSPHRASE ("wrong
-  // passphrase, or the file was altered") — AES-GCM cannot tell which. A
-  // change the strict reader sees first (shape, lengths, PeerId ≠ key) is
-  // KEYSTORE_INVALID naming the field.
-  const encryptedCases: [string, (j: JsonMap) => void, ErrorCode, RegExp][] = [
-    [
-      'ciphertext',
-      (j) => {
-        const s = j.secrets as JsonMap;
-        s.ciphertext = flip(s.ciphertext as string);
-      },
-      ErrorCode.WRONG_PASSPHRASE,
-      /or the file was altered/,
-    ],
-    [
-      'nonce',
-      (j) => {
-        const s = j.secrets as JsonMap;
-        s.nonce = flip(s.nonce as string);
-      },
-      ErrorCode.WRONG_PASSPHRASE,
-      /or the file was altered/,
-    ],
-    [
-      'salt',
-      (j) => {
-        const k = (j.secrets as JsonMap).kdf as JsonMap;
-        k.salt = flip(k.salt as string);
-      },
-      ErrorCode.WRONG_PASSPHRASE,
-      /or the file was altered/,
-    ],
-    [
-      'scrypt cost (in the header)',
-      (j) => {
-        ((j.secrets as JsonMap).kdf as JsonMap).logN = 11;
-      },
-      ErrorCode.WRONG_PASSPHRASE,
-      /or the file was altered/,
-    ],
-    [
-      'KEM public key (in the header)',
-      (j) => {
-        const p = j.public as JsonMap;
-        p.kemPublicKey = flip(p.kemPublicKey as string);
-      },
-      ErrorCode.WRONG_PASSPHRASE,
-      /or the file was altered/,
-    ],
-    [
-      "node public key (no longer the PeerId's)",
-      (j) => {
-        const p = j.public as JsonMap;
-        p.nodePublicKey = flip(p.nodePublicKey as string);
-      },
-      ErrorCode.KEYSTORE_INVALID,
-      /public\.peerId: expected the PeerId of public\.nodePublicKey/,
-    ],
-    [
-      'scrypt r',
-      (j) => {
-        ((j.secrets as JsonMap).kdf as JsonMap).r = 1;
-      },
-      ErrorCode.KEYSTORE_INVALID,
-      /secrets\.kdf\.r: expected 8, got 1/,
-    ],
-  ];
-
-  it.each(encryptedCases)(
-    'a changed %s is detected in an encrypted keystore',
-    (_, change, code, pattern) => {
-      initKeystore(root, { suite, passphrase: PASS, insecureTestKdf: FAST });
-      const json = readJson(root);
-      change(json);
-      writeJson(root, json);
-      expectError(
-        () => loadKeystore(root, { suite, passphrase: PASS, insecureTestKdf: FAST }),
-        code,
-        pattern,
-      );
-    },
-  );
-
-  it.each(['identitySeed', 'kemSeed'])(
-    'in a clear keystore, a changed %s no longer matches the public part: KEYSTORE_INVALID',
-    (field) => {
-      initKeystore(root, { suite });
-      const json = readJson(root);
-      const s = json.secrets as JsonMap;
-      s[field] = flip(s[field] as string);
-      writeJson(root, json);
-      expectError(
-        () => loadKeystore(root, { suite }),
-        ErrorCode.KEYSTORE_INVALID,
-        /expected the public key of the stored secret/,
-      );
-    },
-  );
-});
-
-describe('malformed files are KEYSTORE_INVALID naming the field', () => {
-  const cases: [string, (j: JsonMap) => unknown, RegExp][] = [
-    ['not an object', () => [], /keystore: expected an object/],
-    ['version 2', (j) => ({ ...j, qkmsKeystore: 2 }), /qkmsKeystore: expected 1, got 2/],
-    ['an unknown top-level key', (j) => ({ ...j, extra: 1 }), /keystore\.extra: .*unknown key/],
-    [
-      'a missing public key',
-      (j) => ({ ...j, public: { ...(j.public as JsonMap), kemPublicKey: undefined } }),
-      /public\.kemPublicKey: expected a value \(missing\)/,
-    ],
-    [
-      'a short KEM key',
-      (j) => ({ ...j, public: { ...(j.public as JsonMap), kemPublicKey: 'ab' } }),
-      /public\.kemPublicKey: expected 1216 bytes of lower-case hex, got 2 chars/,
-    ],
-    [
-      'upper-case hex',
-      (j) => {
-        const s = j.secrets as JsonMap;
-        return { ...j, secrets: { ...s, storageKey: (s.storageKey as string).toUpperCase() } };
-      },
-      /secrets\.storageKey: expected 32 bytes of lower-case hex, got another character/,
-    ],
-    [
-      'a number for a seed',
-      (j) => ({ ...j, secrets: { ...(j.secrets as JsonMap), kemSeed: 5 } }),
-      /secrets\.kemSeed: expected 32 bytes of lower-case hex, got number/,
-    ],
-    [
-      'an unknown protection',
-      (j) => ({ ...j, secrets: { ...(j.secrets as JsonMap), protection: 'rot13' } }),
-      /secrets\.protection: expected "none" or "scrypt-aes256gcm"/,
-    ],
-    ['secrets not an object', (j) => ({ ...j, secrets: 'x' }), /secrets: expected an object/],
-    [
-      'an extra secret',
-      (j) => ({ ...j, secrets: { ...(j.secrets as JsonMap), adminKey: '00' } }),
-      /secrets\.adminKey: .*unknown key/,
-    ],
-    [
-      'a PeerId of another type',
-      (j) => ({ ...j, public: { ...(j.public as JsonMap), peerId: 7 } }),
-      /public\.peerId: expected a string/,
-    ],
-  ];
-
-  it.each(cases)('%s', (_, change, pattern) => {
-    initKeystore(root, { suite });
-    writeJson(root, change(readJson(root)));
-    expectError(() => loadKeystore(root, { suite }), ErrorCode.KEYSTORE_INVALID, pattern);
-  });
-
-  it('a scrypt cost above 2^20 is refused before any work', () => {
-    initKeystore(root, { suite, passphrase: PASS, insecureTestKdf: FAST });
-    const json = readJson(root);
-    ((json.secrets as JsonMap).kdf as JsonMap).logN = 30;
-    writeJson(root, json);
-    expectError(
-      () => loadKeystore(root, { suite, passphrase: PASS }),
-      ErrorCode.KEYSTORE_INVALID,
-      /secrets\.kdf\.logN: expected \[17, 20\], got 30/,
-    );
-  });
-
-  it('invalid JSON is refused without quoting the file', () => {
-    initKeystore(root, { suite });
-    const text = readFileSync(fileOf(root), 'utf8');
-    writeFileSync(fileOf(root), text.slice(0, -20), { mode: 0o600 });
-    let message = '';
-    try {
-      loadKeystore(root, { suite });
-    } catch (e) {
-      message = (e as Error).message;
-      expect((e as Error).cause).toBeUndefined();
-    }
-    expect(message).toBe(`keystore ${fileOf(root)}: not valid JSON`);
   });
 });
 

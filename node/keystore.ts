@@ -1,3 +1,4 @@
+// Long file: one API (init, load, read public info) over shared option, passphrase and key checks; the file format is keystore-file.ts.
 // The node keystore: ONE file, DIR/keystore.json, mode 0600 in a directory
 // created 0700, holding the node's three secrets (DESIGN.md, "Identities and
 // keys"):
@@ -27,23 +28,33 @@
 // JS cannot promise a wiped buffer leaves no copy behind (strings, JSON text
 // and the GC are outside our control); we wipe every buffer we own anyway.
 import { join, resolve } from 'node:path';
-import { scrypt } from '@noble/hashes/scrypt.js';
 import {
   AES_GCM_LENGTHS,
-  ED25519_LENGTHS,
   ErrorCode,
   QkmsError,
-  XWING_LENGTHS,
   concatBytes,
-  encodeCanonical,
   fromHex,
   isQkmsError,
   peerIdFromEd25519PublicKey,
   toHex,
-  utf8,
   wipe,
   type CryptoSuite,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
+import { assertOptionsBag } from '../shamir/index.ts';
+import {
+  KEYSTORE_FORMAT,
+  KEYSTORE_SCRYPT,
+  KEYSTORE_SCRYPT_MAX_LOG_N,
+  KEYSTORE_SECRET_BYTES,
+  PROTECTION,
+  deriveKey,
+  headerAad,
+  invalid,
+  parseFile,
+  type EncryptedHeader,
+  type JsonObject,
+  type KeystorePublicInfo,
+} from './keystore-file.ts';
 import {
   assertNoSecretFile,
   prepareSecretDir,
@@ -51,21 +62,15 @@ import {
   writeNewSecretFile,
 } from './secret-file.ts';
 
+export {
+  KEYSTORE_FORMAT,
+  KEYSTORE_SCRYPT,
+  KEYSTORE_SCRYPT_MAX_LOG_N,
+  KEYSTORE_SECRET_BYTES,
+  type KeystorePublicInfo,
+} from './keystore-file.ts';
+
 export const KEYSTORE_FILE = 'keystore.json';
-/** Format of the file; a reader refuses any other. */
-export const KEYSTORE_FORMAT = 1;
-/** Each secret is 32 bytes: an Ed25519 seed, an X-Wing seed, an AES-256 key. */
-export const KEYSTORE_SECRET_BYTES = 32;
-/**
- * scrypt cost for a passphrase-encrypted keystore: N = 2^17, r = 8, p = 1 uses
- * 128 MiB and about half a second (pure-JS @noble/hashes on a 2024 server
- * core). This is OWASP's recommended scrypt floor; the node pays it once per
- * start, while an attacker with the file pays it per guess, in memory a GPU
- * cannot spread thin.
- */
-export const KEYSTORE_SCRYPT = { logN: 17, r: 8, p: 1, saltBytes: 16, keyBytes: 32 } as const;
-/** A file asking for more than 2^20 (1 GiB of memory) is refused rather than obeyed. */
-export const KEYSTORE_SCRYPT_MAX_LOG_N = 20;
 /** Test keystores may go as low as this (2^4 is instant); only through `insecureTestKdf`. */
 export const KEYSTORE_SCRYPT_TEST_MIN_LOG_N = 4;
 /** A new passphrase shorter than this is refused: scrypt slows guessing, it cannot save "1234". */
@@ -73,21 +78,8 @@ export const MIN_PASSPHRASE_CHARS = 8;
 /** A keystore is about 3 KB (the X-Wing public key is 2,432 hex chars); read no more than this. */
 export const MAX_KEYSTORE_FILE_BYTES = 64 * 1024;
 
-/** Prefix of the AEAD associated data (local to the node; nothing outside it checks it). */
-const KEYSTORE_AAD_TAG = utf8('qkms/v1/keystore\0');
-const PROTECTION = { none: 'none', scrypt: 'scrypt-aes256gcm' } as const;
 /** What the "already exists" refusal says a keystore holds. */
 const KEYSTORE_WHAT = 'a node identity';
-
-/** What an admin needs to add the node to a node set, and all `status` shows. No secrets. */
-export interface KeystorePublicInfo {
-  /** libp2p PeerId (base58btc) of the Ed25519 identity. */
-  readonly peerId: string;
-  /** Ed25519 public key, lower-case hex (32 bytes). */
-  readonly nodePublicKey: string;
-  /** X-Wing public key, lower-case hex (1216 bytes). */
-  readonly kemPublicKey: string;
-}
 
 export interface Keystore {
   readonly path: string;
@@ -125,6 +117,18 @@ export interface LoadKeystoreOptions {
   readonly insecureTestKdf?: InsecureTestKdf;
 }
 
+const INIT_OPTION_KEYS = [
+  'suite',
+  'passphrase',
+  'overwrite',
+  'insecureTestKdf',
+] as const satisfies readonly (keyof InitKeystoreOptions)[];
+const LOAD_OPTION_KEYS = [
+  'suite',
+  'passphrase',
+  'insecureTestKdf',
+] as const satisfies readonly (keyof LoadKeystoreOptions)[];
+
 export interface InitKeystoreResult {
   readonly path: string;
   readonly encrypted: boolean;
@@ -134,16 +138,8 @@ export interface InitKeystoreResult {
 // ---------------------------------------------------------------------------
 // Errors and option checks
 
-function invalid(message: string, cause?: unknown): QkmsError {
-  return new QkmsError(ErrorCode.KEYSTORE_INVALID, message, { cause });
-}
-
-function checkKeys(options: object, allowed: readonly string[], name: string): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `${name}: unknown option "${key}"`);
-    }
-  }
+function argument(message: string): QkmsError {
+  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
 function checkSuite(suite: unknown): CryptoSuite {
@@ -194,58 +190,7 @@ function checkPassphrase(passphrase: unknown, forInit: boolean): string | undefi
 }
 
 // ---------------------------------------------------------------------------
-// Key derivation and the header
-
-interface ScryptParams {
-  readonly logN: number;
-  readonly r: number;
-  readonly p: number;
-  /** Lower-case hex. */
-  readonly salt: string;
-}
-
-/** The fields the AEAD binds: the whole file except the ciphertext. */
-interface EncryptedHeader {
-  readonly publicInfo: KeystorePublicInfo;
-  readonly kdf: ScryptParams;
-  /** Lower-case hex. */
-  readonly nonce: string;
-}
-
-function headerAad(header: EncryptedHeader): Uint8Array {
-  const { publicInfo, kdf, nonce } = header;
-  return concatBytes(
-    KEYSTORE_AAD_TAG,
-    encodeCanonical({
-      qkmsKeystore: KEYSTORE_FORMAT,
-      public: {
-        peerId: publicInfo.peerId,
-        nodePublicKey: publicInfo.nodePublicKey,
-        kemPublicKey: publicInfo.kemPublicKey,
-      },
-      protection: PROTECTION.scrypt,
-      kdf: { logN: kdf.logN, r: kdf.r, p: kdf.p, salt: kdf.salt },
-      nonce,
-    }),
-  );
-}
-
-function deriveKey(passphrase: string, kdf: ScryptParams): Uint8Array {
-  const password = utf8(passphrase);
-  try {
-    const N = 2 ** kdf.logN;
-    return scrypt(password, fromHex(kdf.salt), {
-      N,
-      r: kdf.r,
-      p: kdf.p,
-      dkLen: KEYSTORE_SCRYPT.keyBytes,
-      // 128 * r * (N + p) bytes, and a little for the salt blocks.
-      maxmem: 128 * kdf.r * (N + kdf.p) + 4096,
-    });
-  } finally {
-    wipe(password);
-  }
-}
+// The public part, from the secrets
 
 function derivePublicInfo(
   suite: CryptoSuite,
@@ -269,144 +214,6 @@ function readKeystoreText(path: string, dir: string): string {
     maxBytes: MAX_KEYSTORE_FILE_BYTES,
     missingHint: `create the keystore with: qkms node init --dir ${dir}`,
   });
-}
-
-// ---------------------------------------------------------------------------
-// The file format, read strictly
-
-type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
-type JsonObject = { readonly [key: string]: Json };
-
-interface ParsedFile {
-  readonly publicInfo: KeystorePublicInfo;
-  readonly secrets:
-    | {
-        readonly protection: typeof PROTECTION.none;
-        readonly identitySeed: string;
-        readonly kemSeed: string;
-        readonly storageKey: string;
-      }
-    | {
-        readonly protection: typeof PROTECTION.scrypt;
-        readonly header: EncryptedHeader;
-        readonly ciphertext: string;
-      };
-}
-
-class FileReader {
-  readonly #path: string;
-
-  constructor(path: string) {
-    this.#path = path;
-  }
-
-  fail(field: string, expected: string): QkmsError {
-    return invalid(`keystore ${this.#path}: ${field}: expected ${expected}`);
-  }
-
-  object(value: Json | undefined, field: string, keys: readonly string[]): JsonObject {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw this.fail(field, `an object, got ${value === null ? 'null' : typeof value}`);
-    }
-    const map = value as JsonObject;
-    for (const key of Object.keys(map)) {
-      if (!keys.includes(key)) throw this.fail(`${field}.${key}`, 'no such field (unknown key)');
-    }
-    for (const key of keys) {
-      if (!Object.hasOwn(map, key)) throw this.fail(`${field}.${key}`, 'a value (missing)');
-    }
-    return map;
-  }
-
-  hex(value: Json | undefined, field: string, bytes: number): string {
-    const expected = `${bytes} bytes of lower-case hex`;
-    if (typeof value !== 'string') throw this.fail(field, `${expected}, got ${typeof value}`);
-    if (value.length !== 2 * bytes)
-      throw this.fail(field, `${expected}, got ${value.length} chars`);
-    if (!/^[0-9a-f]*$/.test(value)) throw this.fail(field, `${expected}, got another character`);
-    return value;
-  }
-
-  int(value: Json | undefined, field: string, min: number, max: number): number {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      const got = typeof value === 'number' ? String(value) : typeof value;
-      throw this.fail(field, min === max ? `${min}, got ${got}` : `[${min}, ${max}], got ${got}`);
-    }
-    return value;
-  }
-}
-
-function parseFile(text: string, path: string, minLogN: number): ParsedFile {
-  const r = new FileReader(path);
-  let json: Json;
-  try {
-    json = JSON.parse(text) as Json;
-  } catch {
-    // No `cause`: V8's SyntaxError quotes the text around the error, which may be a secret.
-    throw invalid(`keystore ${path}: not valid JSON`);
-  }
-  const top = r.object(json, 'keystore', ['qkmsKeystore', 'public', 'secrets']);
-  r.int(top.qkmsKeystore, 'qkmsKeystore', KEYSTORE_FORMAT, KEYSTORE_FORMAT);
-  const pub = r.object(top.public, 'public', ['peerId', 'nodePublicKey', 'kemPublicKey']);
-  if (typeof pub.peerId !== 'string')
-    throw r.fail('public.peerId', `a string, got ${typeof pub.peerId}`);
-  const publicInfo: KeystorePublicInfo = Object.freeze({
-    peerId: pub.peerId,
-    nodePublicKey: r.hex(pub.nodePublicKey, 'public.nodePublicKey', ED25519_LENGTHS.publicKey),
-    kemPublicKey: r.hex(pub.kemPublicKey, 'public.kemPublicKey', XWING_LENGTHS.publicKey),
-  });
-  // The PeerId is the public key's multihash; a mismatch is a broken file.
-  if (peerIdFromEd25519PublicKey(fromHex(publicInfo.nodePublicKey)) !== publicInfo.peerId) {
-    throw r.fail('public.peerId', 'the PeerId of public.nodePublicKey');
-  }
-  const secretsValue = top.secrets;
-  const protection =
-    typeof secretsValue === 'object' && secretsValue !== null && !Array.isArray(secretsValue)
-      ? (secretsValue as JsonObject).protection
-      : undefined;
-  if (protection === PROTECTION.none) {
-    const s = r.object(secretsValue, 'secrets', [
-      'protection',
-      'identitySeed',
-      'kemSeed',
-      'storageKey',
-    ]);
-    return {
-      publicInfo,
-      secrets: {
-        protection,
-        identitySeed: r.hex(s.identitySeed, 'secrets.identitySeed', KEYSTORE_SECRET_BYTES),
-        kemSeed: r.hex(s.kemSeed, 'secrets.kemSeed', KEYSTORE_SECRET_BYTES),
-        storageKey: r.hex(s.storageKey, 'secrets.storageKey', KEYSTORE_SECRET_BYTES),
-      },
-    };
-  }
-  if (protection === PROTECTION.scrypt) {
-    const s = r.object(secretsValue, 'secrets', ['protection', 'kdf', 'nonce', 'ciphertext']);
-    const k = r.object(s.kdf, 'secrets.kdf', ['logN', 'r', 'p', 'salt']);
-    const kdf: ScryptParams = {
-      logN: r.int(k.logN, 'secrets.kdf.logN', minLogN, KEYSTORE_SCRYPT_MAX_LOG_N),
-      r: r.int(k.r, 'secrets.kdf.r', KEYSTORE_SCRYPT.r, KEYSTORE_SCRYPT.r),
-      p: r.int(k.p, 'secrets.kdf.p', KEYSTORE_SCRYPT.p, KEYSTORE_SCRYPT.p),
-      salt: r.hex(k.salt, 'secrets.kdf.salt', KEYSTORE_SCRYPT.saltBytes),
-    };
-    return {
-      publicInfo,
-      secrets: {
-        protection,
-        header: { publicInfo, kdf, nonce: r.hex(s.nonce, 'secrets.nonce', AES_GCM_LENGTHS.nonce) },
-        ciphertext: r.hex(
-          s.ciphertext,
-          'secrets.ciphertext',
-          3 * KEYSTORE_SECRET_BYTES + AES_GCM_LENGTHS.tag,
-        ),
-      },
-    };
-  }
-  if (typeof secretsValue !== 'object' || secretsValue === null || Array.isArray(secretsValue)) {
-    throw r.fail('secrets', 'an object');
-  }
-  throw r.fail('secrets.protection', `"${PROTECTION.none}" or "${PROTECTION.scrypt}"`);
 }
 
 // ---------------------------------------------------------------------------
@@ -455,7 +262,7 @@ function makeKeystore(
  * before returning: load the keystore to use them.
  */
 export function initKeystore(dir: string, options: InitKeystoreOptions): InitKeystoreResult {
-  checkKeys(options, ['suite', 'passphrase', 'overwrite', 'insecureTestKdf'], 'initKeystore');
+  assertOptionsBag(options, 'initKeystore', INIT_OPTION_KEYS, argument);
   const suite = checkSuite(options.suite);
   if (options.overwrite !== undefined && (options.overwrite as unknown) !== false) {
     throw new QkmsError(
@@ -529,7 +336,7 @@ export function initKeystore(dir: string, options: InitKeystoreOptions): InitKey
  * The caller owns the result and calls wipe() when done with it.
  */
 export function loadKeystore(dir: string, options: LoadKeystoreOptions): Keystore {
-  checkKeys(options, ['suite', 'passphrase', 'insecureTestKdf'], 'loadKeystore');
+  assertOptionsBag(options, 'loadKeystore', LOAD_OPTION_KEYS, argument);
   const suite = checkSuite(options.suite);
   const passphrase = checkPassphrase(options.passphrase, false);
   const minLogN = logNFloor(options.insecureTestKdf);

@@ -8,7 +8,7 @@
 // correlate, yet useless for finding the identifier without the key.
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ErrorCode, QkmsError, type CryptoSuite, utf8 } from '../protocol/index.ts';
+import { ErrorCode, QkmsError, type CryptoSuite, utf8 } from '../protocol/internal.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,12 +1,24 @@
 // The node's Prometheus metrics: one registry per node (several nodes can run
 // in one test process), names qkms_<subsystem>_<what>_<unit>, counters end in
 // _total, durations are _seconds histograms, and every label value comes from
-// a closed union.
+// a closed union — the `protocol` label from the method table
+// (protocol/methods.ts) — except qkms_build_info's, which are this build's.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REJECTIONS, type RejectionCode } from '../protocol/index.ts';
+import {
+  METHOD_NAMES,
+  REJECTIONS,
+  methodOfProtocol,
+  type Method,
+  type RejectionCode,
+} from '../protocol/internal.ts';
+import type { RequestOutcome } from './network/index.ts';
 
-export const PROTOCOLS = ['recover', 'publish', 'info', 'revoke', 'revsync', 'channel'] as const;
-export type ProtocolName = (typeof PROTOCOLS)[number];
+/** The `protocol` label: a method of the table (`channel` for a channel frame refused before its kind is known). */
+export const PROTOCOLS = METHOD_NAMES;
+export type ProtocolName = Method;
 
 /** 'ok' or the rejection code a request was answered with. */
 export type RequestResult = 'ok' | RejectionCode;
@@ -48,6 +60,100 @@ const LATENCY_BUCKETS_SECONDS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
 
+/** What qkms_build_info labels: the package version and the git commit it was built from. */
+export interface BuildInfo {
+  readonly version: string;
+  readonly commit: string;
+}
+
+/** Hex digits of a commit id the label keeps (git's own short ids are 7 to 12). */
+const COMMIT_LABEL_CHARS = 12;
+/** A full object id: SHA-1 (40 hex) or SHA-256 (64 hex). */
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** Symbolic refs followed before giving up (HEAD -> branch is one). */
+const MAX_REF_HOPS = 4;
+/** The repository (or installed package) root: package.json and .git sit here. */
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The git directory of `root`: `.git`, or where a worktree's `.git` file points. */
+function gitDirOf(root: string): string | undefined {
+  const dotGit = join(root, '.git');
+  const pointer = readText(dotGit); // a file only in a worktree or submodule
+  if (pointer === undefined)
+    return readText(join(dotGit, 'HEAD')) === undefined ? undefined : dotGit;
+  const target = /^gitdir: (.+)$/m.exec(pointer)?.[1]?.trim();
+  if (target === undefined) return undefined;
+  return isAbsolute(target) ? target : join(root, target);
+}
+
+/** A ref's object id, loose or packed, in `dirs` (a worktree's own dir, then the common one). */
+function resolveRef(dirs: readonly string[], ref: string): string | undefined {
+  for (const dir of dirs) {
+    const loose = readText(join(dir, ref))?.trim();
+    if (loose !== undefined) return loose;
+  }
+  for (const dir of dirs) {
+    for (const line of (readText(join(dir, 'packed-refs')) ?? '').split('\n')) {
+      const [id, name] = line.trim().split(' ');
+      if (name === ref && id !== undefined) return id;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The commit `root` is checked out at, shortened to 12 hex digits, read from
+ * the files of its git directory (no `git` process: a node's cold start
+ * matters): HEAD, a `ref:` followed to its loose file or to packed-refs.
+ * `unknown` without a git directory (an installed package) or when anything
+ * in it is not what git writes.
+ */
+export function readGitCommit(root: string = PACKAGE_ROOT): string {
+  const gitDir = gitDirOf(root);
+  if (gitDir === undefined) return 'unknown';
+  const common = readText(join(gitDir, 'commondir'))?.trim();
+  const dirs = common === undefined ? [gitDir] : [gitDir, join(gitDir, common)];
+  let value = readText(join(gitDir, 'HEAD'))?.trim();
+  for (let hop = 0; hop < MAX_REF_HOPS && value?.startsWith('ref: ') === true; hop++) {
+    const ref = value.slice('ref: '.length).trim();
+    // A ref names a file under refs/; anything else is not one git wrote.
+    if (!ref.startsWith('refs/') || ref.split('/').includes('..')) return 'unknown';
+    value = resolveRef(dirs, ref);
+  }
+  return value !== undefined && OBJECT_ID.test(value)
+    ? value.slice(0, COMMIT_LABEL_CHARS)
+    : 'unknown';
+}
+
+/** The package version from package.json next to `root`, and the commit; `unknown` for either unreadable. */
+export function readBuildInfo(root: string = PACKAGE_ROOT): BuildInfo {
+  let version = 'unknown';
+  try {
+    const pkg: unknown = JSON.parse(readText(join(root, 'package.json')) ?? 'null');
+    if (
+      typeof pkg === 'object' &&
+      pkg !== null &&
+      'version' in pkg &&
+      typeof pkg.version === 'string'
+    )
+      version = pkg.version;
+  } catch {
+    // not JSON: unknown
+  }
+  return { version, commit: readGitCommit(root) };
+}
+
+/** Read once per process: the build does not change under a running node. */
+let buildInfo: BuildInfo | undefined;
+
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'protocol' | 'result'>;
@@ -70,12 +176,20 @@ export interface NodeMetrics {
   readonly auditHead: Gauge;
   readonly quorumPeersReachable: Gauge;
   readonly quorumAtRisk: Gauge;
+  readonly buildInfo: Gauge<'version' | 'commit'>;
   /** Times `fn` as `stage`. */
   time<T>(stage: Stage, fn: () => T): T;
   timeAsync<T>(stage: Stage, fn: () => Promise<T>): Promise<T>;
 }
 
-export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): NodeMetrics {
+export interface NodeMetricsOptions {
+  /** prom-client's process metrics (qkms_process_*); on by default. */
+  readonly defaultMetrics?: boolean;
+  /** This build's labels; read from package.json and .git by default. */
+  readonly build?: BuildInfo;
+}
+
+export function createNodeMetrics(options: NodeMetricsOptions = {}): NodeMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true)
     collectDefaultMetrics({ register: registry, prefix: 'qkms_process_' });
@@ -199,6 +313,14 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     help: 'Threshold monitor: 1 when this node plus the peers it reaches are at most t, so one more loss leaves fewer than t.',
     registers: [registry],
   });
+  const build = new Gauge({
+    name: 'qkms_build_info',
+    help: 'Always 1; its labels name the qkms version and the git commit (12 hex digits, or unknown) this node runs.',
+    labelNames: ['version', 'commit'] as const,
+    registers: [registry],
+  });
+  const { version, commit } = options.build ?? (buildInfo ??= readBuildInfo());
+  build.set({ version, commit }, 1);
   const time = <T>(stage: Stage, fn: () => T): T => {
     const end = stageDuration.startTimer({ stage });
     try {
@@ -237,7 +359,26 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     auditHead,
     quorumPeersReachable,
     quorumAtRisk,
+    buildInfo: build,
     time,
     timeAsync,
   };
+}
+
+/**
+ * The daemon's onRequest (node/network HandlerDeps): a request answered or
+ * rejected counts under its method and result, and every one is timed. A
+ * protocol outside the method table has no label, so it is not observed.
+ */
+export function observeRequest(
+  metrics: Pick<NodeMetrics, 'requests' | 'requestDuration'>,
+  protocol: string,
+  outcome: RequestOutcome,
+  seconds: number,
+): void {
+  const method = methodOfProtocol(protocol);
+  if (method === undefined) return;
+  if (outcome !== 'refused' && outcome !== 'aborted')
+    metrics.requests.inc({ protocol: method, result: outcome });
+  metrics.requestDuration.observe({ protocol: method }, seconds);
 }

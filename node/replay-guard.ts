@@ -1,3 +1,5 @@
+// Long file: the guard is one state machine (reserve, commit in batches, sweep under two clocks) whose
+// safety argument is stated once, at the top; its sizing is replay-limits.ts.
 // Step 8 of recover (DESIGN.md, "Recover, as a node sees it"): a request's
 // nonce is used once. Keyed by (session key, nonce) — never by signature
 // bytes, which a signer can vary without changing what it asks for.
@@ -48,8 +50,25 @@
 //   freshness argument holds again. This covers what the monotonic clock
 //   cannot see: a restart (load() forgets by the wall clock alone, as it has
 //   no other reference), and a backward jump after a normal expiry.
-import { ErrorCode, NONCE_BYTES, QkmsError } from '../protocol/index.ts';
+import { ErrorCode, NONCE_BYTES, QkmsError } from '../protocol/internal.ts';
+import { assertOptionsBag } from '../shamir/index.ts';
+import {
+  DEFAULT_MAX_REPLAY_ENTRIES,
+  REPLAY_SOURCE_SHARE,
+  REPLAY_WALLET_SHARE,
+} from './replay-limits.ts';
 import type { NonceEntry } from './store/index.ts';
+
+export {
+  DEFAULT_MAX_REPLAY_ENTRIES,
+  MAX_REPLAY_ENTRIES,
+  MIN_REPLAY_ENTRIES,
+  REPLAY_SIZING_RECOVERS_PER_SECOND,
+  REPLAY_SOURCE_SHARE,
+  REPLAY_WALLET_SHARE,
+  replayGuardLimits,
+  type ReplayGuardLimits,
+} from './replay-limits.ts';
 
 /** What the guard needs from the node's store (NodeStore implements it). */
 export interface NonceStore {
@@ -99,72 +118,10 @@ export interface ReplayGuardInit {
 const SESSION_KEY_BYTES = 32;
 /** Expired pairs cost only memory until swept; half a minute of them is little. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
-/**
- * Recoveries a second one node is sized to remember: about five times what a
- * node's fsyncs and seals sustain on two cores (~400/s), so an honest peak
- * never meets the bound.
- */
-export const REPLAY_SIZING_RECOVERS_PER_SECOND = 2_000;
-/** ~160 bytes of heap per pair (measured on Node 24): 4e6 pairs is ~640 MB, the most a node set's parameters can ask for. */
-export const MAX_REPLAY_ENTRIES = 4_000_000;
-/** Fewest pairs any guard holds, whatever the parameters. */
-export const MIN_REPLAY_ENTRIES = 10_000;
-/** One wallet holds at most 1/256 of the guard: filling it takes 256 wallets that each recover at their full rate. */
-export const REPLAY_WALLET_SHARE = 256;
-/** One source holds at most 1/64 of the guard: filling it takes 64 hosts (or /64 blocks). */
-export const REPLAY_SOURCE_SHARE = 64;
-/** What the default parameters (2 min grant age, 30 s skew) give: 180 s x 2,000/s. */
-export const DEFAULT_MAX_REPLAY_ENTRIES = 360_000;
-
-export interface ReplayGuardLimits {
-  readonly maxEntries: number;
-  readonly maxPerWallet: number;
-  readonly maxPerSource: number;
-}
-
-/** A token bucket's refill and size (node/admission.ts RateLimit). */
-interface Rate {
-  readonly ratePerSecond: number;
-  readonly burst: number;
-}
-
-/**
- * The guard's size from the node set's parameters: a pair lives from its
- * reservation until issuedAt + maxGrantAge + maxClockSkew, and issuedAt may be
- * up to maxClockSkew ahead of now, so at most maxGrantAge + 2 x maxClockSkew;
- * the guard holds that many seconds of REPLAY_SIZING_RECOVERS_PER_SECOND.
- * A partition's share is 1/256 (wallet) or 1/64 (source) of it, but never
- * less than what the operator's rate limit for that partition admits over a
- * pair's lifetime (burst + rate x lifetime): the guard never refuses what the
- * rates let through, and an operator who raises a rate raises the share.
- */
-export function replayGuardLimits(
-  params: { readonly maxGrantAgeMs: number; readonly maxClockSkewMs: number },
-  rates: { readonly perWallet: Rate; readonly perSource: Rate },
-): ReplayGuardLimits {
-  const lifetimeMs = params.maxGrantAgeMs + 2 * params.maxClockSkewMs;
-  const maxEntries = Math.min(
-    MAX_REPLAY_ENTRIES,
-    Math.max(
-      MIN_REPLAY_ENTRIES,
-      Math.ceil((lifetimeMs / 1000) * REPLAY_SIZING_RECOVERS_PER_SECOND),
-    ),
-  );
-  const admitted = (rate: Rate): number =>
-    Math.ceil(rate.burst + (rate.ratePerSecond * lifetimeMs) / 1000);
-  const share = (divisor: number, rate: Rate): number =>
-    Math.min(maxEntries, Math.max(Math.ceil(maxEntries / divisor), admitted(rate)));
-  return {
-    maxEntries,
-    maxPerWallet: share(REPLAY_WALLET_SHARE, rates.perWallet),
-    maxPerSource: share(REPLAY_SOURCE_SHARE, rates.perSource),
-  };
-}
-
 /** Pairs per synced batch: bounds one write; further pairs form the next batch. */
 export const MAX_NONCE_BATCH = 4096;
 
-const INIT_KEYS = new Set([
+const INIT_KEYS = [
   'store',
   'clock',
   'monotonic',
@@ -174,7 +131,7 @@ const INIT_KEYS = new Set([
   'maxPerWallet',
   'maxPerSource',
   'onSweepError',
-]);
+] as const satisfies readonly (keyof ReplayGuardInit)[];
 
 type EntryState = 'reserved' | 'queued' | 'durable' | 'failed';
 
@@ -208,6 +165,10 @@ export interface ReplayOwner {
 
 function clockBehindError(): QkmsError {
   return new QkmsError(ErrorCode.NOT_READY, 'replay guard: the clock is behind its mark');
+}
+
+function invalidArgument(message: string): QkmsError {
+  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
 function stoppedError(): QkmsError {
@@ -328,10 +289,7 @@ export class ReplayGuard {
    * record fails authentication.
    */
   static async load(init: ReplayGuardInit): Promise<ReplayGuard> {
-    for (const key of Object.keys(init)) {
-      if (!INIT_KEYS.has(key))
-        throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `replay guard: unknown option ${key}`);
-    }
+    assertOptionsBag(init, 'replay guard', INIT_KEYS, invalidArgument);
     const guard = new ReplayGuard(init);
     guard.#mark = (await init.store.getClockMark()) ?? 0;
     const now = init.clock();

@@ -17,7 +17,9 @@ import {
   assertNoSecretFile,
   checkSecretDir,
   prepareSecretDir,
+  readPrivateFile,
   readSecretFile,
+  writeNewFile,
   writeNewSecretFile,
 } from './secret-file.ts';
 
@@ -271,6 +273,61 @@ describe('readSecretFile', () => {
       () => readSecretFile(write(), { ...READ, mode: 0o600 } as typeof READ),
       ErrorCode.INVALID_ARGUMENT,
       /unknown option "mode"/,
+    );
+  });
+});
+
+describe('writeNewFile (the primitive under writeNewSecretFile; the CLI writes its outputs with it)', () => {
+  it('creates the file with the given mode, whole, in a folder others may write (no folder rule)', () => {
+    chmodSync(root, 0o777);
+    const path = join(root, 'manifest.json');
+    writeNewFile(path, '{"a":1}\n', { ...WRITE, mode: 0o644 });
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n');
+    expect(statSync(path).mode & 0o022).toBe(0);
+    expect(readdirSync(root)).toEqual(['manifest.json']);
+  });
+
+  it('never replaces an existing file, and leaves no temp file', () => {
+    const path = join(root, 'cek.hex');
+    writeFileSync(path, 'earlier\n');
+    expectError(
+      () => writeNewFile(path, 'later\n', { ...WRITE, mode: 0o600 }),
+      ErrorCode.KEYSTORE_INVALID,
+      `${path} already exists; refusing to replace a test secret`,
+    );
+    expect(readFileSync(path, 'utf8')).toBe('earlier\n');
+    expect(readdirSync(root)).toEqual(['cek.hex']);
+  });
+
+  it.each([0o666, 0o620, 0o1000, -1, 1.5])('refuses mode 0%s (others could write it)', (mode) => {
+    expectError(
+      () => writeNewFile(join(root, 'x'), 'x', { ...WRITE, mode }),
+      ErrorCode.INVALID_ARGUMENT,
+      /^mode: expected/,
+    );
+  });
+});
+
+describe('readPrivateFile (the primitive under readSecretFile; the CLI reads key files with it)', () => {
+  it('reads an owner-only file in a folder others may write (no folder rule)', () => {
+    const path = join(root, 'wallet.key');
+    writeFileSync(path, SECRET, { mode: 0o600 });
+    chmodSync(root, 0o777);
+    expect(readPrivateFile(path, READ)).toBe(SECRET);
+  });
+
+  it('refuses a file others may read, a symbolic link and a missing file, naming the fix', () => {
+    const open = join(root, 'open.key');
+    writeFileSync(open, SECRET);
+    chmodSync(open, 0o644);
+    expectError(() => readPrivateFile(open, READ), ErrorCode.KEYSTORE_INVALID, `chmod 600 ${open}`);
+    const link = join(root, 'link.key');
+    symlinkSync(open, link);
+    expectError(() => readPrivateFile(link, READ), ErrorCode.KEYSTORE_INVALID, /symbolic link/);
+    expectError(
+      () => readPrivateFile(join(root, 'none.key'), READ),
+      ErrorCode.KEYSTORE_INVALID,
+      /does not exist/,
     );
   });
 });

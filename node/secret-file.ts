@@ -12,6 +12,12 @@
 // Every failure is QkmsError KEYSTORE_INVALID whose message names the file and,
 // where there is one, the command that fixes it. Messages never quote a
 // file's content.
+//
+// The file primitives under the secret-file rules are the command line's too
+// (cli/files.ts): writeNewFile (any owner-only-writable mode, e.g. a 0644
+// manifest) and readPrivateFile (a key file), both without the directory rule,
+// since the CLI writes and reads where its user says; writeFileAtomically for
+// a public file that may be replaced.
 import {
   closeSync,
   constants,
@@ -30,6 +36,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, QkmsError, isQkmsError } from '../protocol/index.ts';
+import { assertOptionsBag } from '../shamir/index.ts';
 
 /** Mode of a directory we create for secrets: the owner only. */
 export const SECRET_DIR_MODE = 0o700;
@@ -52,6 +59,11 @@ export interface WriteNewSecretFileOptions {
   readonly randomSuffix: string;
   /** What the file holds, for the refusal when it exists: "a node identity", "an admin key". */
   readonly what: string;
+}
+
+export interface WriteNewFileOptions extends WriteNewSecretFileOptions {
+  /** Permission bits of the new file: 0o600 for a secret, 0o644 for a public file. */
+  readonly mode: number;
 }
 
 export interface ReadSecretFileOptions {
@@ -77,12 +89,6 @@ function fsReason(e: unknown): string {
 
 function modeText(mode: number): string {
   return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-}
-
-function checkKeys(options: object, allowed: readonly string[], name: string): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw argument(`${name}: unknown option "${key}"`);
-  }
 }
 
 function refuseOverwrite(path: string, what: string): QkmsError {
@@ -154,14 +160,38 @@ export function writeNewSecretFile(
   text: string,
   options: WriteNewSecretFileOptions,
 ): void {
-  checkKeys(options, ['randomSuffix', 'what'], 'writeNewSecretFile');
+  assertOptionsBag(options, 'writeNewSecretFile', ['randomSuffix', 'what'], argument);
   const { randomSuffix, what } = options;
+  checkSecretDir(dirname(path));
+  writeNewFile(path, text, { mode: SECRET_FILE_MODE, randomSuffix, what });
+}
+
+/**
+ * Writes TEXT to a NEW file PATH, created with `mode`, whole or not at all: a
+ * temp file beside it (O_CREAT|O_EXCL|O_NOFOLLOW, the mode from the start,
+ * never chmod-ed later), fsynced, hard-linked to PATH (link(2) fails if PATH
+ * exists, so nothing is ever replaced, not even by a racing writer), removed;
+ * then the directory is fsynced. Where hard links are unsupported, falls back
+ * to check-then-rename. The directory is not checked: writeNewSecretFile does
+ * that for the node's secrets; the CLI writes where its user says.
+ * Refuses (KEYSTORE_INVALID) if PATH exists.
+ */
+export function writeNewFile(path: string, text: string, options: WriteNewFileOptions): void {
+  assertOptionsBag(options, 'writeNewFile', ['mode', 'randomSuffix', 'what'], argument);
+  const { mode, randomSuffix, what } = options;
+  if (
+    !Number.isInteger(mode) ||
+    mode < 0 ||
+    mode > 0o777 ||
+    (mode & GROUP_OTHER_WRITE_BITS) !== 0
+  ) {
+    throw argument('mode: expected permission bits only the owner can write with (0o600, 0o644)');
+  }
   if (typeof randomSuffix !== 'string' || !RANDOM_SUFFIX.test(randomSuffix)) {
     throw argument('randomSuffix: expected 8..64 lower-case hex characters');
   }
   if (typeof what !== 'string' || what === '') throw argument('what: expected a description');
   const dir = dirname(path);
-  checkSecretDir(dir);
   const tmp = join(dir, `.${basename(path)}.${randomSuffix}.tmp`);
   const bytes = Buffer.from(text, 'utf8');
   // Only a temp file this call created is removed afterwards, never one it found.
@@ -172,7 +202,7 @@ export function writeNewSecretFile(
       fd = openSync(
         tmp,
         constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        SECRET_FILE_MODE,
+        mode,
       );
     } catch (e) {
       throw invalid(`cannot create ${tmp} (${fsReason(e)})`, e);
@@ -206,16 +236,34 @@ export function writeNewSecretFile(
 
 /**
  * Reads a secret file as UTF-8 text, after checking its directory
- * (checkSecretDir) and the opened file itself: not a symbolic link, a regular
- * file, no group/other permission bits, at most maxBytes.
+ * (checkSecretDir) and the opened file itself (readPrivateFile): not a
+ * symbolic link, a regular file, no group/other permission bits, at most
+ * maxBytes.
  */
 export function readSecretFile(path: string, options: ReadSecretFileOptions): string {
-  checkKeys(options, ['maxBytes', 'missingHint'], 'readSecretFile');
+  assertOptionsBag(options, 'readSecretFile', ['maxBytes', 'missingHint'], argument);
+  const { maxBytes, missingHint } = options;
+  checkSecretDir(dirname(path));
+  return readPrivateFile(
+    path,
+    missingHint === undefined ? { maxBytes } : { maxBytes, missingHint },
+  );
+}
+
+/**
+ * Reads, as UTF-8 text, a file only its owner may read: opened without
+ * following a symbolic link, then the opened file itself checked (a regular
+ * file, no group/other permission bits, at most maxBytes). The directory is
+ * not checked: readSecretFile does that for the node's secrets; the CLI reads
+ * key files where its user keeps them. Fails with KEYSTORE_INVALID naming the
+ * file and, for a loose mode, the chmod that fixes it.
+ */
+export function readPrivateFile(path: string, options: ReadSecretFileOptions): string {
+  assertOptionsBag(options, 'readPrivateFile', ['maxBytes', 'missingHint'], argument);
   const { maxBytes, missingHint } = options;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_SECRET_FILE_BYTES) {
     throw argument(`maxBytes: expected an integer in [1, ${MAX_SECRET_FILE_BYTES}]`);
   }
-  checkSecretDir(dirname(path));
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);

@@ -21,22 +21,32 @@ export function ownProperty(obj: object, key: string): unknown {
   return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
 }
 
+/** Builds the error an asserter throws, so each layer keeps its own error class and code. */
+export type AssertionFailure = (message: string) => Error;
+
+function invalidOptions(message: string): ShamirError {
+  return new ShamirError('INVALID_OPTIONS', message);
+}
+
 /**
- * A security-relevant options bag: a plain object whose own keys are all in `allowed`. An
- * unknown key is rejected rather than ignored: a misspelt `treshold` must not silently fall
- * back to a default.
+ * A security-relevant options bag: a plain object whose own keys (symbols and non-enumerable
+ * ones included) are all in `allowed`. An unknown key is rejected rather than ignored: a
+ * misspelt `treshold` must not silently fall back to a default. This is the one option-bag
+ * asserter of the repository (protocol/, node/ and client/ use it through shamir/index.ts);
+ * `fail` builds the caller's error (default: ShamirError INVALID_OPTIONS), whose message names
+ * the parameter, says what was expected, and quotes the unknown key (a key name, never a value).
  */
-export function assertOptionsBag(value: unknown, name: string, allowed: readonly string[]): object {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ShamirError(
-      'INVALID_OPTIONS',
-      `${name}: expected an options object, got ${describe(value)}`,
-    );
-  }
+export function assertOptionsBag(
+  value: unknown,
+  name: string,
+  allowed: readonly string[],
+  fail: AssertionFailure = invalidOptions,
+): object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail(`${name}: expected an options object, got ${describe(value)}`);
   for (const key of Reflect.ownKeys(value)) {
     if (typeof key !== 'string' || !allowed.includes(key)) {
-      throw new ShamirError(
-        'INVALID_OPTIONS',
+      throw fail(
         `${name}: unknown option ${typeof key === 'string' ? JSON.stringify(key) : 'symbol'}, expected only ${allowed.join(', ')}`,
       );
     }

@@ -2,6 +2,7 @@
 // reconstruction the caller's verify callback accepted. Pure: no I/O, no dependencies beyond
 // crypto.getRandomValues. The field arithmetic (gf256.ts) stays internal.
 
+export { assertOptionsBag, type AssertionFailure } from './assert.ts';
 export { combine, DEFAULT_MAX_CANDIDATES } from './combine.ts';
 export type { CombineOptions, CombineResult } from './combine.ts';
 export { ShamirError, ShamirErrorCode } from './errors.ts';

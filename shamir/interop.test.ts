@@ -13,7 +13,7 @@ import {
   type ShamirErrorCode,
   type Share,
 } from './index.ts';
-import { at, range, subsetsOf } from './test-helpers.ts';
+import { at, range, subsetsOf } from '../test/support/shamir-helpers.ts';
 
 function expectCode(fn: () => unknown, code: ShamirErrorCode): void {
   expect(fn).toThrow(expect.objectContaining({ name: 'ShamirError', code }));

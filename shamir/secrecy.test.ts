@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { div, mul } from './gf256.ts';
 import { split, type Share } from './index.ts';
-import { at, range } from './test-helpers.ts';
+import { at, range } from '../test/support/shamir-helpers.ts';
 
 interface Point {
   readonly x: number;

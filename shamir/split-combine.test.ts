@@ -1,3 +1,4 @@
+// Long file: the negative-input tables of split and combine and the properties that tie them together share one set of fixtures.
 // split and combine through the public entry: typed rejections for every bad input, any t of n
 // shares reconstruct, combine never returns an unverified secret, wrong shares are routed
 // around and named, and the random source is used for every coefficient byte.
@@ -13,7 +14,7 @@ import {
   type Share,
   type SplitOptions,
 } from './index.ts';
-import { at, countingRandom, range, subsetsOf } from './test-helpers.ts';
+import { at, countingRandom, range, subsetsOf } from '../test/support/shamir-helpers.ts';
 
 function expectCode(fn: () => unknown, code: ShamirErrorCode): void {
   expect(fn).toThrow(expect.objectContaining({ name: 'ShamirError', code }));

@@ -9,7 +9,12 @@
 // reopened onto a state that holds the failed batch after all (LevelDB wrote
 // it whole before reporting the error), and the chain must follow what is
 // on disk.
-import { ErrorCode, QkmsError, type CryptoSuite, type SigningKey } from '../../protocol/index.ts';
+import {
+  ErrorCode,
+  QkmsError,
+  type CryptoSuite,
+  type SigningKey,
+} from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 import type { CustodyAudit, CustodyEvent } from '../service/types.ts';

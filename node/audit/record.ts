@@ -32,7 +32,7 @@ import {
   type CryptoSuite,
   type RejectionCode,
   type SigningKey,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 
 import { AUDIT_KINDS } from '../metrics.ts';
 

@@ -30,7 +30,7 @@ import {
   readVersion,
   type CborValue,
   type SignedAuditHead,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 
 /** The file's name inside the node's data directory. */
 export const AUDIT_WITNESS_FILE = 'audit-witness.cbor';

@@ -13,7 +13,7 @@ import {
   signAuditHead,
   type SignedAuditHead,
   type SigningKey,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { quorumFixture } from '../../test/support/protocol-fixture.ts';
 import { createLogger } from '../log.ts';
 import { AUDIT_WITNESS_FILE } from './witness-file.ts';

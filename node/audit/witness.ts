@@ -26,7 +26,7 @@ import {
   type NodeSet,
   type SignedAuditHead,
   type SigningKey,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
 import type { AuditHead } from './log.ts';
 import {

@@ -17,9 +17,11 @@
 import type { Connection, Stream } from '@libp2p/interface';
 import type { Libp2p } from 'libp2p';
 import {
+  CHANNEL_KINDS,
   CHANNEL_PROTOCOL,
   ErrorCode,
   FrameSplitter,
+  METHODS,
   QkmsError,
   MAX_CHANNEL_FRAME_BYTES,
   channelRequestGate,
@@ -29,16 +31,19 @@ import {
   isQkmsError,
   isTrickled,
   type ChannelKind,
-  rejectionCodeOf,
-} from '../../protocol/index.ts';
+  type RejectionCode,
+} from '../../protocol/internal.ts';
 import { addressBlock } from './address-block.ts';
 import {
-  abortConnection,
-  encodeReject,
+  MAX_STREAMS_PER_PROTOCOL,
+  RequestRun,
+  checkDeps,
+  checkLimits,
   type HandlerDeps,
-  type RequestContext,
-  type RequestOutcome,
-} from './stream.ts';
+  type RequestHandler,
+} from './request.ts';
+import { abortConnection } from './stream.ts';
+import { assertKnownKeys, positiveInt } from './validate.ts';
 
 export interface ChannelSpec {
   /** A frame that has begun must be complete within this (slow-loris bound). */
@@ -48,9 +53,28 @@ export interface ChannelSpec {
   /** Channels per connection. */
   readonly maxInboundStreams: number;
   /** The handler of each request kind the channel carries (the same as their own protocols'). */
-  readonly handlers: Readonly<
-    Partial<Record<ChannelKind, (message: Uint8Array, ctx: RequestContext) => Promise<Uint8Array>>>
-  >;
+  readonly handlers: Readonly<Partial<Record<ChannelKind, RequestHandler>>>;
+}
+
+const SPEC_KEYS = ['readDeadlineMs', 'maxInFlight', 'maxInboundStreams', 'handlers'] as const;
+
+/** The same checks as a stream handler's (stream.ts checkSpec), plus the channel's own. */
+function checkSpec(spec: ChannelSpec): void {
+  assertKnownKeys(spec, SPEC_KEYS, 'channel spec');
+  checkLimits('channel spec', spec);
+  positiveInt(spec.maxInFlight, 'channel spec: maxInFlight', MAX_STREAMS_PER_PROTOCOL);
+  assertKnownKeys(spec.handlers, CHANNEL_KINDS, 'channel spec: handlers');
+  for (const [kind, handler] of Object.entries(spec.handlers))
+    if (typeof handler !== 'function')
+      throw new QkmsError(
+        ErrorCode.INVALID_ARGUMENT,
+        `channel spec: handlers.${kind} must be a function`,
+      );
+}
+
+/** The handler for a kind the node does not serve here: MALFORMED, as for an unknown kind. */
+function noHandler(kind: ChannelKind): RequestHandler {
+  return () => Promise.reject(new QkmsError(ErrorCode.MALFORMED, `channel: no ${kind} here`));
 }
 
 export async function registerChannel(
@@ -58,8 +82,9 @@ export async function registerChannel(
   spec: ChannelSpec,
   deps: HandlerDeps,
 ): Promise<void> {
-  const { log, onRequest, signal: rootSignal } = deps;
-  const now = deps.now ?? (() => performance.now());
+  checkSpec(spec);
+  checkDeps(deps);
+  const { log, signal: rootSignal } = deps;
 
   const serve = (stream: Stream, connection: Connection): void => {
     const peer = connection.remotePeer.toString();
@@ -77,77 +102,72 @@ export async function registerChannel(
       work.abort(new Error(reason));
       if (stream.status === 'open' || stream.status === 'closing') stream.abort(new Error(reason));
     };
-    /** Queues an answer; resolves once it is handed to the transport (or can never be). */
-    const write = (id: number, bytes: Uint8Array): Promise<void> => {
+    /**
+     * Queues an answer; resolves once it is handed to the transport (true) or
+     * can never be (false). Never rejects.
+     */
+    const write = (id: number, bytes: Uint8Array): Promise<boolean> => {
       const frame = encodeFrame(encodeChannelAnswer(id, bytes));
       // Answers pile up only when the client does not read: past a bound, drop it.
       if (queued >= 2 * spec.maxInFlight) {
         reset('answers not read');
-        return Promise.resolve();
+        return Promise.resolve(false);
       }
       queued += 1;
-      writing = writing
+      const written = writing
         .then(async () => {
-          if (stream.status !== 'open' || stream.writeStatus !== 'writable') return;
+          if (stream.status !== 'open' || stream.writeStatus !== 'writable') return false;
           if (!stream.send(frame)) await stream.onDrain({ signal: workSignal });
+          return true;
         })
-        .catch(() => undefined) // the stream went away: nobody to answer
+        .catch(() => false) // the stream went away: nobody to answer
         .finally(() => {
           queued -= 1;
         });
-      return writing;
+      writing = written.then(() => undefined);
+      return written;
     };
+    const labels = (protocol: string): { protocol: string; peer: string; channel: true } => ({
+      protocol,
+      peer,
+      channel: true,
+    });
     const handle = async (kind: ChannelKind, id: number, message: Uint8Array): Promise<void> => {
-      const started = now();
-      const protocol = `/qkms/${kind}/1`;
-      let outcome: RequestOutcome = 'aborted';
+      const run = new RequestRun(deps, labels(METHODS[kind].protocol));
       try {
-        const handler = spec.handlers[kind];
-        let reply: Uint8Array;
-        try {
-          if (handler === undefined)
-            throw new QkmsError(ErrorCode.MALFORMED, `channel: no ${kind} here`);
-          reply = await handler(message, {
-            remotePeer: peer,
-            remoteBlock: addressBlock(connection.remoteAddr),
-            signal: workSignal,
-          });
-          outcome = 'ok';
-        } catch (e) {
-          if (workSignal.aborted) return;
-          const code = rejectionCodeOf(e);
-          if (code === ErrorCode.INTERNAL)
-            log.error('request failed', {
-              protocol,
-              peer,
-              err: e instanceof Error ? e.name : typeof e,
-            });
-          outcome = code;
-          reply = encodeReject(code);
-        }
+        const reply = await run.answer(spec.handlers[kind] ?? noHandler(kind), message, {
+          remotePeer: peer,
+          remoteBlock: addressBlock(connection.remoteAddr),
+          signal: workSignal,
+        });
         // Counted as running until its answer is written: a client that never
         // reads cannot make the node queue answers without bound.
-        await write(id, reply);
+        if (reply !== undefined) run.delivered = await write(id, reply);
       } finally {
-        const seconds = (now() - started) / 1000;
-        onRequest?.(protocol, outcome, seconds);
-        log.info('request', {
-          protocol,
-          peer,
-          outcome,
-          channel: true,
-          ms: Math.round(seconds * 1000),
-        });
+        run.end();
       }
+    };
+    /** A request answered `reject` at once, before any handler: still one observation and log line. */
+    const refuse = (protocol: string, id: number, code: RejectionCode): void => {
+      const run = new RequestRun(deps, labels(protocol));
+      void write(id, run.reject(code))
+        .then((delivered) => {
+          run.delivered = delivered;
+        })
+        .finally(() => {
+          run.end();
+        });
     };
     // Refused from its head, before its message is kept: five bytes in, the id
     // is known, so answering by id costs nothing and the channel goes on.
     const frames = new FrameSplitter(
       MAX_CHANNEL_FRAME_BYTES,
       channelRequestGate((kind, id) => {
-        const code = kind === undefined ? ErrorCode.MALFORMED : ErrorCode.TOO_LARGE;
-        onRequest?.(CHANNEL_PROTOCOL, code, 0);
-        void write(id, encodeReject(code));
+        refuse(
+          CHANNEL_PROTOCOL,
+          id,
+          kind === undefined ? ErrorCode.MALFORMED : ErrorCode.TOO_LARGE,
+        );
       }),
     );
     /** What `frames.begun` was when the deadline was set: the frame it times. */
@@ -164,14 +184,12 @@ export async function registerChannel(
           : ErrorCode.MALFORMED;
         if (body.length >= 5) {
           const id = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);
-          onRequest?.(CHANNEL_PROTOCOL, code, 0);
-          void write(id, encodeReject(code));
+          refuse(CHANNEL_PROTOCOL, id, code);
         } else reset('malformed channel frame');
         return;
       }
       if (running.size >= spec.maxInFlight) {
-        onRequest?.(`/qkms/${request.kind}/1`, ErrorCode.BUSY, 0);
-        void write(request.id, encodeReject(ErrorCode.BUSY));
+        refuse(METHODS[request.kind].protocol, request.id, ErrorCode.BUSY);
         return;
       }
       const task = handle(request.kind, request.id, request.message).finally(() => {
@@ -222,6 +240,6 @@ export async function registerChannel(
 
   await libp2p.handle(CHANNEL_PROTOCOL, serve, {
     maxInboundStreams: spec.maxInboundStreams,
-    maxOutboundStreams: 1,
+    maxOutboundStreams: METHODS.channel.streams.outbound,
   });
 }

@@ -5,7 +5,7 @@
 // past the frame is refused too. Used by both ends: the handler template
 // (stream.ts) and requestOnce (dial.ts).
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
-import { encodeFrame, FrameAssembler } from '../../protocol/index.ts';
+import { encodeFrame, FrameAssembler } from '../../protocol/internal.ts';
 
 /** The largest length a minimal 4-byte varint prefix can carry: 2^28 - 1 bytes. */
 export const MAX_FRAME_CAP_BYTES = 2 ** 28 - 1;

@@ -10,11 +10,13 @@
 // on libp2p's allow list so no limit ever refuses a quorum peer.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
 import { CODE_IP4, CODE_IP6, multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { ErrorCode, QkmsError } from '../../protocol/index.ts';
+import { ErrorCode, QkmsError, type NodeSet } from '../../protocol/internal.ts';
 import { createConnectionGate } from './connection-gate.ts';
 import type { NetLogger } from './net-logger.ts';
 import { assertKnownKeys, positiveInt } from './validate.ts';
@@ -167,4 +169,35 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     isNodeSetPeer,
     close: () => (closing ??= Promise.resolve(libp2p.stop())),
   };
+}
+
+export interface NodeHostOptions {
+  /** The node's Ed25519 identity seed (its keystore's). */
+  readonly identitySeed: Uint8Array;
+  /** The node set it serves: its peers are exempt from per-address limits, their addresses allowed. */
+  readonly nodeSet: NodeSet;
+  readonly listen: readonly string[];
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** Test faults only: refuse connections with these PeerIds both ways (a partition). */
+  readonly blocked?: (peerId: string) => boolean;
+}
+
+/** createHost for a node of `options.nodeSet`. */
+export async function createNodeHost(options: NodeHostOptions, deps: HostDeps): Promise<Host> {
+  const { nodeSet, blocked } = options;
+  return createHost(
+    {
+      privateKey: await generateKeyPairFromSeed('Ed25519', options.identitySeed),
+      listen: options.listen,
+      nodeSetPeers: nodeSet.nodes.map((n) => peerIdFromString(n.peerId)),
+      allow: nodeSet.nodes.flatMap((n) => n.multiaddrs),
+      limits: {
+        maxConnections: options.maxConnections,
+        maxConnectionsPerIp: options.maxConnectionsPerIp,
+      },
+      ...(blocked === undefined ? {} : { blocked: (peer: PeerId) => blocked(peer.toString()) }),
+    },
+    deps,
+  );
 }

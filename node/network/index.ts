@@ -10,10 +10,12 @@ export {
   MAX_INBOUND_STREAMS_PER_CONNECTION,
   MAX_INCOMING_PENDING_CONNECTIONS,
   createHost,
+  createNodeHost,
   type Host,
   type HostDeps,
   type HostLimits,
   type HostOptions,
+  type NodeHostOptions,
 } from './host.ts';
 export {
   REPLY_DEADLINE_MS,
@@ -28,5 +30,12 @@ export {
 export { requestOnce, type RequestOptions } from './dial.ts';
 export { addressBlock } from './address-block.ts';
 export { registerChannel, type ChannelSpec } from './channel.ts';
+export {
+  registerMethods,
+  type MethodHandlers,
+  type MethodLimits,
+  type ServedMethod,
+} from './register.ts';
+export type { RequestHandler } from './request.ts';
 export { MAX_FRAME_CAP_BYTES, readFrame, writeFrame } from './frame.ts';
 export type { LogContext, NetLogger } from './net-logger.ts';

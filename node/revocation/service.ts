@@ -5,15 +5,16 @@
 // and readiness.
 import {
   ErrorCode,
-  MAX_FRAME_BYTES,
+  METHODS,
   QkmsError,
   decodeMessage,
   encodeMessage,
   isQkmsError,
+  requestTypesOf,
   type CryptoSuite,
   type NodeSet,
   type SignedAuditHead,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import {
   LiveRevocations,
   answerDigest,
@@ -58,10 +59,13 @@ export interface RevocationServiceDeps {
 export class RevocationService implements RevocationCheck {
   readonly live: LiveRevocations;
   readonly #deps: RevocationServiceDeps;
+  /** Node-set index by PeerId. */
+  readonly #peerIndex: ReadonlyMap<string, number>;
   #sync: RevocationSync | undefined;
 
   private constructor(deps: RevocationServiceDeps, live: LiveRevocations) {
     this.#deps = deps;
+    this.#peerIndex = new Map(deps.nodeSet.nodes.map((n) => [n.peerId, n.index]));
     this.live = live;
   }
 
@@ -129,7 +133,7 @@ export class RevocationService implements RevocationCheck {
 
   /** /qkms/revoke: submit a record, or list a page of the records held. */
   async handleRevoke(frame: Uint8Array): Promise<Uint8Array> {
-    const message = decodeMessage(frame, MAX_FRAME_BYTES.revoke, ['revoke', 'revocations']);
+    const message = decodeMessage(frame, METHODS.revoke.maxRequestBytes, requestTypesOf('revoke'));
     if (message.type === 'revoke') {
       const { record, status } = await this.#accept(message.record, 'client');
       return encodeMessage({ type: 'revoke-ok', id: record.id, status });
@@ -138,7 +142,7 @@ export class RevocationService implements RevocationCheck {
     const records: Uint8Array[] = [];
     let bytes = REPLY_OVERHEAD_BYTES;
     for (const { record } of page.slice(0, LIST_PAGE)) {
-      if (records.length > 0 && bytes + record.length > MAX_FRAME_BYTES.revoke) break;
+      if (records.length > 0 && bytes + record.length > METHODS.revoke.maxReplyBytes) break;
       records.push(record);
       bytes += record.length;
     }
@@ -149,17 +153,23 @@ export class RevocationService implements RevocationCheck {
     });
   }
 
+  /** handleRevsync for the peer with PeerId `peerId`, which registerNodeOnly admitted as a node-set member. */
+  async handleRevsyncFrom(frame: Uint8Array, peerId: string): Promise<Uint8Array> {
+    const from = this.#peerIndex.get(peerId);
+    if (from === undefined) throw new QkmsError(ErrorCode.INTERNAL, 'peer not in the node set');
+    return this.handleRevsync(frame, from);
+  }
+
   /**
    * /qkms/revsync, from node-set peers only (registerNodeOnly). `from`: the
    * node-set index of the peer, as its connection authenticated it.
    */
   async handleRevsync(frame: Uint8Array, from: number): Promise<Uint8Array> {
-    const message = decodeMessage(frame, MAX_FRAME_BYTES.revsync, [
-      'revsync-digest',
-      'revsync-fetch',
-      'revsync-push',
-      'audit-head',
-    ]);
+    const message = decodeMessage(
+      frame,
+      METHODS.revsync.maxRequestBytes,
+      requestTypesOf('revsync'),
+    );
     switch (message.type) {
       case 'audit-head': {
         const heads = this.#deps.auditHeads;
@@ -180,7 +190,7 @@ export class RevocationService implements RevocationCheck {
       }
       case 'revsync-fetch': {
         const records = await this.#storeOp(() =>
-          this.live.records(message.ids, MAX_FRAME_BYTES.revsync - REPLY_OVERHEAD_BYTES),
+          this.live.records(message.ids, METHODS.revsync.maxReplyBytes - REPLY_OVERHEAD_BYTES),
         );
         return encodeMessage({ type: 'revsync-records', records });
       }

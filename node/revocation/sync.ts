@@ -20,7 +20,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import {
   ErrorCode,
-  MAX_FRAME_BYTES,
+  METHODS,
   QkmsError,
   decodeMessage,
   encodeMessage,
@@ -30,7 +30,7 @@ import {
   type NodeEntry,
   type NodeSet,
   type SignedAuditHead,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import {
   reconcile,
   type LiveRevocations,
@@ -41,9 +41,7 @@ import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 import { requestOnce } from '../network/index.ts';
 
-export const REVSYNC_PROTOCOL = '/qkms/revsync/1';
-/** One revsync exchange (a digest step, a fetch, a push) must finish within this. */
-const EXCHANGE_TIMEOUT_MS = 10_000;
+export const REVSYNC_PROTOCOL = METHODS.revsync.protocol;
 
 /** Where a node stands with its revocation set: see the file comment. */
 export type FreshnessState = 'fresh' | 'not-yet-synced' | 'stale';
@@ -316,15 +314,16 @@ export class RevocationSync {
     message: Parameters<typeof encodeMessage>[0],
     expected: T,
   ): Promise<MessageOf<T>> {
-    const signal = AbortSignal.any([this.#deps.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)]);
+    const { protocol, maxReplyBytes, answerDeadlineMs } = METHODS.revsync;
+    const signal = AbortSignal.any([this.#deps.signal, AbortSignal.timeout(answerDeadlineMs)]);
     const reply = await requestOnce(
       this.#deps.libp2p,
       peer.peerId,
-      REVSYNC_PROTOCOL,
+      protocol,
       encodeMessage(message),
-      { signal, maxReplyBytes: MAX_FRAME_BYTES.revsync },
+      { signal, maxReplyBytes },
     );
-    const answer: MessageOf<T | 'reject'> = decodeMessage(reply, MAX_FRAME_BYTES.revsync, [
+    const answer: MessageOf<T | 'reject'> = decodeMessage(reply, maxReplyBytes, [
       expected,
       'reject',
     ]);

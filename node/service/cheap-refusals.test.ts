@@ -9,7 +9,7 @@ import {
   ErrorCode,
   QkmsError,
   requireNativeSuite,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import {
   contentFixture,
   FIXTURE_TIME,

@@ -19,7 +19,7 @@ import {
   type CryptoSuite,
   type Delegation,
   type ParsedDelegation,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 
 /** Delegations a node remembers as good at once: ~1 KiB each, so 10k entries is ~10 MiB. */
 export const DELEGATION_CACHE_ENTRIES = 10_000;

@@ -6,8 +6,8 @@ import {
   SUPPORTED_VERSIONS,
   decodeMessage,
   encodeMessage,
-} from '../../protocol/index.ts';
-import type { NodeHealth, SignedAuditHead } from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
+import type { NodeHealth, SignedAuditHead } from '../../protocol/internal.ts';
 import type { ServiceDeps } from './types.ts';
 
 export const SOFTWARE = 'qkms/0.1.0';

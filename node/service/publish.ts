@@ -21,7 +21,7 @@ import {
   toHex,
   verifyManifest,
   PROTOCOL_VERSION,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import type { DelegationCache } from './delegation-cache.ts';
 import { errorName, sleep } from './recover.ts';
 import type { Principals, ServiceDeps, StoredContent } from './types.ts';

@@ -30,7 +30,7 @@ import {
   verifyRecoverRequestSignature,
   type Manifest,
   rejectionCodeOf,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import type { DelegationCache } from './delegation-cache.ts';
 import type { Principals, ServiceDeps, StoredContent } from './types.ts';
 

@@ -1,3 +1,4 @@
+// Long file: one row per rejection path of recover and publish, sharing one fixture of keys and grants.
 // The recover and publish checks, one row per rejection path: each asserts
 // its wire code and that no share left (the handler threw; nothing was
 // returned to seal or send). Transport-free; the same services run behind
@@ -15,7 +16,7 @@ import {
   toHex,
   verifyReceipt,
   type Manifest,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import {
   contentFixture,
   FIXTURE_TIME,

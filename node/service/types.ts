@@ -6,7 +6,7 @@ import type {
   NodeSet,
   RejectionCode,
   SigningKey,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
 import type { NodeMetrics } from '../metrics.ts';
 

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultSuite, toHex } from '../../protocol/index.ts';
 import { NodeStore } from './db.ts';
-import { crashContent, crashNonces } from './fixtures/crash-records.ts';
+import { crashContent, crashNonces } from '../../test/support/store-crash-records.ts';
 
 const suite = defaultSuite();
-const WRITER = join(import.meta.dirname, 'fixtures', 'crash-writer.ts');
+const WRITER = join(import.meta.dirname, '..', '..', 'test', 'support', 'store-crash-writer.ts');
 /** Acknowledged content records before the kill: enough to land mid-stream, quick to reach. */
 const KILL_AFTER = 40;
 

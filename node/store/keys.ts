@@ -12,7 +12,7 @@
 // plaintext: canonical CBOR (protocol/codec).
 //
 // Prefixes are printable ASCII so a raw dump of the database reads.
-import { ADDRESS_BYTES, CEK_BYTES, ID_BYTES, NONCE_BYTES } from '../../protocol/index.ts';
+import { ADDRESS_BYTES, CEK_BYTES, ID_BYTES, NONCE_BYTES } from '../../protocol/internal.ts';
 
 export const KeyPrefix = {
   /**

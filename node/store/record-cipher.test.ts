@@ -12,7 +12,7 @@ import {
   nativeSuite,
   nobleSuite,
   utf8,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { NodeStore } from './db.ts';
 import { MetaName, contentKey, metaKey, nonceKey } from './keys.ts';
 import {

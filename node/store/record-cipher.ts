@@ -34,7 +34,7 @@ import {
   utf8,
   wipe,
   type CryptoSuite,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { kindOfKey } from './keys.ts';
 
 /** The format every value is sealed in: a key per value (see the file comment). */

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, encodeCanonical, isQkmsError, type CborValue } from '../../protocol/index.ts';
+import {
+  ErrorCode,
+  encodeCanonical,
+  isQkmsError,
+  type CborValue,
+} from '../../protocol/internal.ts';
 import {
   decodeContent,
   decodeNonceValue,

@@ -9,7 +9,7 @@ import {
   QkmsError,
   decodeCanonical,
   encodeCanonical,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { STORE_LENGTHS, type RecordKind } from './keys.ts';
 
 /** One content's record. `share` is secret: the caller wipes it after use. */

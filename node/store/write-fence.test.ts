@@ -1,7 +1,8 @@
-// The write fence (db.ts) and the integrity mark (integrity-mark.ts,
-// integrity.ts) against a real LevelDB: a failed write fences every later one
-// until the database has reopened; a store that lost what the mark vouches
-// for says exactly what, and refuses audit and content writes.
+// The write fence (write-queue.ts, core.ts) and the integrity mark
+// (integrity-mark.ts, integrity.ts) against a real LevelDB: a failed write
+// fences every later one until the database has reopened; a store that lost
+// what the mark vouches for says exactly what, and refuses audit and content
+// writes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
 import { generatePrivateKey } from 'viem/accounts';
 import { Session, walletFromPrivateKey, type WalletSigner } from '../../client/index.ts';
 import type { Daemon, DaemonDeps } from '../../node/daemon.ts';
-import { encodeMessage, type NodeSet } from '../../protocol/index.ts';
+import { encodeMessage, type NodeSet } from '../../protocol/internal.ts';
 import { createQuorumFiles, startNode, type QuorumFiles } from './quorum.ts';
 
 /** How one node starts: extra flags, environment, test hooks. */

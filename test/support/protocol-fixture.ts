@@ -18,7 +18,7 @@ import {
   type Manifest,
   type NodeSet,
   type SigningKey,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { split } from '../../shamir/index.ts';
 
 /** Deterministic bytes: seed i of a given length (not random, not secret: test keys only). */

@@ -29,7 +29,7 @@ import {
   type Message,
   type MessageType,
   type NodeSet,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { seedBytes } from './protocol-fixture.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');

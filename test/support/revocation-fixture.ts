@@ -12,7 +12,7 @@ import {
   type CborValue,
   type CryptoSuite,
   type NodeSet,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import {
   TARGET_BYTES,
   signRevocation,

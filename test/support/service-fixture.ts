@@ -15,7 +15,7 @@ import {
   type Manifest,
   type NodeSet,
   type SignedRecoverRequest,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { createFingerprinter, silentLogger } from '../../node/log.ts';
 import { createNodeMetrics } from '../../node/metrics.ts';
 import { DelegationCache } from '../../node/service/delegation-cache.ts';
@@ -150,7 +150,7 @@ export async function publishFrame(
 export interface RecoverInput {
   readonly quorum: { readonly nodeSet: NodeSet };
   readonly session: {
-    readonly session: import('../../protocol/index.ts').SigningKey;
+    readonly session: import('../../protocol/internal.ts').SigningKey;
     readonly kemPublicKey: Uint8Array;
     readonly delegation: Delegation;
   };

@@ -1,9 +1,8 @@
-// Helpers shared by client/'s unit tests only (not exported from index.ts):
-// an in-memory quorum behind the NodeTransport interface. Each node is the
-// real recover and publish service (node/service, through
-// test/support/service-fixture.ts) over in-memory storage, so the client's
-// requests are checked exactly as a daemon checks them; faults are scripted
-// per node and per call.
+// For client/'s unit tests: an in-memory quorum behind the client's
+// NodeTransport interface. Each node is the real recover and publish service
+// (node/service, through service-fixture.ts) over in-memory storage, so the
+// client's requests are checked exactly as a daemon checks them; faults are
+// scripted per node and per call.
 import {
   ErrorCode,
   QkmsError,
@@ -13,14 +12,10 @@ import {
   type NodeEntry,
   type RejectionCode,
   rejectionCodeOf,
-} from '../protocol/index.ts';
-import {
-  FIXTURE_TIME,
-  quorumFixture,
-  type QuorumFixture,
-} from '../test/support/protocol-fixture.ts';
-import { nodeUnderTest, type NodeUnderTest } from '../test/support/service-fixture.ts';
-import type { NodeRequestOptions, NodeTransport, ProtocolName } from './transport.ts';
+} from '../../protocol/internal.ts';
+import { FIXTURE_TIME, quorumFixture, type QuorumFixture } from './protocol-fixture.ts';
+import { nodeUnderTest, type NodeUnderTest } from './service-fixture.ts';
+import type { NodeRequestOptions, NodeTransport, ProtocolName } from '../../client/transport.ts';
 
 /** What a node does with one call, instead of (or before) answering normally. */
 export type Fault =

@@ -1,4 +1,5 @@
-// Helpers shared by shamir/'s tests only (not exported from index.ts, imports nothing).
+// Helpers for shamir/'s unit tests: a deterministic byte source and small
+// combinatorics. Imports nothing.
 
 /** A deterministic byte source: a fresh array per call, bytes from a full-period LCG over 0..255. */
 export function countingRandom(seed = 0): (length: number) => Uint8Array {
