@@ -25,6 +25,20 @@ describe('parseArgs', () => {
     expect(parseArgs(['--dir='], SPECS).flags.dir).toBe('');
   });
 
+  it('reads a one-letter spec as a short flag, -n VALUE, and -h as --help', () => {
+    const specs = { n: 'string', help: 'boolean', dir: 'string' } as const;
+    expect(parseArgs(['-n', '5', '-h'], specs)).toEqual({
+      flags: { n: '5', help: true },
+      positionals: [],
+    });
+    expect(() => parseArgs(['--n', '5'], specs)).toThrow(
+      /^--n: unknown option \(it is spelled -n\)$/,
+    );
+    expect(() => parseArgs(['-n', '1', '-n', '2'], specs)).toThrow(/^-n: given more than once$/);
+    expect(() => parseArgs(['-x'], specs)).toThrow(/^-x: unknown option \(.*-n, -h\)$/);
+    expect(() => parseArgs(['-h'], SPECS)).toThrow(/^-h: unknown option/);
+  });
+
   const bad: [string, string[], RegExp][] = [
     ['an unknown flag', ['--nope'], /^--nope: unknown option$/],
     ['a short flag', ['-d', 'x'], /^-d: unknown option/],

@@ -1,16 +1,14 @@
-// A small, strict command-line flag parser for the qkms commands. Long flags
-// only: `--name VALUE`, `--name=VALUE`, boolean `--name`, and `--` ending the
-// flags. Strict where node:util's parseArgs is lenient: a single-valued flag
-// given twice is an error (not "last one wins"), a value that looks like a
-// flag is refused (`--dir --json` is a forgotten value, not a directory named
-// "--json"), and every error names the flag. Errors are QkmsError
-// INVALID_ARGUMENT: a usage error, exit code 2.
-import { ErrorCode, QkmsError } from '../protocol/index.ts';
+// The one flag parser of the qkms commands. Long flags: `--name VALUE`,
+// `--name=VALUE`, boolean `--name`, and `--` ending the flags; a one-letter
+// name in the specs is a short flag, `-n VALUE` (as tail(1) spells it); `-h`
+// is `--help`. Strict where node:util's parseArgs is lenient: a single-valued
+// flag given twice is an error (not "last one wins"), a value that looks like
+// a flag is refused (`--dir --json` is a forgotten value, not a directory
+// named "--json"), and every error names the flag. Errors are usage errors
+// (QkmsError INVALID_ARGUMENT): exit code 2.
+import { usageError as usage, type FlagKind, type FlagSpecs } from './io.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list';
-
-/** Flag name (without the leading dashes) → its kind. */
-export type FlagSpecs = Readonly<Record<string, FlagKind>>;
+export type { FlagKind, FlagSpecs } from './io.ts';
 
 export type FlagValue<K extends FlagKind> = K extends 'string'
   ? string
@@ -24,8 +22,11 @@ export interface ParsedArgs<S extends FlagSpecs> {
   readonly positionals: readonly string[];
 }
 
-function usage(message: string): QkmsError {
-  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
+/** The spec name of a short flag `-x`, or undefined if the specs have none. */
+function shortName(letter: string, specs: FlagSpecs): string | undefined {
+  if (Object.hasOwn(specs, letter)) return letter;
+  if (letter === 'h' && specs.help === 'boolean') return 'help';
+  return undefined;
 }
 
 /** Parses `argv` against `specs`; throws INVALID_ARGUMENT naming the flag on any misuse. */
@@ -41,27 +42,33 @@ export function parseArgs<const S extends FlagSpecs>(
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg !== '-') {
-        throw usage(`${arg}: unknown option (options are long: --name)`);
-      }
+    let name: string | undefined;
+    let inline: string | undefined;
+    const flag = arg.startsWith('--') ? arg.replace(/=.*$/s, '') : arg;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      name = arg.slice(2, eq === -1 ? undefined : eq);
+      if (eq !== -1) inline = arg.slice(eq + 1);
+      if (name.length === 1 && Object.hasOwn(specs, name))
+        throw usage(`${flag}: unknown option (it is spelled -${name})`);
+      if (name.length <= 1 || !Object.hasOwn(specs, name)) throw usage(`${flag}: unknown option`);
+    } else if (arg.startsWith('-') && arg !== '-') {
+      name = arg.length === 2 ? shortName(arg.slice(1), specs) : undefined;
+      if (name === undefined) throw usage(`${arg}: unknown option (${shortList(specs)})`);
+    } else {
       positionals.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const flag = `--${name}`;
-    const kind = Object.hasOwn(specs, name) ? specs[name] : undefined;
-    if (kind === undefined) throw usage(`${flag}: unknown option`);
+    const kind = specs[name];
     if (kind === 'boolean') {
-      if (eq !== -1) throw usage(`${flag}: takes no value`);
+      if (inline !== undefined) throw usage(`${flag}: takes no value`);
       if (flags.has(name)) throw usage(`${flag}: given more than once`);
       flags.set(name, true);
       continue;
     }
     let value: string;
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
+    if (inline !== undefined) {
+      value = inline;
     } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw usage(`${flag}: expected a value`);
@@ -81,4 +88,15 @@ export function parseArgs<const S extends FlagSpecs>(
     flags: Object.fromEntries(flags) as ParsedArgs<S>['flags'],
     positionals,
   };
+}
+
+/** The short flags a command takes, for the refusal of another one. */
+function shortList(specs: FlagSpecs): string {
+  const short = Object.keys(specs)
+    .filter((n) => n.length === 1)
+    .map((n) => `-${n}`);
+  if (specs.help === 'boolean' && !Object.hasOwn(specs, 'h')) short.push('-h');
+  return short.length === 0
+    ? 'options are long: --name'
+    : `options are long, --name, except ${short.join(', ')}`;
 }

@@ -1,5 +1,13 @@
 // The exit codes of every `qkms` command: one table, so a number never means
-// two things. Every command's --help prints it (exitCodeHelp).
+// two things, and one line per code that every command's --help prints for
+// the codes it can return (exitCodeHelp).
+//
+// How a failure is reported (cli/main.ts runCommand): with --json, one JSON
+// object on stdout, {"ok": false, "exit": N, "error": "…"} (a command may add
+// fields, e.g. the per-node report), and nothing on stderr; without it, one
+// line "qkms <command>: …" on stderr. A command that ran and reports a bad
+// outcome (not recoverable, not effective, a broken chain) prints its report
+// as usual, with "ok": false in --json, and the exit code below.
 //
 // deploy/systemd/qkms-node.service lists the codes a restart cannot fix in
 // RestartPreventExitStatus= (2, 3, 8).
@@ -27,3 +35,35 @@ export const EXIT = {
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** One line per code, as --help prints it. */
+export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
+  [EXIT.ok]: 'success',
+  [EXIT.failure]: 'unexpected failure (a retry or restart may help)',
+  [EXIT.usage]: 'usage: a bad flag or argument, or a required option missing',
+  [EXIT.config]:
+    'a configuration, keystore, node-set, key or input file is missing, unsafe or malformed',
+  [EXIT.unavailable]: 'too few nodes answered (down, slow or lying)',
+  [EXIT.denied]: 'refused by the nodes: policy, delegation or capability',
+  [EXIT.revoked]: 'revoked: the wallet, session, delegation or content',
+  [EXIT.output]: 'an output file exists (never overwritten) or cannot be written; nothing was sent',
+  [EXIT.inUse]: 'an address or the data directory is in use by another process',
+};
+
+/** The heading exitCodeHelp starts with: the last section of every --help. */
+export const EXIT_CODES_HEADING = 'Exit codes:';
+
+/**
+ * The "Exit codes:" section of a command's --help: CODES in ascending order,
+ * each with its line from EXIT_MEANINGS, or with what it means for this
+ * command where `specific` says (`{ [EXIT.ok]: 'stored at t nodes or more' }`).
+ */
+export function exitCodeHelp(
+  codes: readonly ExitCode[],
+  specific: Readonly<Partial<Record<ExitCode, string>>> = {},
+): string {
+  const lines = [...new Set(codes)]
+    .sort((a, b) => a - b)
+    .map((code) => `  ${code}  ${specific[code] ?? EXIT_MEANINGS[code]}`);
+  return `${EXIT_CODES_HEADING}\n${lines.join('\n')}`;
+}

@@ -1,11 +1,23 @@
-// The files the client commands read and write: the quorum config made by
-// `qkms quorum up` (or an operator), manifests, wallet keys, CEK files.
-import { resolve } from 'node:path';
+// The files of the commands, one kit on node/secret-file.ts's primitives:
+//   - output files: checked before a command does anything (nothing there,
+//     its folder exists), written whole or not at all (a temp file
+//     hard-linked to its name) and never over an existing file, a secret one
+//     0600 from the start; any failure is OutputFileError (exit 7);
+//   - key files (wallet keys, CEKs): refused when others may read or write
+//     them, or when they are a symbolic link (exit 3);
+//   - a public file replaced whole (a node set, a client config);
+// and what the client commands read: the quorum file made by `qkms quorum up`
+// (or an operator), manifests, wallet keys.
+import { randomBytes } from 'node:crypto';
+import { lstatSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
+  ErrorCode,
   MAX_FRAME_BYTES,
   decodeCanonical,
   encodeCanonical,
   fromHex,
+  isQkmsError,
   manifestFromCbor,
   manifestToCbor,
   parseSignedNodeSetJson,
@@ -13,9 +25,112 @@ import {
   type CryptoSuite,
   type Manifest,
   type NodeSet,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
+import { readPrivateFile, writeFileAtomically, writeNewFile } from '../node/index.ts';
 import { walletFromPrivateKey, type WalletSigner } from '../client/index.ts';
-import { configError, parseHexLine, readSecretFile, writeNewFile, type CliIo } from './io.ts';
+import { OutputFileError, configError, parseHexLine, type CliIo } from './io.ts';
+
+/** Random bytes naming a temp file beside the one being written. */
+const TEMP_SUFFIX_BYTES = 8;
+/** A key file (a wallet key, a CEK) is one line of hex: anything this large is not one. */
+const MAX_KEY_FILE_BYTES = 4096;
+/** Modes of the output files a command creates. */
+const SECRET_MODE = 0o600;
+const PUBLIC_MODE = 0o644;
+
+function tempSuffix(): string {
+  return randomBytes(TEMP_SUFFIX_BYTES).toString('hex');
+}
+
+function errnoOf(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
+}
+
+/**
+ * Checks, before a command does anything, that the output file PATH can be
+ * created: nothing is there (a file, a link, a folder), and its folder
+ * exists. `label` names it in the refusal ("--out"). The write checks again,
+ * atomically. Returns the absolute path.
+ */
+export function checkNewOutput(io: CliIo, path: string, label: string): string {
+  const full = resolve(io.cwd, path);
+  let taken = true;
+  try {
+    lstatSync(full);
+  } catch (e) {
+    // ENOTDIR: a file where the folder should be, reported below.
+    if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ENOTDIR')
+      throw new OutputFileError(`${label} ${full}: cannot check it (${errnoOf(e)})`, { cause: e });
+    taken = false;
+  }
+  if (taken) throw new OutputFileError(`${label} ${full} already exists; refusing to overwrite it`);
+  const dir = dirname(full);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw new OutputFileError(
+      errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR'
+        ? `${label} ${full}: the folder ${dir} does not exist`
+        : `${label} ${full}: cannot use the folder ${dir} (${errnoOf(e)})`,
+      { cause: e },
+    );
+  }
+  if (!isDir) throw new OutputFileError(`${label} ${full}: ${dir} is not a folder`);
+  return full;
+}
+
+/**
+ * Writes TEXT to the NEW output file PATH (checkNewOutput, then
+ * node/secret-file.ts writeNewFile): mode 0600 when `secret`, else 0644;
+ * whole or not at all; never over a file, even one that appeared since the
+ * check. Throws OutputFileError naming `label`; returns the absolute path.
+ */
+export function writeNewOutput(
+  io: CliIo,
+  path: string,
+  text: string,
+  options: { readonly label: string; readonly secret: boolean },
+): string {
+  const full = checkNewOutput(io, path, options.label);
+  try {
+    writeNewFile(full, text, {
+      mode: options.secret ? SECRET_MODE : PUBLIC_MODE,
+      randomSuffix: tempSuffix(),
+      what: 'it',
+    });
+  } catch (e) {
+    if (!isQkmsError(e, ErrorCode.KEYSTORE_INVALID)) throw e;
+    throw new OutputFileError(`${options.label}: ${e.message}`, { cause: e });
+  }
+  return full;
+}
+
+/**
+ * The text of a key file (a wallet key, a CEK) that only its owner may read
+ * (node/secret-file.ts readPrivateFile: no symbolic link, no group or other
+ * permission bits; the message says the chmod that fixes it). `what` starts
+ * every error ("wallet key"): CONFIG_INVALID, exit 3.
+ */
+export function readKeyFile(io: CliIo, path: string, what: string): string {
+  try {
+    return readPrivateFile(resolve(io.cwd, path), { maxBytes: MAX_KEY_FILE_BYTES });
+  } catch (e) {
+    if (!isQkmsError(e, ErrorCode.KEYSTORE_INVALID)) throw e;
+    throw configError(`${what}: ${e.message}`, e);
+  }
+}
+
+/**
+ * Writes the public file PATH (absolute) whole or not at all, replacing what
+ * is there (node/secret-file.ts writeFileAtomically); `label` starts the
+ * error ("--out FILE"). For files a command owns: a node set it re-signs,
+ * a dev quorum's config.
+ */
+export function replacePublicFile(path: string, text: string, label: string): void {
+  writeFileAtomically(path, text, { randomSuffix: tempSuffix(), label });
+}
 
 function readJson(io: CliIo, path: string, what: string): unknown {
   let text: string;
@@ -68,7 +183,7 @@ export function saveManifest(io: CliIo, path: string, manifest: Manifest): strin
     null,
     2,
   );
-  return writeNewFile(io, path, `${text}\n`, { mode: 0o644, label: '--out' });
+  return writeNewOutput(io, path, `${text}\n`, { label: '--out', secret: false });
 }
 
 export function loadManifest(io: CliIo, path: string): Manifest {
@@ -88,7 +203,7 @@ export function loadManifest(io: CliIo, path: string): Manifest {
 
 /** A dev wallet key file: one line of 0x-prefixed hex, mode 0600. */
 export function loadWallet(io: CliIo, path: string): WalletSigner {
-  const key = parseHexLine(readSecretFile(io, path, 'wallet key'), `wallet key ${path}`, 32);
+  const key = parseHexLine(readKeyFile(io, path, 'wallet key'), `wallet key ${path}`, 32);
   try {
     return walletFromPrivateKey(`0x${toHex(key)}`);
   } finally {

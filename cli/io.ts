@@ -1,27 +1,12 @@
-// What a client command touches of the outside world (the same shape as the
-// node's CLI io, so the one dispatcher in bin/qkms.ts runs both), its exit
-// codes (one per failure class), and the small file helpers the commands
-// share: output files are checked before a command does anything, written
-// whole or not at all (a temp file hard-linked to its name), and never
-// overwritten; secret files are created 0600; a secret file readable by
-// others is refused.
-import { randomBytes } from 'node:crypto';
-import {
-  constants,
-  openSync,
-  closeSync,
-  writeSync,
-  fsyncSync,
-  linkSync,
-  lstatSync,
-  renameSync,
-  rmSync,
-  statSync,
-  readFileSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { ErrorCode, QkmsError } from '../protocol/index.ts';
+// What a command is and what it touches of the outside world: CliIo (injected,
+// so tests run commands in-process), Command (its summary, its flags, its
+// run), the errors a command throws and the exit code cli/main.ts gives each
+// (usageError 2, configError 3, OutputFileError 7, CommandFailure its own),
+// and the one way a command prints --json. Files are cli/files.ts's.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ErrorCode, QkmsError, toHex } from '../protocol/index.ts';
+import type { ExitCode } from './exit.ts';
 
 export { EXIT } from './exit.ts';
 
@@ -46,9 +31,31 @@ export function processIo(): CliIo {
   };
 }
 
+/** How a flag takes its value: `--name VALUE`, a bare `--name`, or `--name VALUE` repeated. */
+export type FlagKind = 'string' | 'boolean' | 'list';
+
+/**
+ * A command's flags: name (without dashes) → kind. A one-letter name is a
+ * short flag, given as `-n VALUE`; every other name is given as `--name`.
+ * `-h` is `--help` wherever `help` is a flag. (cli/args.ts parses with it.)
+ */
+export type FlagSpecs = Readonly<Record<string, FlagKind>>;
+
 export interface Command {
   readonly summary: string;
+  /** Every flag the command accepts, exactly what its parser is given (shell completion reads it). */
+  readonly flags: FlagSpecs;
   readonly run: (argv: readonly string[], io: CliIo) => number | Promise<number>;
+}
+
+/** A bad flag, argument or command, or a required option missing: exit 2. */
+export function usageError(message: string): QkmsError {
+  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
+}
+
+/** A configuration or input file (or a setting's value) that is missing, unsafe or malformed: exit 3. */
+export function configError(message: string, cause?: unknown): QkmsError {
+  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
 }
 
 /** An output file that cannot be created; the command exits EXIT.output (cli/main.ts). */
@@ -59,146 +66,33 @@ export class OutputFileError extends QkmsError {
   }
 }
 
-/** link(2) errors that mean "no hard links on this file system" rather than a real failure. */
-const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'];
-
-function errnoOf(e: unknown): string {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'error';
-}
-
-function existsRefusal(label: string, full: string): OutputFileError {
-  return new OutputFileError(`${label} ${full} already exists; refusing to overwrite it`);
-}
-
 /**
- * Checks, before a command does anything, that the output file PATH can be
- * created: nothing is there (a file, a link, a folder), and its folder
- * exists. `label` names it in the refusal ("--out"). The write checks again,
- * atomically. Returns the absolute path.
+ * A command that could not do its job and knows its exit code (a recover that
+ * failed: 4, 5 or 6). cli/main.ts prints it as every failure is printed:
+ * `message`, then `lines` on stderr, or with --json one object on stdout
+ * carrying `json`'s fields too. Not a QkmsError: it is an outcome of the
+ * command line, not of a library.
  */
-export function checkNewOutput(io: CliIo, path: string, label: string): string {
-  const full = resolve(io.cwd, path);
-  try {
-    lstatSync(full);
-    throw existsRefusal(label, full);
-  } catch (e) {
-    if (e instanceof OutputFileError) throw e;
-    // ENOTDIR: a file where the folder should be, reported below.
-    if (errnoOf(e) !== 'ENOENT' && errnoOf(e) !== 'ENOTDIR')
-      throw new OutputFileError(`${label} ${full}: cannot check it (${errnoOf(e)})`, { cause: e });
-  }
-  const dir = dirname(full);
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch (e) {
-    throw new OutputFileError(
-      errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR'
-        ? `${label} ${full}: the folder ${dir} does not exist`
-        : `${label} ${full}: cannot use the folder ${dir} (${errnoOf(e)})`,
-      { cause: e },
-    );
-  }
-  if (!isDir) throw new OutputFileError(`${label} ${full}: ${dir} is not a folder`);
-  return full;
-}
+export class CommandFailure extends Error {
+  readonly exit: ExitCode;
+  readonly json: Readonly<Record<string, unknown>>;
+  readonly lines: readonly string[];
 
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, constants.O_RDONLY);
-    fsyncSync(fd);
-  } catch {
-    // Not every platform can fsync a folder; the file itself is already synced.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+  constructor(
+    exit: ExitCode,
+    message: string,
+    details: {
+      readonly json?: Readonly<Record<string, unknown>>;
+      readonly lines?: readonly string[];
+      readonly cause?: unknown;
+    } = {},
+  ) {
+    super(message, { cause: details.cause });
+    this.name = 'CommandFailure';
+    this.exit = exit;
+    this.json = details.json ?? {};
+    this.lines = details.lines ?? [];
   }
-}
-
-/**
- * Writes TEXT to a NEW file PATH, whole or not at all: a temp file beside it
- * (O_EXCL, created with `mode`, fsynced) is hard-linked to PATH — link(2)
- * fails if PATH exists, so nothing is ever overwritten, not even by a racing
- * writer — then removed. Where hard links are unsupported, falls back to
- * check-then-rename. Throws OutputFileError; returns the absolute path.
- */
-export function writeNewFile(
-  io: CliIo,
-  path: string,
-  text: string,
-  options: { readonly mode: number; readonly label: string },
-): string {
-  const full = resolve(io.cwd, path);
-  const dir = dirname(full);
-  const tmp = join(dir, `.${basename(full)}.${randomBytes(8).toString('hex')}.tmp`);
-  const bytes = Buffer.from(text, 'utf8');
-  // Only a temp file this call created is removed, never one it found.
-  let created = false;
-  try {
-    const fd = openSync(
-      tmp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      options.mode,
-    );
-    created = true;
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(tmp, full);
-    } catch (e) {
-      if (errnoOf(e) === 'EEXIST') throw existsRefusal(options.label, full);
-      if (!NO_HARD_LINKS.includes(errnoOf(e))) throw e;
-      checkNewOutput(io, full, options.label);
-      renameSync(tmp, full);
-      created = false;
-    }
-    fsyncDir(dir);
-    return full;
-  } catch (e) {
-    if (e instanceof OutputFileError) throw e;
-    throw new OutputFileError(`${options.label} ${full}: cannot write it (${errnoOf(e)})`, {
-      cause: e,
-    });
-  } finally {
-    bytes.fill(0);
-    if (created) rmSync(tmp, { force: true });
-  }
-}
-
-export function configError(message: string, cause?: unknown): QkmsError {
-  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
-}
-
-export function usageError(message: string): QkmsError {
-  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
-}
-
-/** Writes a NEW secret file, mode 0600 from the start, whole or not at all, never over an existing one. */
-export function writeSecretFile(io: CliIo, path: string, text: string, label = '--out'): string {
-  return writeNewFile(io, path, text, { mode: 0o600, label });
-}
-
-/** Reads a secret file, refusing one that others may read or write. */
-export function readSecretFile(io: CliIo, path: string, what: string): string {
-  const full = resolve(io.cwd, path);
-  let mode: number;
-  try {
-    mode = statSync(full).mode;
-  } catch (e) {
-    throw configError(`${what} ${full}: cannot read it`, e);
-  }
-  if ((mode & 0o077) !== 0) {
-    throw configError(
-      `${what} ${full}: readable or writable by others (mode 0${(mode & 0o777).toString(8)}); fix with: chmod 600 ${full}`,
-    );
-  }
-  return readFileSync(full, 'utf8');
 }
 
 /** A lower-case 0x-less hex line: the format of CEK files. */
@@ -210,18 +104,54 @@ export function parseHexLine(text: string, what: string, bytes: number): Uint8Ar
   return Uint8Array.from(line.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
 }
 
-/** node:util parseArgs, strict, no positionals; a bad argument is a usage error. */
-export function parseFlags<
-  T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
->(argv: readonly string[], options: T) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw usageError(e instanceof Error ? e.message : 'bad arguments');
+/** The value of a required string flag; a missing or empty one is a usage error. */
+export function requiredFlag(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw usageError(`--${flag}: required`);
+  return value;
+}
+
+/** The absolute path a required file flag names (`flag` is "--out"); missing or empty: a usage error. */
+export function requiredPath(io: CliIo, value: string | undefined, flag: string): string {
+  if (value === undefined) throw usageError(`${flag} FILE: required`);
+  if (value === '') throw usageError(`${flag}: expected a file, got ""`);
+  return resolve(io.cwd, value);
+}
+
+/** Refuses positional arguments (the commands take flags only). */
+export function noPositionals(positionals: readonly string[]): void {
+  if (positionals.length > 0) {
+    throw usageError(`${JSON.stringify(positionals[0])}: unexpected argument`);
   }
 }
 
-export function requiredFlag(value: string | boolean | undefined, flag: string): string {
-  if (typeof value !== 'string' || value === '') throw usageError(`--${flag}: required`);
-  return value;
+/** A long hex string shortened for a person to compare (print the full value beside it, or in --json). */
+export function abbreviate(hex: string): string {
+  return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
+}
+
+/**
+ * JSON.stringify replacer: bytes (a receipt's signature, an id) as lower-case
+ * hex, never {"0":245,…}. It looks at the holder's own value, since a
+ * Buffer's toJSON has already run on `value`.
+ */
+function bytesAsHex(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Readonly<Record<string, unknown>>)[key];
+  return raw instanceof Uint8Array ? toHex(raw) : value;
+}
+
+/** VALUE as one line of JSON, bytes as hex. */
+export function jsonLine(value: object): string {
+  return `${JSON.stringify(value, bytesAsHex)}\n`;
+}
+
+/**
+ * Prints a command's --json result: one object on one line of stdout, with
+ * `ok` (whether the command exits 0) first. Byte fields come out as hex.
+ */
+export function printJson(
+  io: CliIo,
+  value: { readonly ok: boolean } & Readonly<Record<string, unknown>>,
+): void {
+  const { ok, ...rest } = value;
+  io.stdout.write(jsonLine({ ok, ...rest }));
 }

@@ -1,12 +1,20 @@
 // The `qkms` command line: one dispatcher for the operator, publisher, player
-// and admin commands. Each command lives in its own module and registers here.
-// Exit codes (./exit.ts): 0 success, 1 unexpected failure, 2 usage error,
-// 3 configuration or keystore error, 8 (node start) an address or the data
-// directory in use; a one-line reason on stderr.
+// and admin commands. Each command lives in its own module and registers in
+// ./commands/index.ts. Exit codes are ./exit.ts's, and a failure is reported
+// the same way for every command (runCommand): one line on stderr, or with
+// --json one JSON object on stdout.
 import { readFileSync } from 'node:fs';
 import { ErrorCode, isQkmsError } from '../protocol/index.ts';
 import { COMMANDS, type CommandGroups } from './commands/index.ts';
-import { EXIT, OutputFileError, processIo, type CliIo, type Command } from './io.ts';
+import { EXIT, type ExitCode } from './exit.ts';
+import {
+  CommandFailure,
+  OutputFileError,
+  jsonLine,
+  processIo,
+  type CliIo,
+  type Command,
+} from './io.ts';
 
 const USAGE = `qkms — distributed threshold key management
 
@@ -16,9 +24,14 @@ Usage:
   qkms audit <command>   verify and read a node's custody audit log (qkms audit --help)
   qkms quorum up         run a local development quorum (qkms quorum up --help)
   qkms content <command> publish and recover content keys (qkms content --help)
-  qkms wallet new        make a development wallet key
+  qkms wallet <command>  make a development wallet key, show a key file's address
+  qkms completion SHELL  print a bash or zsh completion script
   qkms --version         print the version
   qkms help              this text
+
+Every command's --help ends with the exit codes it returns. A failure prints
+one line on stderr, or with --json {"ok": false, "exit": N, "error": "…"} on
+stdout.
 
 Guides: docs/operations.md (nodes), docs/integration.md (publishers, players).`;
 
@@ -37,40 +50,80 @@ function version(): string {
   return pkg.version;
 }
 
-/** Runs a command, turning what it throws into one stderr line and an exit code. */
+/** What a failed command reports: its exit code, its message, and what a CommandFailure adds. */
+interface Failure {
+  readonly exit: ExitCode;
+  /** The message, as --json's "error" carries it. */
+  readonly error: string;
+  /** The stderr line after "qkms <command>: ". */
+  readonly human: string;
+  readonly json: Readonly<Record<string, unknown>>;
+  readonly lines: readonly string[];
+}
+
+const CONFIG_CODES: readonly ErrorCode[] = [
+  ErrorCode.CONFIG_INVALID,
+  ErrorCode.INVALID_NODE_SET,
+  ErrorCode.KEYSTORE_INVALID,
+  ErrorCode.WRONG_PASSPHRASE,
+];
+
+function failureOf(name: string, e: unknown): Failure {
+  const plain = (exit: ExitCode, error: string, human = error): Failure => ({
+    exit,
+    error,
+    human,
+    json: {},
+    lines: [],
+  });
+  if (e instanceof CommandFailure) {
+    return { exit: e.exit, error: e.message, human: e.message, json: e.json, lines: e.lines };
+  }
+  if (e instanceof OutputFileError) return plain(EXIT.output, e.message);
+  if (isQkmsError(e, ErrorCode.INVALID_ARGUMENT)) {
+    return plain(EXIT.usage, e.message, `${e.message} (try 'qkms ${name} --help')`);
+  }
+  if (isQkmsError(e) && CONFIG_CODES.includes(e.code)) return plain(EXIT.config, e.message);
+  const reason = isQkmsError(e)
+    ? `${e.code}: ${e.message}`
+    : e instanceof Error
+      ? e.message
+      : String(e);
+  return plain(EXIT.failure, reason, `failed: ${reason}`);
+}
+
+/** Whether the command prints --json and ARGV asks for it (before a `--`). */
+function wantsJson(command: Command, argv: readonly string[]): boolean {
+  if (command.flags.json !== 'boolean') return false;
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Runs a command and reports what it throws, the same way for every command
+ * (cli/exit.ts): with --json one object {"ok": false, "exit": N, "error":
+ * "…", …} on stdout and nothing on stderr; without, "qkms <command>: …" on
+ * stderr. Resolves to the exit code.
+ */
 async function runCommand(
   name: string,
   command: Command,
   argv: readonly string[],
   io: CliIo,
 ): Promise<number> {
+  const json = wantsJson(command, argv);
   try {
     return await command.run(argv, io);
   } catch (e) {
-    if (e instanceof OutputFileError) {
-      io.stderr.write(`qkms ${name}: ${e.message}\n`);
-      return EXIT.output;
+    const f = failureOf(name, e);
+    if (json) {
+      const fixed = { ok: false, exit: f.exit, error: f.error };
+      io.stdout.write(jsonLine({ ...fixed, ...f.json, ...fixed }));
+    } else {
+      io.stderr.write(`qkms ${name}: ${f.human}\n`);
+      for (const line of f.lines) io.stderr.write(`${line}\n`);
     }
-    if (isQkmsError(e, ErrorCode.INVALID_ARGUMENT)) {
-      io.stderr.write(`qkms ${name}: ${e.message} (try 'qkms ${name} --help')\n`);
-      return EXIT.usage;
-    }
-    if (
-      isQkmsError(e, ErrorCode.CONFIG_INVALID) ||
-      isQkmsError(e, ErrorCode.INVALID_NODE_SET) ||
-      isQkmsError(e, ErrorCode.KEYSTORE_INVALID) ||
-      isQkmsError(e, ErrorCode.WRONG_PASSPHRASE)
-    ) {
-      io.stderr.write(`qkms ${name}: ${e.message}\n`);
-      return EXIT.config;
-    }
-    const reason = isQkmsError(e)
-      ? `${e.code}: ${e.message}`
-      : e instanceof Error
-        ? e.message
-        : String(e);
-    io.stderr.write(`qkms ${name}: failed: ${reason}\n`);
-    return EXIT.failure;
+    return f.exit;
   }
 }
 

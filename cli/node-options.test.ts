@@ -1,3 +1,7 @@
+// Long file: one table-driven case per setting and per source (flag, variable,
+// config key), plus precedence and typos; splitting it would split the table.
+// The node's settings (./node-options.ts, ./node-settings.ts): every source,
+// every refusal, and which refusals are usage errors (2) and which CONFIG_INVALID (3).
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../protocol/index.ts';
 import {
@@ -70,6 +74,18 @@ function expectInvalid(f: () => unknown, message: RegExp | string): void {
   expect((thrown as Error).message).toMatch(message);
 }
 
+/** Expects INVALID_ARGUMENT (a usage error, exit 2) whose message matches. */
+function expectUsage(f: () => unknown, message: RegExp | string): void {
+  let thrown: unknown;
+  try {
+    f();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, 'expected a throw').toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+  expect((thrown as Error).message).toMatch(message);
+}
+
 function isDeepFrozen(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
   return Object.isFrozen(value) && Object.values(value).every(isDeepFrozen);
@@ -110,8 +126,19 @@ describe('defaults', () => {
   it.each([
     [['--nodeset', 'n.json'], /^dir: required; set --dir DIR, QKMS_DIR, or "dir"/],
     [['--dir', 'd'], /^nodeSet: required; set --nodeset FILE, QKMS_NODE_SET, or "nodeSet"/],
-  ])('a missing required setting is named (%j)', (argv, message) => {
-    expectInvalid(() => parse(argv), message);
+  ])('a missing required setting is a usage error naming it (%j)', (argv, message) => {
+    expectUsage(() => parse(argv), message);
+  });
+
+  it('missing is a usage error from every source; malformed in the config file stays CONFIG_INVALID', () => {
+    const files = { '/c.json': JSON.stringify({ nodeSet: '/n' }) };
+    expectUsage(() => parse(['--config', '/c.json'], {}, files), /^dir: required/);
+    expectUsage(() => parse([], { QKMS_NODE_SET: '/n' }), /^dir: required/);
+    const bad = { '/c.json': JSON.stringify({ dir: 7, nodeSet: '/n' }) };
+    expectInvalid(
+      () => parse(['--config', '/c.json'], {}, bad),
+      /^config file \/c\.json: "dir": expected a file path, got 7/,
+    );
   });
 });
 
@@ -306,7 +333,10 @@ const SETTINGS: [flag: string, env: string, key: string, badText: string, badJso
 
 describe('every invalid setting is CONFIG_INVALID naming it and its source', () => {
   it.each(SETTINGS)('--%s', (flag, _env, _key, badText) => {
-    expectInvalid(() => parse([...REQUIRED, `--${flag}`, badText]), new RegExp(`^--${flag}: `));
+    // The required flags are replaced, not given twice (that is a usage error).
+    const base =
+      flag === 'dir' ? ['--nodeset', 'n.json'] : flag === 'nodeset' ? ['--dir', 'd'] : REQUIRED;
+    expectInvalid(() => parse([...base, `--${flag}`, badText]), new RegExp(`^--${flag}: `));
   });
 
   it.each(SETTINGS)('%s via %s', (_flag, env, _key, badText) => {
@@ -341,8 +371,8 @@ describe('every invalid setting is CONFIG_INVALID naming it and its source', () 
     );
   });
 
-  it('a boolean flag takes no value', () => {
-    expectInvalid(
+  it('a boolean flag takes no value (a usage error)', () => {
+    expectUsage(
       () => parse([...REQUIRED, '--allow-public-http=yes']),
       /^--allow-public-http: takes no value/,
     );
@@ -441,13 +471,10 @@ describe('typos are errors', () => {
     expect(() => parse(REQUIRED, { HOME: '/root', QKMSX: '1' })).not.toThrow();
   });
 
-  it('an unknown flag, a flag twice, a positional argument', () => {
-    expectInvalid(
-      () => parse([...REQUIRED, '--max-inflght', '3']),
-      /^--max-inflght: unknown option/,
-    );
-    expectInvalid(() => parse([...REQUIRED, '--dir', 'x']), /^--dir: given more than once/);
-    expectInvalid(() => parse([...REQUIRED, 'start']), /^"start": unexpected argument/);
+  it('an unknown flag, a flag twice, a positional argument: usage errors', () => {
+    expectUsage(() => parse([...REQUIRED, '--max-inflght', '3']), /^--max-inflght: unknown option/);
+    expectUsage(() => parse([...REQUIRED, '--dir', 'x']), /^--dir: given more than once/);
+    expectUsage(() => parse([...REQUIRED, 'start']), /^"start": unexpected argument/);
   });
 
   it('every known variable is listed in NODE_ENV_VARS and accepted', () => {
@@ -527,8 +554,8 @@ describe('test faults', () => {
 });
 
 describe('the passphrase', () => {
-  it('is never a flag value', () => {
-    expectInvalid(
+  it('is never a flag value (a usage error)', () => {
+    expectUsage(
       () => parse([...REQUIRED, '--passphrase', 'hunter22']),
       /^--passphrase: a passphrase on the command line is visible to other users/,
     );

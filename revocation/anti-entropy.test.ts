@@ -13,7 +13,7 @@ import {
   isQkmsError,
   requireNativeSuite,
   toHex,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { quorumFixture } from '../test/support/protocol-fixture.ts';
 import {
   adminsFixture,

@@ -3,7 +3,7 @@
 // digests (digest.ts) and repaired in both directions by the node that
 // starts the exchange. Transport-free: the node supplies a SyncPeer that
 // sends the /qkms/revsync messages, and the local LiveRevocations.
-import { MAX_REVSYNC_IDS, toHex } from '../protocol/index.ts';
+import { MAX_REVSYNC_IDS, toHex } from '../protocol/internal.ts';
 import { differingChildren, sameSummary, type DigestSummary } from './digest.ts';
 import type { LiveRevocations } from './live.ts';
 

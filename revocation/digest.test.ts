@@ -4,7 +4,7 @@
 // exactly the buckets where two sets differ.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DIGEST_CHILDREN_BYTES, ID_BYTES, toHex } from '../protocol/index.ts';
+import { DIGEST_CHILDREN_BYTES, ID_BYTES, toHex } from '../protocol/internal.ts';
 import { IdDigest, differingChildren, sameSummary, type DigestSummary } from './digest.ts';
 
 const randomId = (): Uint8Array => crypto.getRandomValues(new Uint8Array(ID_BYTES));

@@ -10,7 +10,7 @@
 // XOR with a count is a set hash only because ids are collision-resistant
 // hashes of admin-signed bodies that nobody can choose freely; each id is
 // added once (the caller guarantees it).
-import { DIGEST_CHILDREN_BYTES, ID_BYTES } from '../protocol/index.ts';
+import { DIGEST_CHILDREN_BYTES, ID_BYTES } from '../protocol/internal.ts';
 
 export interface DigestSummary {
   readonly count: number;

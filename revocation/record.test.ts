@@ -1,3 +1,4 @@
+// Long file: every kind of record and every way a record must be refused, against one signing fixture.
 // Revocation records: every kind round-trips byte for byte; the id names the
 // statement, not its signers; a record is taken only if it names this node
 // set and at least admins.threshold distinct admins of it signed exactly it;
@@ -17,7 +18,7 @@ import {
   utf8,
   type CborValue,
   type CryptoSuite,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 import { FIXTURE_TIME } from '../test/support/protocol-fixture.ts';
 import {
   NON_ADMIN_SEED,

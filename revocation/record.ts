@@ -37,7 +37,7 @@ import {
   type CborValue,
   type CryptoSuite,
   type NodeSet,
-} from '../protocol/index.ts';
+} from '../protocol/internal.ts';
 
 export const REVOCATION_KINDS = [
   'wallet',

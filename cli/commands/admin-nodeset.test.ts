@@ -1,3 +1,5 @@
+// Long file: the admin's commands end to end in one process (key new, then
+// nodeset sign and show over the files it makes), sharing one set of fixtures.
 import {
   chmodSync,
   existsSync,
@@ -20,7 +22,7 @@ import {
   toHex,
   type NodeSetDocumentJson,
   type SignedNodeSetJson,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { initKeystore } from '../../node/index.ts';
 import { runCli, type CliRun } from '../../test/support/cli.ts';
 

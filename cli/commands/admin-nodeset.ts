@@ -1,24 +1,15 @@
-// `qkms admin`: the commands of a node-set admin (DESIGN.md, "The node-set
-// document").
-//   key new        creates a hybrid Ed25519 + ML-DSA-65 admin signing key
+// `qkms admin nodeset`: the node-set commands of an admin (DESIGN.md, "The
+// node-set document"); the admin key is ./admin-key.ts's.
 //   nodeset sign   adds this admin's signature to a node-set file
 //   nodeset show   verifies a signed node set and prints it
-//
-// The admin key file is ONE line, "0x" and 128 lower-case hex characters: the
-// 64-byte hybrid seed (Ed25519 seed || ML-DSA-65 seed, protocol/suite/hybrid.ts),
-// mode 0600 in a directory others cannot write to (secret-file.ts). Only its
-// public key is ever printed.
 //
 // The other files are public (documents and node sets), read through io.readFile.
 // An error about one never quotes its content: an admin who passes the key file
 // where a document goes must not see the key on the terminal (V8's JSON.parse
 // errors quote the text they choke on).
 import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import {
   ErrorCode,
-  HYBRID_LENGTHS,
-  QkmsError,
   fromHex,
   isQkmsError,
   parseNodeSetDocument,
@@ -34,29 +25,32 @@ import {
   type NodeSet,
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
-import {
-  assertNoSecretFile,
-  prepareSecretDir,
-  readSecretFile,
-  writeNewSecretFile,
-  writeFileAtomically,
-} from '../../node/index.ts';
 import { parseArgs } from '../args.ts';
-import { EXIT, type CliIo } from '../io.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
+import { replacePublicFile } from '../files.ts';
+import {
+  abbreviate,
+  configError,
+  noPositionals,
+  printJson,
+  requiredPath,
+  type CliIo,
+} from '../io.ts';
+import { readAdminKey } from './admin-key.ts';
 
-export const ADMIN_KEY_NEW_USAGE = `Usage: qkms admin key new --out FILE [--json]
+export const ADMIN_NODESET_SIGN_FLAGS = {
+  document: 'string',
+  'admin-key': 'string',
+  signed: 'string',
+  out: 'string',
+  help: 'boolean',
+} as const;
 
-Creates an admin signing key: a hybrid Ed25519 + ML-DSA-65 key, whose
-signatures count only while both halves verify. FILE gets its 64-byte secret
-seed as one line of hex ("0x…"), file mode 0600 (a missing directory is
-created 0700). Refuses to replace an existing file. Keep FILE offline and
-backed up: whoever holds it is one of the node set's admins.
-
-Prints the public key (${HYBRID_LENGTHS.publicKey} bytes, hex) to add to "admins.keys" of the
-node-set document; --json prints one JSON object instead. Never prints the
-secret.
-
-Exit codes: 0 created, 2 usage error, 3 configuration or key file error.`;
+export const ADMIN_NODESET_SHOW_FLAGS = {
+  nodeset: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
 
 export const ADMIN_NODESET_SIGN_USAGE = `Usage: qkms admin nodeset sign --document FILE --admin-key FILE --out FILE [--signed FILE]
 
@@ -80,47 +74,33 @@ Prints the node-set id, the signatures present against admins.threshold, and
 whether the file is valid (ready for 'qkms node start --nodeset') or needs
 more signatures.
 
-Exit codes: 0 signed (valid or not yet), 2 usage error, 3 configuration or
-key file error (the message names the file and the field).`;
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.ok]: 'signed (valid, or not yet: more signatures needed)',
+  [EXIT.config]:
+    'a document, node-set or admin key file error (the message names the file and the field)',
+})}`;
 
 export const ADMIN_NODESET_SHOW_USAGE = `Usage: qkms admin nodeset show --nodeset FILE [--json]
 
 Verifies the signed node-set FILE as a node does (the document, every
 signature, at least admins.threshold signers) and prints its id, epoch,
 threshold t of n, the nodes (index, PeerId, multiaddrs), the admins and the
-parameters. --json prints one JSON object instead.
+parameters. --json prints one JSON object instead: ok, file, nodeSetId, epoch,
+threshold, nodes, admins, params.
 
-Exit codes: 0 valid, 2 usage error, 3 invalid or unreadable (the reason on stderr).`;
-
-/** What the "already exists" refusal says an admin key file holds. */
-const ADMIN_KEY_WHAT = 'an admin key';
-/** The file is 131 bytes ("0x", 128 hex, newline); anything much larger is not an admin key. */
-const MAX_ADMIN_KEY_FILE_BYTES = 1024;
-/** One line, "0x" and the seed in lower-case hex, as `key new` writes it. */
-const ADMIN_KEY_LINE = new RegExp(`^0x([0-9a-f]{${2 * HYBRID_LENGTHS.seed}})\\r?\\n?$`);
-/** Random bytes naming a temp file next to the one being written. */
-const TEMP_SUFFIX_BYTES = 8;
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.ok]: 'valid',
+  [EXIT.config]: 'invalid or unreadable (the reason is printed)',
+})}`;
 
 interface Signature {
   readonly admin: number;
   readonly signature: string;
 }
 
-function usageError(message: string): QkmsError {
-  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
-}
-
-function configError(message: string, cause?: unknown): QkmsError {
-  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
-}
-
 function fsReason(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'error';
-}
-
-function abbreviate(hex: string): string {
-  return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
 }
 
 function plural(n: number, word: string): string {
@@ -129,18 +109,6 @@ function plural(n: number, word: string): string {
 
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function noPositionals(positionals: readonly string[]): void {
-  if (positionals.length > 0) {
-    throw usageError(`${JSON.stringify(positionals[0])}: unexpected argument`);
-  }
-}
-
-function requiredPath(value: string | undefined, flag: string, io: CliIo): string {
-  if (value === undefined) throw usageError(`${flag} FILE: required`);
-  if (value === '') throw usageError(`${flag}: expected a file, got ""`);
-  return resolve(io.cwd, value);
 }
 
 /** Runs `read`, reporting a node-set problem as CONFIG_INVALID prefixed with where it came from. */
@@ -180,30 +148,6 @@ function readJsonFile(io: CliIo, origin: string, path: string): unknown {
   }
 }
 
-/** The admin's 64-byte hybrid seed from a file `key new` wrote. The caller wipes it. */
-export function readAdminKey(path: string): Uint8Array {
-  const text = readSecretFile(path, {
-    maxBytes: MAX_ADMIN_KEY_FILE_BYTES,
-    missingHint: 'create an admin key with: qkms admin key new --out FILE',
-  });
-  const hex = ADMIN_KEY_LINE.exec(text)?.[1];
-  if (hex === undefined) {
-    throw new QkmsError(
-      ErrorCode.KEYSTORE_INVALID,
-      `admin key ${path}: expected one line, "0x" and ${2 * HYBRID_LENGTHS.seed} lower-case hex characters, as 'qkms admin key new' writes`,
-    );
-  }
-  return fromHex(hex);
-}
-
-/** Writes a public file whole or not at all (see writeFileAtomically). */
-function writePublicFile(path: string, text: string, suite: CryptoSuite): void {
-  writeFileAtomically(path, text, {
-    randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
-    label: `--out ${path}`,
-  });
-}
-
 /** Whether two paths name the same existing file (links included). */
 function sameFile(a: string, b: string): boolean {
   try {
@@ -223,64 +167,6 @@ function exists(path: string): boolean {
     if (fsReason(e) === 'ENOENT') return false;
     throw configError(`${path}: cannot check (${fsReason(e)})`, e);
   }
-}
-
-// ---------------------------------------------------------------------------
-// key new
-
-/**
- * Creates the admin key file OUT (its directory 0700 if missing) with a fresh
- * seed and returns the public key, lower-case hex. Refuses an existing file.
- */
-export function createAdminKey(out: string, suite: CryptoSuite): string {
-  prepareSecretDir(dirname(out));
-  // Checked again, atomically, when the file is linked into place.
-  assertNoSecretFile(out, ADMIN_KEY_WHAT);
-  const seed = suite.randomBytes(HYBRID_LENGTHS.seed);
-  try {
-    const publicKey = toHex(suite.hybrid.getPublicKey(seed));
-    writeNewSecretFile(out, `0x${toHex(seed)}\n`, {
-      randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
-      what: ADMIN_KEY_WHAT,
-    });
-    return publicKey;
-  } finally {
-    wipe(seed);
-  }
-}
-
-/** Runs `qkms admin key new ARGS`. */
-export function adminKeyNew(argv: readonly string[], io: CliIo): number {
-  const { flags, positionals } = parseArgs(argv, {
-    out: 'string',
-    json: 'boolean',
-    help: 'boolean',
-  });
-  if (flags.help) {
-    io.stdout.write(`${ADMIN_KEY_NEW_USAGE}\n`);
-    return EXIT.ok;
-  }
-  noPositionals(positionals);
-  const out = requiredPath(flags.out, '--out', io);
-  const publicKey = createAdminKey(out, requireNativeSuite());
-  if (flags.json) {
-    io.stdout.write(`${JSON.stringify({ keyFile: out, publicKey })}\n`);
-    return EXIT.ok;
-  }
-  io.stdout.write(
-    [
-      `Created ${out} (mode 0600): an admin signing key (Ed25519 + ML-DSA-65).`,
-      'Keep it offline and backed up; its secret is never printed.',
-      '',
-      `  Public key  ${abbreviate(publicKey)} (${publicKey.length / 2} bytes; in full below)`,
-      '',
-      'Add this public key to "admins.keys" of the node-set document:',
-      '',
-      JSON.stringify(publicKey),
-      '',
-    ].join('\n'),
-  );
-  return EXIT.ok;
 }
 
 // ---------------------------------------------------------------------------
@@ -327,23 +213,17 @@ function readSignatures(
 
 /** Runs `qkms admin nodeset sign ARGS`. */
 export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
-  const { flags, positionals } = parseArgs(argv, {
-    document: 'string',
-    'admin-key': 'string',
-    signed: 'string',
-    out: 'string',
-    help: 'boolean',
-  });
+  const { flags, positionals } = parseArgs(argv, ADMIN_NODESET_SIGN_FLAGS);
   if (flags.help) {
     io.stdout.write(`${ADMIN_NODESET_SIGN_USAGE}\n`);
     return EXIT.ok;
   }
   noPositionals(positionals);
-  const documentPath = requiredPath(flags.document, '--document', io);
-  const keyPath = requiredPath(flags['admin-key'], '--admin-key', io);
-  const out = requiredPath(flags.out, '--out', io);
+  const documentPath = requiredPath(io, flags.document, '--document');
+  const keyPath = requiredPath(io, flags['admin-key'], '--admin-key');
+  const out = requiredPath(io, flags.out, '--out');
   const signedPath =
-    flags.signed === undefined ? undefined : requiredPath(flags.signed, '--signed', io);
+    flags.signed === undefined ? undefined : requiredPath(io, flags.signed, '--signed');
   if (out === keyPath || sameFile(out, keyPath)) {
     throw configError(`--out ${out}: is the admin key file; refusing to overwrite it`);
   }
@@ -418,7 +298,7 @@ export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
     if (!isQkmsError(e, ErrorCode.INVALID_NODE_SET) || signatures.length >= needed) throw e;
     valid = false;
   }
-  writePublicFile(out, text, suite);
+  replacePublicFile(out, text, `--out ${out}`);
 
   const signers = signatures.map((s) => `admins.keys[${s.admin}]`).join(', ');
   const unsigned = doc.admins.keys
@@ -449,8 +329,9 @@ export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
 // ---------------------------------------------------------------------------
 // nodeset show
 
-function showJson(path: string, set: NodeSet): string {
-  return `${JSON.stringify({
+function showJson(io: CliIo, path: string, set: NodeSet): void {
+  printJson(io, {
+    ok: true,
     file: path,
     nodeSetId: toHex(set.id),
     epoch: set.epoch,
@@ -467,7 +348,7 @@ function showJson(path: string, set: NodeSet): string {
       signers: set.signers,
     },
     params: set.params,
-  })}\n`;
+  });
 }
 
 function showHuman(path: string, set: NodeSet): string {
@@ -492,22 +373,19 @@ function showHuman(path: string, set: NodeSet): string {
 
 /** Runs `qkms admin nodeset show ARGS`. */
 export function adminNodeSetShow(argv: readonly string[], io: CliIo): number {
-  const { flags, positionals } = parseArgs(argv, {
-    nodeset: 'string',
-    json: 'boolean',
-    help: 'boolean',
-  });
+  const { flags, positionals } = parseArgs(argv, ADMIN_NODESET_SHOW_FLAGS);
   if (flags.help) {
     io.stdout.write(`${ADMIN_NODESET_SHOW_USAGE}\n`);
     return EXIT.ok;
   }
   noPositionals(positionals);
-  const path = requiredPath(flags.nodeset, '--nodeset', io);
+  const path = requiredPath(io, flags.nodeset, '--nodeset');
   const origin = `--nodeset ${path}`;
   const text = readTextFile(io, origin, path);
   const suite = requireNativeSuite();
   // As a node reads it (daemon.ts): the JSON error names no content, only "expected JSON text".
   const set = fromFile(origin, () => parseSignedNodeSetJson(suite, text));
-  io.stdout.write(flags.json ? showJson(path, set) : showHuman(path, set));
+  if (flags.json) showJson(io, path, set);
+  else io.stdout.write(showHuman(path, set));
   return EXIT.ok;
 }

@@ -4,13 +4,12 @@
 // reports per node, and says *effective* once n - t + 1 nodes hold it
 // durably. revocations lists, verified, what one node holds.
 //
-// Nothing printed carries a full identifier: record ids and targets are
-// shortened (the admin who typed the target knows it; logs must not).
-import { writeFileSync } from 'node:fs';
+// The human output shortens record ids and targets (the admin who typed the
+// target knows it); --json carries them in full, for scripts. A record is
+// public: no key is ever printed.
 import { resolve } from 'node:path';
 import {
   ADDRESS_BYTES,
-  HYBRID_LENGTHS,
   ID_BYTES,
   QkmsError,
   defaultSuite,
@@ -31,19 +30,22 @@ import {
 } from '../../revocation/index.ts';
 import { QuorumClient } from '../../client/index.ts';
 import type { RevokeResult } from '../../client/index.ts';
-import { loadNodeSet } from '../files.ts';
+import { whenSlow } from '../progress.ts';
+import { QUORUM_FLAG_HELP, loadQuorum } from '../quorum-file.ts';
+import { parseArgs } from '../args.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
+import { checkNewOutput, writeNewOutput } from '../files.ts';
 import {
-  EXIT,
   configError,
-  parseFlags,
+  noPositionals,
   parseHexLine,
-  readSecretFile,
-  requiredFlag,
+  printJson,
   usageError,
   type CliIo,
 } from '../io.ts';
+import { readAdminKey } from './admin-key.ts';
 
-export const REVOKE_USAGE = `Usage: qkms admin revoke --quorum FILE --admin-key FILE [--admin-key FILE…]
+export const REVOKE_USAGE = `Usage: qkms admin revoke [--quorum FILE] --admin-key FILE [--admin-key FILE…]
          (--wallet 0xADDR | --wallet-sessions-before 0xADDR@TIME | --session KEY
           | --delegation HASH | --content ID) [--reason TEXT]
          [--out FILE] [--record FILE] [--timeout-ms MS] [--json]
@@ -67,13 +69,55 @@ Sends it to every node and prints what each did. "effective" means at least
 n - t + 1 nodes acknowledged it durably: from then on no t nodes would serve
 the revoked target. The rest converge by anti-entropy without further action.
 
-Exit codes: 0 effective, 2 usage error, 3 file or key error, 4 not effective
-within the timeout (default 10000 ms), 1 the nodes refused it.`;
+${QUORUM_FLAG_HELP}
 
-export const REVOCATIONS_USAGE = `Usage: qkms admin revocations --quorum FILE [--node I] [--json]
+--json prints one object: ok (effective), record (id, kind, target in full
+hex, before, issuedAt, reason, signatures), sent, effective, acknowledged,
+needed, effectiveMs, nodes, out.
+
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config, EXIT.unavailable, EXIT.output], {
+  [EXIT.ok]: 'effective (or, with --out, written for the next admin to sign)',
+  [EXIT.failure]: 'the nodes refused it, or an unexpected failure',
+  [EXIT.config]: 'a quorum, key or record file error, or too few signatures and no --out',
+  [EXIT.unavailable]: 'not effective within the timeout (default 10000 ms)',
+  [EXIT.output]: '--out exists or its folder is missing (nothing was signed or sent)',
+})}`;
+
+export const REVOCATIONS_USAGE = `Usage: qkms admin revocations [--quorum FILE] [--node I] [--json]
 
 Lists the revocation records node I (default 1) holds, each verified against
-the node set's admin keys. Identifiers are shortened.`;
+the node set's admin keys. Identifiers are shortened; --json prints
+{"ok": true, "node", "count", "records"} with each record's id and target in
+full hex.
+
+${QUORUM_FLAG_HELP}
+
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.failure]: 'the node did not answer, or an unexpected failure',
+})}`;
+
+export const REVOKE_FLAGS = {
+  quorum: 'string',
+  'admin-key': 'list',
+  wallet: 'string',
+  'wallet-sessions-before': 'string',
+  session: 'string',
+  delegation: 'string',
+  content: 'string',
+  reason: 'string',
+  record: 'string',
+  out: 'string',
+  'timeout-ms': 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+export const REVOCATIONS_FLAGS = {
+  quorum: 'string',
+  node: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
 
 const RECORD_FILE_FORMAT = 1;
 
@@ -137,14 +181,6 @@ function parseTarget(
   }
 }
 
-function readAdminSeed(io: CliIo, path: string): Uint8Array {
-  return parseHexLine(
-    readSecretFile(io, path, 'admin key'),
-    `admin key ${path}`,
-    HYBRID_LENGTHS.seed,
-  );
-}
-
 function readRecordFile(io: CliIo, suite: CryptoSuite, path: string): RevocationRecord {
   let json: unknown;
   try {
@@ -166,16 +202,8 @@ function readRecordFile(io: CliIo, suite: CryptoSuite, path: string): Revocation
 }
 
 function writeRecordFile(io: CliIo, path: string, record: RevocationRecord): string {
-  const full = resolve(io.cwd, path);
   const text = `${JSON.stringify({ qkmsRevocation: RECORD_FILE_FORMAT, record: toHex(record.bytes) })}\n`;
-  try {
-    writeFileSync(full, text, { flag: 'wx', mode: 0o644 });
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'EEXIST') throw configError(`${full} already exists; refusing to overwrite it`);
-    throw configError(`cannot write ${full}`, e);
-  }
-  return full;
+  return writeNewOutput(io, path, text, { label: '--out', secret: false });
 }
 
 interface RecordView {
@@ -188,12 +216,14 @@ interface RecordView {
   readonly signatures: readonly number[];
 }
 
-function describe(record: RevocationRecord): RecordView {
+/** The record for a person (`full` false: shortened id and target) or for --json (in full). */
+function describe(record: RevocationRecord, full: boolean): RecordView {
   const { body } = record;
+  const show = full ? toHex : short;
   return {
-    id: short(record.id),
+    id: show(record.id),
     kind: body.kind,
-    target: short(body.target),
+    target: show(body.target),
     ...(body.before === undefined ? {} : { before: new Date(body.before).toISOString() }),
     issuedAt: new Date(body.issuedAt).toISOString(),
     reason: body.reason,
@@ -219,27 +249,14 @@ function resultLines(result: RevokeResult, nodeSet: NodeSet): string {
 }
 
 export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<number> {
-  const v = parseFlags(argv, {
-    quorum: { type: 'string' },
-    'admin-key': { type: 'string', multiple: true },
-    wallet: { type: 'string' },
-    'wallet-sessions-before': { type: 'string' },
-    session: { type: 'string' },
-    delegation: { type: 'string' },
-    content: { type: 'string' },
-    reason: { type: 'string' },
-    record: { type: 'string' },
-    out: { type: 'string' },
-    'timeout-ms': { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean' },
-  });
+  const { flags: v, positionals } = parseArgs(argv, REVOKE_FLAGS);
   if (v.help === true) {
     io.stdout.write(`${REVOKE_USAGE}\n`);
     return EXIT.ok;
   }
+  noPositionals(positionals);
   const suite = defaultSuite();
-  const nodeSet = loadNodeSet(io, suite, requiredFlag(v.quorum, 'quorum'));
+  const nodeSet = loadQuorum(io, suite, v.quorum);
   const timeoutMs = v['timeout-ms'] === undefined ? 10_000 : Number(v['timeout-ms']);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 600_000)
     throw usageError('--timeout-ms: an integer in [100, 600000]');
@@ -252,6 +269,8 @@ export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<n
     throw usageError('--reason: the record file already has its reason');
   const keys = v['admin-key'] ?? [];
   if (keys.length === 0 && previous === undefined) throw usageError('--admin-key FILE: required');
+  // Before anything is signed or sent.
+  if (v.out !== undefined) checkNewOutput(io, v.out, '--out');
 
   const body: RevocationBody = previous?.body ?? {
     nodeSetId: nodeSet.id,
@@ -261,9 +280,10 @@ export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<n
   };
   // A bad flag value (a reason too long, a time out of range) is a usage error.
   createRevocationBody(body);
-  const seeds = keys.map((path) => readAdminSeed(io, path));
+  const seeds: Uint8Array[] = [];
   let record: RevocationRecord;
   try {
+    for (const path of keys) seeds.push(readAdminKey(resolve(io.cwd, path)));
     record = signRevocation(suite, nodeSet, body, seeds, previous);
   } catch (e) {
     // The body was checked above: what is left is a key or record file that does not fit.
@@ -278,9 +298,14 @@ export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<n
   if (have < needed) {
     const message = `record ${short(record.id)} carries ${have} of ${needed} admin signatures; not sent`;
     if (v.json === true)
-      io.stdout.write(
-        `${JSON.stringify({ record: describe(record), sent: false, signatures: have, needed, out: outPath ?? null })}\n`,
-      );
+      printJson(io, {
+        ok: outPath !== undefined,
+        record: describe(record, true),
+        sent: false,
+        signatures: have,
+        needed,
+        out: outPath ?? null,
+      });
     else
       io.stdout.write(
         `${message}\n${outPath === undefined ? 'write it with --out FILE and' : `written to ${outPath};`} pass it to another admin (--record FILE)\n`,
@@ -288,6 +313,7 @@ export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<n
     return outPath === undefined ? EXIT.config : EXIT.ok;
   }
 
+  // Shortened, as everything printed for a person is; --json reports the id in full.
   io.stderr.write(`sending revocation ${short(record.id)} to ${nodeSet.nodes.length} nodes…\n`);
   const client = await QuorumClient.create({ nodeSet, requestTimeoutMs: timeoutMs });
   let result: RevokeResult;
@@ -297,18 +323,17 @@ export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<n
     await client.close();
   }
   if (v.json === true) {
-    io.stdout.write(
-      `${JSON.stringify({
-        record: describe(record),
-        sent: true,
-        effective: result.effective,
-        acknowledged: result.acknowledged,
-        needed: result.needed,
-        effectiveMs: result.effectiveMs ?? null,
-        nodes: result.nodes,
-        out: outPath ?? null,
-      })}\n`,
-    );
+    printJson(io, {
+      ok: result.effective,
+      record: describe(record, true),
+      sent: true,
+      effective: result.effective,
+      acknowledged: result.acknowledged,
+      needed: result.needed,
+      effectiveMs: result.effectiveMs ?? null,
+      nodes: result.nodes,
+      out: outPath ?? null,
+    });
   } else {
     io.stdout.write(
       `revocation ${short(record.id)} (${record.body.kind} ${short(record.body.target)})\n`,
@@ -321,35 +346,38 @@ export async function adminRevoke(argv: readonly string[], io: CliIo): Promise<n
 }
 
 export async function adminRevocations(argv: readonly string[], io: CliIo): Promise<number> {
-  const v = parseFlags(argv, {
-    quorum: { type: 'string' },
-    node: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean' },
-  });
+  const { flags: v, positionals } = parseArgs(argv, REVOCATIONS_FLAGS);
   if (v.help === true) {
     io.stdout.write(`${REVOCATIONS_USAGE}\n`);
     return EXIT.ok;
   }
+  noPositionals(positionals);
   const suite = defaultSuite();
-  const nodeSet = loadNodeSet(io, suite, requiredFlag(v.quorum, 'quorum'));
+  const nodeSet = loadQuorum(io, suite, v.quorum);
   const index = v.node === undefined ? 1 : Number(v.node);
   if (nodeSet.node(index) === undefined)
     throw usageError(`--node: an index between 1 and ${nodeSet.nodes.length}`);
   const client = await QuorumClient.create({ nodeSet, requestTimeoutMs: 10_000 });
   let records: RevocationRecord[];
   try {
-    records = await client.revocations(index);
+    records = await whenSlow(
+      io,
+      { prefix: 'qkms admin revocations', start: `asking node ${index}`, done: 'answered' },
+      () => client.revocations(index),
+    );
   } finally {
     await client.close();
   }
   if (v.json === true) {
-    io.stdout.write(
-      `${JSON.stringify({ node: index, count: records.length, records: records.map(describe) })}\n`,
-    );
+    printJson(io, {
+      ok: true,
+      node: index,
+      count: records.length,
+      records: records.map((r) => describe(r, true)),
+    });
   } else {
     for (const r of records) {
-      const d = describe(r);
+      const d = describe(r, false);
       const before = d.before === undefined ? '' : ` before ${d.before}`;
       const reason = d.reason === '' ? '' : `  "${d.reason}"`;
       io.stdout.write(

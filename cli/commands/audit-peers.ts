@@ -11,20 +11,29 @@ import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import {
-  MAX_FRAME_BYTES,
+  METHODS,
   decodeMessage,
   encodeMessage,
   isQkmsError,
+  parseSignedNodeSetJson,
+  peerIdFromEd25519PublicKey,
   verifyAuditHead,
   type CryptoSuite,
   type NodeSet,
   type SignedAuditHead,
-} from '../../protocol/index.ts';
-import { requestOnce } from '../../node/index.ts';
+} from '../../protocol/internal.ts';
+import { decodeAuditRecord, requestOnce, type NodeStore } from '../../node/index.ts';
+import { configError } from '../io.ts';
 
 /** Per peer: the whole exchange, dial included. */
 const PEER_TIMEOUT_MS = 5_000;
-const INFO_PROTOCOL = '/qkms/info/1';
+const INFO = METHODS.info;
+
+/** The snapshot of this node's log that `audit verify` opened, and the node's identity key. */
+export interface AuditSnapshot {
+  readonly store: NodeStore;
+  readonly publicKey: Uint8Array;
+}
 
 /** What one peer said about this node's head. */
 export type PeerWitness =
@@ -59,11 +68,11 @@ export async function askPeers(
               reply = await requestOnce(
                 libp2p,
                 multiaddr(`${address}/p2p/${node.peerId}`),
-                INFO_PROTOCOL,
+                INFO.protocol,
                 request,
                 {
                   signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
-                  maxReplyBytes: MAX_FRAME_BYTES.info,
+                  maxReplyBytes: INFO.maxReplyBytes,
                 },
               );
               break;
@@ -74,7 +83,7 @@ export async function askPeers(
           if (reply === undefined) return { peer, outcome: 'unreachable' };
           let answer;
           try {
-            answer = decodeMessage(reply, MAX_FRAME_BYTES.info, ['audit-witness-ok', 'reject']);
+            answer = decodeMessage(reply, INFO.maxReplyBytes, INFO.exchanges['audit-witness']);
           } catch (e) {
             return { peer, outcome: 'refused', code: isQkmsError(e) ? e.code : 'MALFORMED' };
           }
@@ -91,4 +100,91 @@ export async function askPeers(
   } finally {
     await libp2p.stop();
   }
+}
+
+/** What --against-peers found: verdict, the witnesses it is behind, and its JSON and text lines. */
+export interface PeersReport {
+  readonly ok: boolean;
+  /** The witnesses whose head this log does not hold. */
+  readonly behind: readonly { peer: number; witnessedSeq: number; problem: string }[];
+  readonly json: readonly Record<string, unknown>[];
+  readonly lines: readonly string[];
+}
+
+/** The hash of the snapshot's record at `seq`, or undefined if it has none (or it does not read). */
+async function hashAt(opened: AuditSnapshot, seq: number): Promise<Uint8Array | undefined> {
+  for await (const entry of opened.store.auditEntries(seq, { limit: 1 })) {
+    if (entry.seq !== seq || 'corrupt' in entry) return undefined;
+    try {
+      return decodeAuditRecord(entry.value).hash;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Each peer's witnessed head of this node against the local chain, whose
+ * verified head is `ownSeq`: a witnessed head past it, or another hash at its
+ * seq, means the log lost records this node had signed.
+ */
+export async function checkAgainstPeers(
+  suite: CryptoSuite,
+  nodeSetText: string,
+  opened: AuditSnapshot,
+  ownSeq: number,
+): Promise<PeersReport> {
+  const nodeSet = parseSignedNodeSetJson(suite, nodeSetText);
+  const peerId = peerIdFromEd25519PublicKey(opened.publicKey);
+  const self = nodeSet.nodes.find((n) => n.peerId === peerId);
+  if (self === undefined) throw configError('--nodeset: this node is not in it');
+  const answers: PeerWitness[] = await askPeers(suite, nodeSet, {
+    index: self.index,
+    publicKey: opened.publicKey,
+  });
+  const behind: { peer: number; witnessedSeq: number; problem: string }[] = [];
+  const json: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  for (const a of answers) {
+    if (a.outcome !== 'witnessed') {
+      json.push({
+        peer: a.peer,
+        outcome: a.outcome,
+        ...(a.outcome === 'refused' ? { code: a.code } : {}),
+      });
+      lines.push(
+        `node ${a.peer}: ${a.outcome === 'refused' ? `refused (${a.code})` : a.outcome === 'none' ? 'has witnessed no head of this node' : a.outcome === 'invalid' ? "sent a head that does not verify under this node's key (ignored)" : 'unreachable'}`,
+      );
+      continue;
+    }
+    const { seq, hash, at } = a.head.body;
+    let problem: string | undefined;
+    if (seq > ownSeq) problem = 'behind';
+    else if (seq > 0) {
+      const own = await hashAt(opened, seq);
+      if (own === undefined || !suite.equalBytes(own, hash)) problem = 'forked';
+    }
+    json.push({ peer: a.peer, outcome: 'witnessed', seq, at, ok: problem === undefined });
+    if (problem === undefined) {
+      lines.push(`node ${a.peer}: witnessed head ${seq}: held`);
+    } else {
+      behind.push({ peer: a.peer, witnessedSeq: seq, problem });
+      lines.push(
+        problem === 'behind'
+          ? `node ${a.peer}: witnessed head ${seq} (${new Date(at).toISOString()}), but this log ends at ${ownSeq}: ROLLED BACK`
+          : `node ${a.peer}: witnessed head ${seq} (${new Date(at).toISOString()}), but this log holds another record there: FORKED`,
+      );
+    }
+  }
+  const answered = answers.filter((a) => a.outcome === 'witnessed' || a.outcome === 'none').length;
+  if (answers.length > 0 && answered === 0)
+    lines.push('no peer answered: the log was not checked against peers');
+  else if (answers.length === 0) lines.push('no peers in the node set: nothing to check against');
+  return {
+    ok: behind.length === 0 && (answers.length === 0 || answered > 0),
+    behind,
+    json,
+    lines,
+  };
 }

@@ -8,39 +8,28 @@
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import {
-  ErrorCode,
-  QkmsError,
-  isQkmsError,
-  parseSignedNodeSetJson,
-  peerIdFromEd25519PublicKey,
-  requireNativeSuite,
-  toHex,
-  type CryptoSuite,
-} from '../../protocol/index.ts';
+import { ErrorCode, isQkmsError, requireNativeSuite, toHex } from '../../protocol/internal.ts';
 import { decodeAuditRecord, type AuditRecord } from '../../node/index.ts';
 import { verifyChain } from '../../node/index.ts';
 import { DB_DIR, DB_INTEGRITY_DIR } from '../../node/index.ts';
 import { loadKeystore } from '../../node/index.ts';
-import {
-  PASSPHRASE_ENV,
-  PASSPHRASE_FILE_ENV,
-  resolvePassphrase,
-  type PassphraseSource,
-} from '../node-options.ts';
+import { PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, resolvePassphrase } from '../node-options.ts';
 import { NodeStore } from '../../node/index.ts';
 import { parseArgs } from '../args.ts';
-import { askPeers, type PeerWitness } from './audit-peers.ts';
-import { EXIT, type CliIo } from '../io.ts';
+import { checkAgainstPeers, type AuditSnapshot } from './audit-peers.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
+import { configError, jsonLine, noPositionals, printJson, usageError, type CliIo } from '../io.ts';
+import { SCRYPT_NOTE, stepSync } from '../progress.ts';
+import { keystorePassphraseSource } from '../passphrase-source.ts';
 
-export const AUDIT_VERIFY_USAGE = `Usage: qkms audit verify --dir DIR [--against-peers --nodeset FILE] [--json]
+export const AUDIT_VERIFY_USAGE = `Usage: qkms audit verify --dir DIR [--against-peers --nodeset FILE] [--passphrase-file FILE] [--json]
 
 Walks the custody audit log of the node whose data directory is DIR, from the
 first record to the last, and reports the first break: a record changed
 (its bytes, hash or signature), removed, or reordered, by sequence number.
 Works while the node runs: it reads a snapshot copy of the database, with
-the node's keystore (an encrypted keystore needs ${PASSPHRASE_ENV} or
-${PASSPHRASE_FILE_ENV}).
+the node's keystore (an encrypted keystore needs ${PASSPHRASE_ENV},
+--passphrase-file FILE or ${PASSPHRASE_FILE_ENV}, as 'qkms node start' does).
 
 --against-peers asks every peer in the node set FILE (over /qkms/info) for
 the latest head of this node's log it witnessed — a statement this node
@@ -48,36 +37,77 @@ signed — and checks the log still holds it: a log that lost its tail, cut
 back to a shorter chain that verifies, fails here and names the witness.
 Unreachable peers are listed; the check fails if no peer answered.
 
-Exit codes: 0 the chain verifies (and holds every head a peer witnessed),
-1 it is broken or behind a witness (or no peer answered), 2 usage error,
-3 the keystore, node set or database cannot be read.`;
+--json prints one object: ok, verified (records), head (seq, hash in full
+hex, at), broken (seq, problem, detail, or null), and with --against-peers
+peers and behind.
 
-export const AUDIT_TAIL_USAGE = `Usage: qkms audit tail --dir DIR [-n N] [--json]
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.ok]: 'the chain verifies (and holds every head a peer witnessed)',
+  [EXIT.failure]: 'it is broken or behind a witness (or no peer answered)',
+  [EXIT.config]: 'the keystore, node set or database cannot be read',
+})}`;
+
+export const AUDIT_TAIL_USAGE = `Usage: qkms audit tail --dir DIR [-n N] [--passphrase-file FILE] [--json]
 
 Prints the last N (default 20) custody records of the node whose data
 directory is DIR, oldest first: sequence number, time, decision, rejection
 code, and the keyed fingerprints of wallet, session and content. Reads a
-snapshot copy, like 'qkms audit verify'.`;
+snapshot copy, like 'qkms audit verify'. --json prints one JSON object per
+record, a line each: seq, at, the event's fields, hash (full hex).
 
-interface Opened {
-  readonly store: NodeStore;
-  readonly publicKey: Uint8Array;
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.config]: 'the keystore or database cannot be read',
+})}`;
+
+export const AUDIT_VERIFY_FLAGS = {
+  dir: 'string',
+  'against-peers': 'boolean',
+  nodeset: 'string',
+  'passphrase-file': 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+/** `n` is the one short flag, -n N, as tail(1) spells it. */
+export const AUDIT_TAIL_FLAGS = {
+  dir: 'string',
+  n: 'string',
+  'passphrase-file': 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+interface Opened extends AuditSnapshot {
   close(): Promise<void>;
 }
 
 /** Copies the node's database aside (without its lock) and opens the copy. */
-async function openSnapshot(dir: string, io: CliIo): Promise<Opened> {
+async function openSnapshot(
+  dir: string,
+  io: CliIo,
+  passphraseFile: string | undefined,
+  command: string,
+): Promise<Opened> {
   const suite = requireNativeSuite();
   const full = resolve(io.cwd, dir);
-  const file = io.env[PASSPHRASE_FILE_ENV];
-  const source: PassphraseSource =
-    file !== undefined && file !== ''
-      ? { kind: 'file', path: resolve(io.cwd, file), origin: PASSPHRASE_FILE_ENV }
-      : io.env[PASSPHRASE_ENV] === undefined
-        ? { kind: 'none' }
-        : { kind: 'env', variable: PASSPHRASE_ENV };
-  const passphrase = resolvePassphrase(source, { env: io.env, readFile: io.readFile });
-  const keystore = loadKeystore(full, { suite, passphrase });
+  const passphrase = resolvePassphrase(keystorePassphraseSource(io, passphraseFile), {
+    env: io.env,
+    readFile: io.readFile,
+  });
+  const unlock = () => loadKeystore(full, { suite, passphrase });
+  // Only an encrypted keystore runs scrypt; a clear one loads at once.
+  const keystore =
+    passphrase === undefined
+      ? unlock()
+      : stepSync(
+          io,
+          {
+            prefix: `qkms ${command}`,
+            start: `unlocking the keystore (${SCRYPT_NOTE})`,
+            done: 'keystore unlocked',
+          },
+          unlock,
+        );
   const copy = mkdtempSync(join(tmpdir(), 'qkms-audit-'));
   try {
     try {
@@ -90,13 +120,7 @@ async function openSnapshot(dir: string, io: CliIo): Promise<Opened> {
         filter: (source) => basename(source) !== 'LOCK',
       });
     } catch (e) {
-      throw new QkmsError(
-        ErrorCode.CONFIG_INVALID,
-        `${join(full, DB_DIR)}: cannot read the database`,
-        {
-          cause: e,
-        },
-      );
+      throw configError(`${join(full, DB_DIR)}: cannot read the database`, e);
     }
     const store = await NodeStore.open({
       path: join(copy, DB_DIR),
@@ -122,21 +146,13 @@ async function openSnapshot(dir: string, io: CliIo): Promise<Opened> {
 }
 
 function dirFlag(dir: string | undefined, positionals: readonly string[]): string {
-  if (positionals.length > 0)
-    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `unexpected argument ${positionals[0] ?? ''}`);
-  if (dir === undefined || dir === '')
-    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, '--dir DIR: required');
+  noPositionals(positionals);
+  if (dir === undefined || dir === '') throw usageError('--dir DIR: required');
   return dir;
 }
 
 export async function auditVerify(argv: readonly string[], io: CliIo): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    dir: 'string',
-    'against-peers': 'boolean',
-    nodeset: 'string',
-    json: 'boolean',
-    help: 'boolean',
-  });
+  const { flags, positionals } = parseArgs(argv, AUDIT_VERIFY_FLAGS);
   if (flags.help === true) {
     io.stdout.write(`${AUDIT_VERIFY_USAGE}\n`);
     return EXIT.ok;
@@ -144,12 +160,12 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
   const dir = dirFlag(flags.dir, positionals);
   const againstPeers = flags['against-peers'] === true;
   if (againstPeers && (flags.nodeset === undefined || flags.nodeset === ''))
-    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, '--against-peers needs --nodeset FILE');
+    throw usageError('--against-peers needs --nodeset FILE');
   if (!againstPeers && flags.nodeset !== undefined)
-    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, '--nodeset: only with --against-peers');
+    throw usageError('--nodeset: only with --against-peers');
   const suite = requireNativeSuite();
   const nodeSetText = againstPeers ? readNodeSet(flags.nodeset ?? '', io) : undefined;
-  const opened = await openSnapshot(dir, io);
+  const opened = await openSnapshot(dir, io, flags['passphrase-file'], 'audit verify');
   try {
     let head: Awaited<ReturnType<NodeStore['auditHead']>> | null;
     try {
@@ -175,7 +191,7 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
         ? null
         : {
             seq: report.head.seq,
-            hash: toHex(report.head.hash).slice(0, 16),
+            hash: toHex(report.head.hash),
             at: new Date(report.head.at).toISOString(),
           };
     const peers =
@@ -185,21 +201,19 @@ export async function auditVerify(argv: readonly string[], io: CliIo): Promise<n
     const chainOk = report.broken === undefined;
     const peersOk = peers === undefined || peers.ok;
     if (flags.json === true) {
-      io.stdout.write(
-        `${JSON.stringify({
-          ok: chainOk && peersOk,
-          verified: report.verified,
-          head: last,
-          broken: report.broken ?? null,
-          ...(peers === undefined ? {} : { peers: peers.json, behind: peers.behind }),
-        })}\n`,
-      );
+      printJson(io, {
+        ok: chainOk && peersOk,
+        verified: report.verified,
+        head: last,
+        broken: report.broken ?? null,
+        ...(peers === undefined ? {} : { peers: peers.json, behind: peers.behind }),
+      });
     } else {
       if (chainOk) {
         io.stdout.write(
           last === null
             ? 'audit log is empty\n'
-            : `audit chain verifies: ${report.verified} records, head ${last.seq} (${last.hash}…, ${last.at})\n`,
+            : `audit chain verifies: ${report.verified} records, head ${last.seq} (${last.hash.slice(0, 16)}…, ${last.at})\n`,
         );
       } else {
         const b = report.broken;
@@ -219,95 +233,8 @@ function readNodeSet(file: string, io: CliIo): string {
   try {
     return io.readFile(resolve(io.cwd, file));
   } catch (e) {
-    throw new QkmsError(ErrorCode.CONFIG_INVALID, `--nodeset ${file}: cannot read`, { cause: e });
+    throw configError(`--nodeset ${file}: cannot read`, e);
   }
-}
-
-interface PeersReport {
-  readonly ok: boolean;
-  /** The witnesses whose head this log does not hold. */
-  readonly behind: readonly { peer: number; witnessedSeq: number; problem: string }[];
-  readonly json: readonly Record<string, unknown>[];
-  readonly lines: readonly string[];
-}
-
-/** The hash of the snapshot's record at `seq`, or undefined if it has none (or it does not read). */
-async function hashAt(opened: Opened, seq: number): Promise<Uint8Array | undefined> {
-  for await (const entry of opened.store.auditEntries(seq, { limit: 1 })) {
-    if (entry.seq !== seq || 'corrupt' in entry) return undefined;
-    try {
-      return decodeAuditRecord(entry.value).hash;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Each peer's witnessed head of this node against the local chain, whose
- * verified head is `ownSeq`: a witnessed head past it, or another hash at its
- * seq, means the log lost records this node had signed.
- */
-async function checkAgainstPeers(
-  suite: CryptoSuite,
-  nodeSetText: string,
-  opened: Opened,
-  ownSeq: number,
-): Promise<PeersReport> {
-  const nodeSet = parseSignedNodeSetJson(suite, nodeSetText);
-  const peerId = peerIdFromEd25519PublicKey(opened.publicKey);
-  const self = nodeSet.nodes.find((n) => n.peerId === peerId);
-  if (self === undefined)
-    throw new QkmsError(ErrorCode.CONFIG_INVALID, '--nodeset: this node is not in it');
-  const answers: PeerWitness[] = await askPeers(suite, nodeSet, {
-    index: self.index,
-    publicKey: opened.publicKey,
-  });
-  const behind: { peer: number; witnessedSeq: number; problem: string }[] = [];
-  const json: Record<string, unknown>[] = [];
-  const lines: string[] = [];
-  for (const a of answers) {
-    if (a.outcome !== 'witnessed') {
-      json.push({
-        peer: a.peer,
-        outcome: a.outcome,
-        ...(a.outcome === 'refused' ? { code: a.code } : {}),
-      });
-      lines.push(
-        `node ${a.peer}: ${a.outcome === 'refused' ? `refused (${a.code})` : a.outcome === 'none' ? 'has witnessed no head of this node' : a.outcome === 'invalid' ? "sent a head that does not verify under this node's key (ignored)" : 'unreachable'}`,
-      );
-      continue;
-    }
-    const { seq, hash, at } = a.head.body;
-    let problem: string | undefined;
-    if (seq > ownSeq) problem = 'behind';
-    else if (seq > 0) {
-      const own = await hashAt(opened, seq);
-      if (own === undefined || !suite.equalBytes(own, hash)) problem = 'forked';
-    }
-    json.push({ peer: a.peer, outcome: 'witnessed', seq, at, ok: problem === undefined });
-    if (problem === undefined) {
-      lines.push(`node ${a.peer}: witnessed head ${seq}: held`);
-    } else {
-      behind.push({ peer: a.peer, witnessedSeq: seq, problem });
-      lines.push(
-        problem === 'behind'
-          ? `node ${a.peer}: witnessed head ${seq} (${new Date(at).toISOString()}), but this log ends at ${ownSeq}: ROLLED BACK`
-          : `node ${a.peer}: witnessed head ${seq} (${new Date(at).toISOString()}), but this log holds another record there: FORKED`,
-      );
-    }
-  }
-  const answered = answers.filter((a) => a.outcome === 'witnessed' || a.outcome === 'none').length;
-  if (answers.length > 0 && answered === 0)
-    lines.push('no peer answered: the log was not checked against peers');
-  else if (answers.length === 0) lines.push('no peers in the node set: nothing to check against');
-  return {
-    ok: behind.length === 0 && (answers.length === 0 || answered > 0),
-    behind,
-    json,
-    lines,
-  };
 }
 
 function line(record: AuditRecord): string {
@@ -327,19 +254,20 @@ function line(record: AuditRecord): string {
 }
 
 export async function auditTail(argv: readonly string[], io: CliIo): Promise<number> {
-  // -n N is the one short flag, as tail(1) spells it.
-  const { flags, positionals } = parseArgs(
-    argv.map((a) => (a === '-n' ? '--n' : a)),
-    { dir: 'string', n: 'string', json: 'boolean', help: 'boolean' },
-  );
+  const { flags, positionals } = parseArgs(argv, AUDIT_TAIL_FLAGS);
   if (flags.help === true) {
     io.stdout.write(`${AUDIT_TAIL_USAGE}\n`);
     return EXIT.ok;
   }
   const n = flags.n === undefined ? 20 : Number(flags.n);
   if (!Number.isSafeInteger(n) || n < 1 || n > 100_000)
-    throw new QkmsError(ErrorCode.INVALID_ARGUMENT, '-n: an integer in [1, 100000]');
-  const opened = await openSnapshot(dirFlag(flags.dir, positionals), io);
+    throw usageError('-n: an integer in [1, 100000]');
+  const opened = await openSnapshot(
+    dirFlag(flags.dir, positionals),
+    io,
+    flags['passphrase-file'],
+    'audit tail',
+  );
   try {
     const records: AuditRecord[] = [];
     let unreadable = 0;
@@ -358,7 +286,7 @@ export async function auditTail(argv: readonly string[], io: CliIo): Promise<num
     if (flags.json === true) {
       for (const r of records)
         io.stdout.write(
-          `${JSON.stringify({ seq: r.body.seq, at: r.body.at, ...r.body.event, hash: toHex(r.hash).slice(0, 16) })}\n`,
+          jsonLine({ seq: r.body.seq, at: r.body.at, ...r.body.event, hash: toHex(r.hash) }),
         );
     } else {
       for (const r of records) io.stdout.write(`${line(r)}\n`);

@@ -1,5 +1,5 @@
 // The client commands' input handling: policies, key files, and that secrets
-// go only to 0600 files.
+// go only to 0600 files (the cli/files.ts kit on node/secret-file.ts).
 import {
   chmodSync,
   mkdtempSync,
@@ -15,15 +15,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/index.ts';
 import { parsePolicy } from './content.ts';
-import { loadWallet } from '../files.ts';
-import {
-  OutputFileError,
-  checkNewOutput,
-  readSecretFile,
-  writeNewFile,
-  writeSecretFile,
-  type CliIo,
-} from '../io.ts';
+import { checkNewOutput, loadWallet, readKeyFile, writeNewOutput } from '../files.ts';
+import { OutputFileError, type CliIo } from '../io.ts';
 import { walletNew } from './wallet.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qkms-cli-'));
@@ -65,20 +58,32 @@ describe('secret files', () => {
     expect(statSync(join(dir, 'w.key')).mode & 0o777).toBe(0o600);
     expect(out.join('')).not.toContain(key.trim().slice(2));
     expect(out.join('')).toContain(loadWallet(io, 'w.key').address);
-    expect(() => walletNew(['--out', 'w.key'], io)).toThrow(code(ErrorCode.CONFIG_INVALID));
+    expect(() => walletNew(['--out', 'w.key'], io)).toThrow(OutputFileError);
   });
 
   it('refuses to read a key file others can read, naming the fix', () => {
     writeFileSync(join(dir, 'open.key'), `0x${'22'.repeat(32)}\n`, { mode: 0o644 });
     chmodSync(join(dir, 'open.key'), 0o644);
-    expect(() => readSecretFile(io, 'open.key', 'wallet key')).toThrow(/chmod 600/);
+    expect(() => readKeyFile(io, 'open.key', 'wallet key')).toThrow(
+      /^wallet key: .*open\.key has mode 0644, readable or writable by others; fix with: chmod 600 /,
+    );
     expect(() => loadWallet(io, 'open.key')).toThrow(code(ErrorCode.CONFIG_INVALID));
   });
 
-  it('writes new secret files 0600 and refuses an existing one', () => {
-    const path = writeSecretFile(io, 'cek.hex', 'ab\n');
+  it('refuses a key file that is a symbolic link, or missing, as a configuration error', () => {
+    writeFileSync(join(dir, 'real.key'), `0x${'33'.repeat(32)}\n`, { mode: 0o600 });
+    symlinkSync(join(dir, 'real.key'), join(dir, 'link.key'));
+    expect(() => readKeyFile(io, 'link.key', 'wallet key')).toThrow(/symbolic link/);
+    expect(() => readKeyFile(io, 'link.key', 'wallet key')).toThrow(code(ErrorCode.CONFIG_INVALID));
+    expect(() => readKeyFile(io, 'none.key', 'CEK file')).toThrow(/^CEK file: .*does not exist/);
+  });
+
+  it('writes new secret files 0600 and refuses an existing one, naming the flag', () => {
+    const path = writeNewOutput(io, 'cek.hex', 'ab\n', { label: '--cek-out', secret: true });
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(() => writeSecretFile(io, 'cek.hex', 'cd\n')).toThrow(code(ErrorCode.CONFIG_INVALID));
+    expect(() =>
+      writeNewOutput(io, 'cek.hex', 'cd\n', { label: '--cek-out', secret: true }),
+    ).toThrow(/^--cek-out .*cek\.hex already exists; refusing to overwrite it$/);
     expect(readFileSync(path, 'utf8')).toBe('ab\n');
   });
 });
@@ -100,17 +105,19 @@ describe('output files', () => {
     expect(checkNewOutput(io, 'free.json', '--out')).toBe(join(dir, 'free.json'));
   });
 
-  it('writeNewFile writes the whole text with its mode, never over a file that appeared since the check, and leaves no temp file', () => {
-    const path = writeNewFile(io, 'new.json', '{"a":1}\n', { mode: 0o600, label: '--out' });
+  it('writeNewOutput writes the whole text, 0644 when public, never over an existing file, and leaves no temp file', () => {
+    const path = writeNewOutput(io, 'new.json', '{"a":1}\n', { label: '--out', secret: false });
     expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n');
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(() => writeNewFile(io, 'new.json', 'other', { mode: 0o600, label: '--out' })).toThrow(
-      /new\.json already exists; refusing to overwrite it/,
-    );
+    // 0644 less the umask: nobody else may write it, and it is not a secret.
+    expect(statSync(path).mode & 0o133).toBe(0);
+    expect(statSync(path).mode & 0o600).toBe(0o600);
+    expect(() =>
+      writeNewOutput(io, 'new.json', 'other', { label: '--out', secret: false }),
+    ).toThrow(/new\.json already exists; refusing to overwrite it/);
     expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n');
-    expect(() => writeNewFile(io, 'missing/x.json', 'x', { mode: 0o644, label: '--out' })).toThrow(
-      OutputFileError,
-    );
+    expect(() =>
+      writeNewOutput(io, 'missing/x.json', 'x', { label: '--out', secret: false }),
+    ).toThrow(OutputFileError);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 // stdout (--json for machines). Output files are checked before any node is
 // asked, and publish writes its manifest and key before any share leaves.
 import { rmSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   ADDRESS_BYTES,
   ErrorCode,
@@ -15,30 +15,52 @@ import {
 } from '../../protocol/index.ts';
 import { RecoverError } from '../../client/index.ts';
 import { QuorumClient } from '../../client/index.ts';
-import type { NodeReport } from '../../client/index.ts';
 import { Session } from '../../client/index.ts';
-import { loadManifest, loadNodeSet, loadWallet, saveManifest } from '../files.ts';
+import { parseArgs } from '../args.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
 import {
-  EXIT,
-  OutputFileError,
   checkNewOutput,
-  parseFlags as parse,
+  loadManifest,
+  loadWallet,
+  readKeyFile,
+  saveManifest,
+  writeNewOutput,
+} from '../files.ts';
+import { whenSlow } from '../progress.ts';
+import {
+  nextManifestPath,
+  nodeList,
+  placement,
+  reportLines,
+  shellWord,
+} from './content-outcome.ts';
+import {
+  QUORUM_FLAG_HELP,
+  loadQuorum,
+  loadQuorumNodeSet,
+  resolveQuorumFile,
+} from '../quorum-file.ts';
+import {
+  CommandFailure,
+  OutputFileError,
+  noPositionals,
   parseHexLine,
-  readSecretFile,
+  printJson,
   requiredFlag as required,
   usageError,
-  writeSecretFile,
   type CliIo,
 } from '../io.ts';
 
 /** A CLI session lives for one command; the minimum the library allows is plenty. */
 const CLI_SESSION_LIFETIME_MS = 10 * 60_000;
 
-export const PUBLISH_USAGE = `Usage: qkms content publish --quorum FILE --wallet-key FILE --out MANIFEST (--cek-out FILE | --cek-in FILE)
+export const PUBLISH_USAGE = `Usage: qkms content publish [--quorum FILE] --wallet-key FILE --out MANIFEST (--cek-out FILE | --cek-in FILE)
                             [--content-id HEX] [--policy open|publisher-only|allowlist:0x..,0x..] [--json]
 
 Generates a content key (or reads --cek-in), splits it across the quorum,
 seals each share to its node, and sends each node its share.
+
+${QUORUM_FLAG_HELP}
 
 The files come first. MANIFEST and --cek-out (the key: one line of hex, mode
 0600; never printed) must not exist yet, and their folders must; both are
@@ -52,23 +74,70 @@ its share). Unless every node stored it, it prints how to finish: the same
 content id and key published again to a new manifest file, which replaces
 this manifest at every node it reaches (ship the new one).
 
-Exit codes: 0 stored at t nodes or more (recoverable), 2 usage, 3 bad input
-file (quorum, wallet key, --cek-in), 4 stored at fewer than t nodes (not
-recoverable yet; the files are written), 7 an output file exists or its
-folder is missing (nothing was sent).`;
+--json prints one object: contentId, manifest, cekFile, threshold,
+nodeCount, recoverable, complete, stored, refused, unconfirmed, finish (the
+command, as words, when not complete) and nodes (each node's outcome and its
+signed receipt, bytes as hex).
 
-export const RECOVER_USAGE = `Usage: qkms content recover --quorum FILE --manifest FILE --wallet-key FILE --out FILE [--json]
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config, EXIT.unavailable, EXIT.output], {
+  [EXIT.ok]: 'stored at t nodes or more (recoverable)',
+  [EXIT.config]: 'a bad input file (quorum, wallet key, --cek-in)',
+  [EXIT.unavailable]: 'stored at fewer than t nodes: not recoverable yet (the files are written)',
+  [EXIT.output]: 'an output file exists or its folder is missing (nothing was sent)',
+})}`;
+
+export const RECOVER_USAGE = `Usage: qkms content recover [--quorum FILE] --manifest FILE --wallet-key FILE --out FILE [--json]
 
 Recovers the content key of MANIFEST from the quorum with the wallet's grant,
 checks it against the manifest's commitment, and writes it to --out (one line
 of hex, mode 0600; never printed).
 
+${QUORUM_FLAG_HELP}
+
 --out must not exist yet, and its folder must: checked before any node is
 asked.
 
-Exit codes: 0 recovered, 2 usage, 3 bad file, 4 not enough good shares
-(nodes down, slow or lying), 5 refused (policy, delegation, capability),
-6 revoked, 7 --out exists or its folder is missing (nothing was sent).`;
+--json prints {"ok": true, "contentId", "cekFile", "nodes"} (never the key);
+a failure {"ok": false, "exit", "error", "reason", "nodes"}.
+
+${exitCodeHelp(
+  [
+    EXIT.ok,
+    EXIT.failure,
+    EXIT.usage,
+    EXIT.config,
+    EXIT.unavailable,
+    EXIT.denied,
+    EXIT.revoked,
+    EXIT.output,
+  ],
+  {
+    [EXIT.ok]: 'recovered',
+    [EXIT.unavailable]: 'not enough good shares (nodes down, slow or lying)',
+    [EXIT.output]: '--out exists or its folder is missing (nothing was sent)',
+  },
+)}`;
+
+export const PUBLISH_FLAGS = {
+  quorum: 'string',
+  'wallet-key': 'string',
+  'content-id': 'string',
+  policy: 'string',
+  'cek-in': 'string',
+  'cek-out': 'string',
+  out: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+export const RECOVER_FLAGS = {
+  quorum: 'string',
+  manifest: 'string',
+  'wallet-key': 'string',
+  out: 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
 
 export function parsePolicy(text: string | undefined): AccessPolicy {
   if (text === undefined || text === 'open') return { kind: 'open' };
@@ -89,82 +158,19 @@ export function parsePolicy(text: string | undefined): AccessPolicy {
   throw usageError('--policy: expected open, publisher-only or allowlist:0x..,0x..');
 }
 
-function reportLines(report: readonly NodeReport[]): string {
-  return report
-    .map(
-      (r) =>
-        `  node ${r.index}  ${r.outcome}${r.code === undefined ? '' : ` (${r.code})`}${r.ms === undefined ? '' : `  ${Math.round(r.ms)} ms`}`,
-    )
-    .join('\n');
-}
-
-/** Who holds the published share: from a node's outcome, what the publisher can count on. */
-interface Placement {
-  /** A receipt signed by the node for this manifest. */
-  readonly stored: number[];
-  /** The node refused: it stored nothing. */
-  readonly refused: number[];
-  /** No answer, no valid receipt, or stored without a receipt (AUDIT_UNAVAILABLE): it may hold its share. */
-  readonly unconfirmed: number[];
-}
-
-function placement(report: readonly NodeReport[]): Placement {
-  const out: Placement = { stored: [], refused: [], unconfirmed: [] };
-  for (const r of report) {
-    if (r.outcome === 'ok') out.stored.push(r.index);
-    else if (r.outcome === 'rejected' && r.code !== ErrorCode.AUDIT_UNAVAILABLE)
-      out.refused.push(r.index);
-    else out.unconfirmed.push(r.index);
-  }
-  return out;
-}
-
-function nodeList(indices: readonly number[]): string {
-  if (indices.length === 0) return 'none';
-  return `${indices.length === 1 ? 'node' : 'nodes'} ${indices.join(', ')}`;
-}
-
-/** MANIFEST.2.json, MANIFEST.3.json…: the first that does not exist, for the finish command. */
-function nextManifestPath(io: CliIo, manifestPath: string): string {
-  const ext = extname(manifestPath);
-  const stem = manifestPath.slice(0, manifestPath.length - ext.length);
-  for (let i = 2; ; i++) {
-    const candidate = `${stem}.${i}${ext}`;
-    try {
-      checkNewOutput(io, candidate, '--out');
-      return candidate;
-    } catch {
-      // taken: try the next
-    }
-  }
-}
-
-/** Quotes a word for a POSIX shell when it needs it. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
-}
-
 function nothingSent(e: OutputFileError): OutputFileError {
   return new OutputFileError(`${e.message}. Nothing was sent to any node.`, { cause: e });
 }
 
 export async function contentPublish(argv: readonly string[], io: CliIo): Promise<number> {
-  const v = parse(argv, {
-    quorum: { type: 'string' },
-    'wallet-key': { type: 'string' },
-    'content-id': { type: 'string' },
-    policy: { type: 'string' },
-    'cek-in': { type: 'string' },
-    'cek-out': { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean' },
-  });
+  const { flags: v, positionals } = parseArgs(argv, PUBLISH_FLAGS);
   if (v.help === true) {
     io.stdout.write(`${PUBLISH_USAGE}\n`);
     return EXIT.ok;
   }
-  const quorumPath = required(v.quorum, 'quorum');
+  noPositionals(positionals);
+  const quorum = resolveQuorumFile(io, v.quorum);
+  const quorumPath = quorum.path;
   const walletPath = required(v['wallet-key'], 'wallet-key');
   const out = required(v.out, 'out');
   const cekOut = v['cek-out'];
@@ -185,13 +191,13 @@ export async function contentPublish(argv: readonly string[], io: CliIo): Promis
     throw e instanceof OutputFileError ? nothingSent(e) : e;
   }
   const suite = defaultSuite();
-  const nodeSet = loadNodeSet(io, suite, quorumPath);
+  const nodeSet = loadQuorumNodeSet(io, suite, quorum);
   const wallet = loadWallet(io, walletPath);
   const cekInPath = v['cek-in'] === undefined ? undefined : resolve(io.cwd, v['cek-in']);
   const cekIn =
     cekInPath === undefined
       ? undefined
-      : parseHexLine(readSecretFile(io, cekInPath, 'CEK file'), `CEK file ${cekInPath}`, 32);
+      : parseHexLine(readKeyFile(io, cekInPath, 'CEK file'), `CEK file ${cekInPath}`, 32);
   io.stderr.write(`publishing to ${nodeSet.nodes.length} nodes (t = ${nodeSet.threshold})…\n`);
   const session = await Session.create({
     wallet,
@@ -212,7 +218,7 @@ export async function contentPublish(argv: readonly string[], io: CliIo): Promis
           saveManifest(io, manifestPath, manifest);
           if (cekPath === undefined) return;
           try {
-            writeSecretFile(io, cekPath, `${toHex(cek)}\n`, '--cek-out');
+            writeNewOutput(io, cekPath, `${toHex(cek)}\n`, { label: '--cek-out', secret: true });
           } catch (e) {
             rmSync(manifestPath, { force: true });
             throw e;
@@ -250,22 +256,22 @@ export async function contentPublish(argv: readonly string[], io: CliIo): Promis
             nextManifestPath(io, manifestPath),
           ];
       if (v.json === true) {
-        io.stdout.write(
-          `${JSON.stringify({
-            contentId: id,
-            manifest: manifestPath,
-            cekFile: keyFile,
-            threshold: t,
-            nodeCount: n,
-            recoverable,
-            complete,
-            stored: placed.stored,
-            refused: placed.refused,
-            unconfirmed: placed.unconfirmed,
-            ...(finish === undefined ? {} : { finish }),
-            nodes: result.receipts,
-          })}\n`,
-        );
+        printJson(io, {
+          ok: recoverable,
+          contentId: id,
+          manifest: manifestPath,
+          cekFile: keyFile,
+          threshold: t,
+          nodeCount: n,
+          recoverable,
+          complete,
+          stored: placed.stored,
+          refused: placed.refused,
+          unconfirmed: placed.unconfirmed,
+          ...(finish === undefined ? {} : { finish }),
+          // Each node's outcome and signed receipt; its bytes print as hex.
+          nodes: result.receipts,
+        });
       } else {
         const headline =
           placed.stored.length === 0
@@ -306,25 +312,23 @@ export async function contentPublish(argv: readonly string[], io: CliIo): Promis
 }
 
 export async function contentRecover(argv: readonly string[], io: CliIo): Promise<number> {
-  const v = parse(argv, {
-    quorum: { type: 'string' },
-    manifest: { type: 'string' },
-    'wallet-key': { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean' },
-  });
+  const { flags: v, positionals } = parseArgs(argv, RECOVER_FLAGS);
   if (v.help === true) {
     io.stdout.write(`${RECOVER_USAGE}\n`);
     return EXIT.ok;
   }
+  noPositionals(positionals);
+  // Every required flag before any file is read: a missing one is a usage error.
+  const manifestPath = required(v.manifest, 'manifest');
+  const walletPath = required(v['wallet-key'], 'wallet-key');
+  const outPath = required(v.out, 'out');
   const suite = defaultSuite();
-  const nodeSet = loadNodeSet(io, suite, required(v.quorum, 'quorum'));
-  const manifest = loadManifest(io, required(v.manifest, 'manifest'));
-  const wallet = loadWallet(io, required(v['wallet-key'], 'wallet-key'));
+  const nodeSet = loadQuorum(io, suite, v.quorum);
+  const manifest = loadManifest(io, manifestPath);
+  const wallet = loadWallet(io, walletPath);
   let out: string;
   try {
-    out = checkNewOutput(io, required(v.out, 'out'), '--out');
+    out = checkNewOutput(io, outPath, '--out');
   } catch (e) {
     throw e instanceof OutputFileError ? nothingSent(e) : e;
   }
@@ -336,14 +340,29 @@ export async function contentRecover(argv: readonly string[], io: CliIo): Promis
   });
   const client = await QuorumClient.create({ nodeSet });
   try {
-    const { cek, report } = await client.recover(manifest, session);
+    const { cek, report } = await whenSlow(
+      io,
+      {
+        prefix: 'qkms content recover',
+        start: `waiting for ${manifest.body.threshold} of ${nodeSet.nodes.length} nodes`,
+        done: 'key recovered',
+      },
+      () => client.recover(manifest, session),
+    );
     try {
-      const path = writeSecretFile(io, out, `${toHex(cek)}\n`);
-      io.stdout.write(
-        v.json === true
-          ? `${JSON.stringify({ contentId: toHex(manifest.body.contentId), cekFile: path, nodes: report })}\n`
-          : `recovered the content key of ${toHex(manifest.body.contentId).slice(0, 16)}… into ${path} (mode 0600)\n${reportLines(report)}\n`,
-      );
+      const path = writeNewOutput(io, out, `${toHex(cek)}\n`, { label: '--out', secret: true });
+      if (v.json === true) {
+        printJson(io, {
+          ok: true,
+          contentId: toHex(manifest.body.contentId),
+          cekFile: path,
+          nodes: report,
+        });
+      } else {
+        io.stdout.write(
+          `recovered the content key of ${toHex(manifest.body.contentId).slice(0, 16)}… into ${path} (mode 0600)\n${reportLines(report)}\n`,
+        );
+      }
       return EXIT.ok;
     } finally {
       cek.fill(0);
@@ -352,10 +371,11 @@ export async function contentRecover(argv: readonly string[], io: CliIo): Promis
     if (!(e instanceof RecoverError)) throw e;
     const revoked = e.reason === 'revoked' || e.report.some((r) => r.code === ErrorCode.REVOKED);
     const denied = e.report.filter((r) => r.outcome === 'rejected').length > 0 && !revoked;
-    io.stderr.write(`qkms content recover: failed: ${e.message}\n${reportLines(e.report)}\n`);
-    if (v.json === true)
-      io.stdout.write(`${JSON.stringify({ error: e.reason, nodes: e.report })}\n`);
-    return revoked ? EXIT.revoked : denied ? EXIT.denied : EXIT.unavailable;
+    throw new CommandFailure(
+      revoked ? EXIT.revoked : denied ? EXIT.denied : EXIT.unavailable,
+      `failed: ${e.message}`,
+      { json: { reason: e.reason, nodes: e.report }, lines: [reportLines(e.report)], cause: e },
+    );
   } finally {
     session.destroy();
     await client.close();

@@ -10,7 +10,7 @@ import {
   toHex,
 } from '../../protocol/index.ts';
 import { initKeystore, readKeystorePublicInfo } from '../../node/index.ts';
-import { readAdminKey } from './admin-nodeset.ts';
+import { readAdminKey } from './admin-key.ts';
 import {
   LOCK_FILE,
   lockDevQuorumDir,

@@ -14,8 +14,6 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DEFAULT_NODE_SET_PARAMS,
-  ErrorCode,
-  QkmsError,
   createNodeSetDocument,
   fromHex,
   parseSignedNodeSetJson,
@@ -29,8 +27,10 @@ import {
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
 import { KEYSTORE_FILE, initKeystore, readKeystorePublicInfo } from '../../node/index.ts';
-import { prepareSecretDir, writeFileAtomically } from '../../node/index.ts';
-import { createAdminKey, readAdminKey } from './admin-nodeset.ts';
+import { prepareSecretDir } from '../../node/index.ts';
+import { replacePublicFile } from '../files.ts';
+import { configError } from '../io.ts';
+import { createAdminKey, readAdminKey } from './admin-key.ts';
 
 /** Format version of quorum.json (its `qkmsQuorum` field). */
 export const QUORUM_CONFIG_FORMAT = 1;
@@ -52,8 +52,6 @@ export const DEV_NODE_SET_PARAMS: NodeSetParams = {
 
 /** The lock file naming the `qkms quorum up` process that runs DIR's nodes. */
 export const LOCK_FILE = 'quorum-up.pid';
-/** Random bytes naming a temp file next to the one being written. */
-const TEMP_SUFFIX_BYTES = 8;
 
 export interface DevQuorumLayout {
   /** Absolute path of DIR. */
@@ -116,18 +114,6 @@ export function httpPort(basePort: number, index: number): number {
 
 export function nodeDir(dir: string, index: number): string {
   return join(dir, 'nodes', String(index));
-}
-
-function configError(message: string, cause?: unknown): QkmsError {
-  return new QkmsError(ErrorCode.CONFIG_INVALID, message, { cause });
-}
-
-/** Writes a public file whole or not at all (see writeFileAtomically). */
-function writePublicFile(path: string, text: string, suite: CryptoSuite): void {
-  writeFileAtomically(path, text, {
-    randomSuffix: toHex(suite.randomBytes(TEMP_SUFFIX_BYTES)),
-    label: path,
-  });
 }
 
 /** The node set already in DIR/nodeset.json, or why there is none to compare with. */
@@ -245,7 +231,7 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
 
     if (typeof previous === 'string') {
       nodeSetText = sign(1);
-      writePublicFile(nodeSetFile, nodeSetText, suite);
+      replacePublicFile(nodeSetFile, nodeSetText, nodeSetFile);
       notes.push(
         previous === 'absent'
           ? `wrote the node set ${nodeSetFile}`
@@ -259,7 +245,7 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
       } else {
         const epoch = previous.epoch + 1;
         nodeSetText = sign(epoch);
-        writePublicFile(nodeSetFile, nodeSetText, suite);
+        replacePublicFile(nodeSetFile, nodeSetText, nodeSetFile);
         notes.push(
           `the node set changed (${describeChange(previous, same)}): wrote a new ${nodeSetFile}, epoch ${epoch}; node keys kept`,
         );
@@ -296,7 +282,7 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
     })),
   };
   const configFile = join(dir, QUORUM_CONFIG_FILE);
-  writePublicFile(configFile, `${JSON.stringify(config, null, 2)}\n`, suite);
+  replacePublicFile(configFile, `${JSON.stringify(config, null, 2)}\n`, configFile);
   notes.push(`wrote the client config ${configFile}`);
   return { dir, nodeSetFile, configFile, adminKeyFile, nodeSet, nodes, notes };
 }

@@ -1,15 +1,25 @@
 // Every `qkms` command, in one table: `qkms <group> <command…>`, where a
-// command name may be two words ("key new"). cli/main.ts dispatches on it.
+// command name may be two words ("key new"). cli/main.ts dispatches on it;
+// `flags` is the very FlagSpecs the command parses with (shell completion
+// reads it), so the two cannot drift apart.
 import type { Command } from '../io.ts';
-import { adminKeyNew, adminNodeSetShow, adminNodeSetSign } from './admin-nodeset.ts';
-import { adminRevocations, adminRevoke } from './admin-revoke.ts';
-import { auditTail, auditVerify } from './audit.ts';
-import { contentPublish, contentRecover } from './content.ts';
-import { nodeInit } from './node-init.ts';
-import { nodeStart } from './node-start.ts';
-import { nodeStatus } from './node-status.ts';
+import { COMPLETION_FLAGS, completionCommand } from '../completion.ts';
+import { ADMIN_KEY_NEW_FLAGS, adminKeyNew } from './admin-key.ts';
+import {
+  ADMIN_NODESET_SHOW_FLAGS,
+  ADMIN_NODESET_SIGN_FLAGS,
+  adminNodeSetShow,
+  adminNodeSetSign,
+} from './admin-nodeset.ts';
+import { REVOCATIONS_FLAGS, REVOKE_FLAGS, adminRevocations, adminRevoke } from './admin-revoke.ts';
+import { AUDIT_TAIL_FLAGS, AUDIT_VERIFY_FLAGS, auditTail, auditVerify } from './audit.ts';
+import { PUBLISH_FLAGS, RECOVER_FLAGS, contentPublish, contentRecover } from './content.ts';
+import { NODE_INIT_FLAGS, nodeInit } from './node-init.ts';
+import { NODE_START_FLAGS, nodeStart } from './node-start.ts';
+import { STATUS_FLAGS, nodeStatus } from './node-status.ts';
 import { quorumUp } from './quorum-up.ts';
-import { walletNew } from './wallet.ts';
+import { QUORUM_UP_FLAGS } from './quorum-up-args.ts';
+import { WALLET_NEW_FLAGS, WALLET_SHOW_FLAGS, walletNew, walletShow } from './wallet.ts';
 
 /** Command groups: `qkms <group> <command…>`. */
 export type CommandGroups = Readonly<Record<string, Readonly<Record<string, Command>>>>;
@@ -18,45 +28,100 @@ export const COMMANDS: CommandGroups = {
   node: {
     init: {
       summary: 'create the node keystore and print its public part for the admin',
+      flags: NODE_INIT_FLAGS,
       run: nodeInit,
     },
-    start: { summary: 'run the node until SIGINT or SIGTERM', run: nodeStart },
-    status: { summary: "each node's reachability, version and round trip", run: nodeStatus },
+    start: {
+      summary: 'run the node until SIGINT or SIGTERM',
+      flags: NODE_START_FLAGS,
+      run: nodeStart,
+    },
+    status: {
+      summary: "each node's reachability, version and round trip",
+      flags: STATUS_FLAGS,
+      run: nodeStatus,
+    },
   },
   admin: {
-    'key new': { summary: 'create an admin signing key (Ed25519 + ML-DSA-65)', run: adminKeyNew },
+    'key new': {
+      summary: 'create an admin signing key (Ed25519 + ML-DSA-65)',
+      flags: ADMIN_KEY_NEW_FLAGS,
+      run: adminKeyNew,
+    },
     'nodeset sign': {
       summary: "add this admin's signature to a node-set file",
+      flags: ADMIN_NODESET_SIGN_FLAGS,
       run: adminNodeSetSign,
     },
-    'nodeset show': { summary: 'verify a signed node set and print it', run: adminNodeSetShow },
+    'nodeset show': {
+      summary: 'verify a signed node set and print it',
+      flags: ADMIN_NODESET_SHOW_FLAGS,
+      run: adminNodeSetShow,
+    },
     revoke: {
       summary: 'revoke a wallet, session, delegation or content across the quorum',
+      flags: REVOKE_FLAGS,
       run: adminRevoke,
     },
-    revocations: { summary: 'list the revocations a node holds', run: adminRevocations },
+    revocations: {
+      summary: 'list the revocations a node holds',
+      flags: REVOCATIONS_FLAGS,
+      run: adminRevocations,
+    },
   },
   audit: {
     verify: {
       summary: "walk a node's custody audit chain and report the first break",
+      flags: AUDIT_VERIFY_FLAGS,
       run: auditVerify,
     },
-    tail: { summary: "print a node's most recent custody records", run: auditTail },
+    tail: {
+      summary: "print a node's most recent custody records",
+      flags: AUDIT_TAIL_FLAGS,
+      run: auditTail,
+    },
   },
   quorum: {
     up: {
       summary: 'run a local development quorum in the foreground until Ctrl-C',
+      flags: QUORUM_UP_FLAGS,
       run: quorumUp,
     },
   },
   content: {
     publish: {
       summary: 'split a content key across the quorum and write its manifest',
+      flags: PUBLISH_FLAGS,
       run: contentPublish,
     },
-    recover: { summary: 'recover a content key from the quorum into a file', run: contentRecover },
+    recover: {
+      summary: 'recover a content key from the quorum into a file',
+      flags: RECOVER_FLAGS,
+      run: contentRecover,
+    },
   },
   wallet: {
-    new: { summary: 'create a development wallet key file and print its address', run: walletNew },
+    new: {
+      summary: 'create a development wallet key file and print its address',
+      flags: WALLET_NEW_FLAGS,
+      run: walletNew,
+    },
+    show: {
+      summary: "print a wallet key file's address (never the key)",
+      flags: WALLET_SHOW_FLAGS,
+      run: walletShow,
+    },
+  },
+  completion: {
+    bash: {
+      summary: 'print a bash script that completes qkms commands and flags',
+      flags: COMPLETION_FLAGS,
+      run: completionCommand('bash', () => COMMANDS),
+    },
+    zsh: {
+      summary: 'print a zsh script that completes qkms commands and flags',
+      flags: COMPLETION_FLAGS,
+      run: completionCommand('zsh', () => COMMANDS),
+    },
   },
 };

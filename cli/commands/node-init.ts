@@ -2,7 +2,7 @@
 // what the node-set admin needs to add the node to a quorum. The secrets never
 // reach stdout, stderr or a log.
 import { resolve } from 'node:path';
-import { ErrorCode, QkmsError, requireNativeSuite } from '../../protocol/index.ts';
+import { requireNativeSuite } from '../../protocol/index.ts';
 import { initKeystore, type InitKeystoreResult } from '../../node/index.ts';
 import {
   PASSPHRASE_ENV,
@@ -11,7 +11,9 @@ import {
   type PassphraseSource,
 } from '../node-options.ts';
 import { parseArgs } from '../args.ts';
-import type { CliIo } from '../io.ts';
+import { SCRYPT_NOTE, stepSync } from '../progress.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
+import { abbreviate, configError, jsonLine, noPositionals, usageError, type CliIo } from '../io.ts';
 
 export const NODE_INIT_USAGE = `Usage: qkms node init --dir DIR [--passphrase-file FILE] [--json]
 
@@ -27,7 +29,19 @@ unencrypted, protected by the file mode only (a warning says so).
 Prints the node's PeerId, public keys and its entry for the node set's "nodes"
 array, to send to the node-set admin; --json prints one JSON object instead.
 
-Exit codes: 0 created, 2 usage error, 3 configuration or keystore error.`;
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.ok]: 'created',
+  [EXIT.config]: 'a passphrase or keystore error (an existing keystore is never replaced)',
+})}`;
+
+export const NODE_INIT_FLAGS = {
+  dir: 'string',
+  'passphrase-file': 'string',
+  json: 'boolean',
+  help: 'boolean',
+  // Recognized only to refuse it with the reason.
+  passphrase: 'string',
+} as const;
 
 /** Placeholder the admin must replace: the hostname other nodes and clients dial. */
 const MULTIADDR_PLACEHOLDER = '/dns4/REPLACE-WITH-THIS-NODE-HOSTNAME/tcp/7101';
@@ -43,10 +57,6 @@ function nodeEntry(result: InitKeystoreResult): Readonly<Record<string, unknown>
     multiaddrs: [MULTIADDR_PLACEHOLDER],
     kemPublicKey: result.publicInfo.kemPublicKey,
   };
-}
-
-function abbreviate(hex: string): string {
-  return `${hex.slice(0, 16)}…${hex.slice(-16)}`;
 }
 
 function humanReport(result: InitKeystoreResult): string {
@@ -67,48 +77,36 @@ function humanReport(result: InitKeystoreResult): string {
 }
 
 function jsonReport(result: InitKeystoreResult): string {
-  return `${JSON.stringify({
+  return jsonLine({
+    ok: true,
     keystore: result.path,
     encrypted: result.encrypted,
     peerId: result.publicInfo.peerId,
     nodePublicKey: result.publicInfo.nodePublicKey,
     kemPublicKey: result.publicInfo.kemPublicKey,
     nodeEntry: nodeEntry(result),
-  })}\n`;
-}
-
-function usageError(message: string): QkmsError {
-  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
+  });
 }
 
 /** Runs `qkms node init ARGS`; throws QkmsError (mapped to an exit code by main). */
 export function nodeInit(argv: readonly string[], io: CliIo): number {
-  const { flags, positionals } = parseArgs(argv, {
-    dir: 'string',
-    'passphrase-file': 'string',
-    json: 'boolean',
-    help: 'boolean',
-    // Recognized only to refuse it with the reason.
-    passphrase: 'string',
-  });
+  const { flags, positionals } = parseArgs(argv, NODE_INIT_FLAGS);
   if (flags.help) {
     io.stdout.write(`${NODE_INIT_USAGE}\n`);
-    return 0;
+    return EXIT.ok;
   }
   if (flags.passphrase !== undefined) {
     throw usageError(
       `--passphrase: a passphrase on the command line is visible to other users (ps); use ${PASSPHRASE_ENV} or --passphrase-file FILE`,
     );
   }
-  if (positionals.length > 0) {
-    throw usageError(`${JSON.stringify(positionals[0])}: unexpected argument`);
-  }
+  noPositionals(positionals);
   if (flags.dir === undefined) throw usageError('--dir DIR: required');
   if (flags.dir === '') throw usageError('--dir: expected a directory, got ""');
 
   const envPassphrase = io.env[PASSPHRASE_ENV];
   if (envPassphrase === '') {
-    throw new QkmsError(ErrorCode.CONFIG_INVALID, `${PASSPHRASE_ENV}: is set but empty`);
+    throw configError(`${PASSPHRASE_ENV}: is set but empty`);
   }
   // The same sources as `node start`: a flag beats QKMS_PASSPHRASE_FILE, and a
   // file beside QKMS_PASSPHRASE is ambiguous. Honouring the variable here too
@@ -125,13 +123,12 @@ export function nodeInit(argv: readonly string[], io: CliIo): number {
         : undefined;
   if (file !== undefined) {
     if (envPassphrase !== undefined) {
-      throw new QkmsError(
-        ErrorCode.CONFIG_INVALID,
+      throw configError(
         `${file.origin}: ${PASSPHRASE_ENV} is also set; give the passphrase one way`,
       );
     }
     if (file.path === '') {
-      throw new QkmsError(ErrorCode.CONFIG_INVALID, `${file.origin}: expected a file, got ""`);
+      throw configError(`${file.origin}: expected a file, got ""`);
     }
     source = { kind: 'file', path: resolve(io.cwd, file.path), origin: file.origin };
   } else if (envPassphrase !== undefined) {
@@ -139,15 +136,27 @@ export function nodeInit(argv: readonly string[], io: CliIo): number {
   }
   const passphrase = resolvePassphrase(source, io);
 
-  const result = initKeystore(resolve(io.cwd, flags.dir), {
-    suite: requireNativeSuite(),
-    passphrase,
-  });
+  const dir = resolve(io.cwd, flags.dir);
+  const create = (): InitKeystoreResult =>
+    initKeystore(dir, { suite: requireNativeSuite(), passphrase });
+  // Without a passphrase there is no scrypt: creating the keystore is instant.
+  const result =
+    passphrase === undefined
+      ? create()
+      : stepSync(
+          io,
+          {
+            prefix: 'qkms node init',
+            start: `encrypting the keystore (${SCRYPT_NOTE})`,
+            done: 'keystore encrypted',
+          },
+          create,
+        );
   if (!result.encrypted) {
     io.stderr.write(
       `qkms: warning: no passphrase (${PASSPHRASE_ENV} or --passphrase-file); the keystore is stored unencrypted, protected only by its file mode 0600\n`,
     );
   }
   io.stdout.write(flags.json ? jsonReport(result) : humanReport(result));
-  return 0;
+  return EXIT.ok;
 }

@@ -8,10 +8,13 @@ import {
   PASSPHRASE_ENV,
   resolvePassphrase,
 } from '../node-options.ts';
+import { FLAG_SPECS } from '../node-settings.ts';
 import { startDaemon, type Daemon } from '../../node/index.ts';
-import { EXIT } from '../exit.ts';
-import type { CliIo } from '../io.ts';
+import { parseArgs } from '../args.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
+import { CommandFailure, type CliIo } from '../io.ts';
 import { describeStartFailure } from './start-failure.ts';
+import { SCRYPT_NOTE, formatElapsed } from '../progress.ts';
 
 export const NODE_START_USAGE = `Usage: qkms node start --dir DIR --nodeset FILE [--listen MULTIADDR] [--http HOST:PORT] [options]
 
@@ -20,17 +23,28 @@ keystore in DIR (made by 'qkms node init').
 
 ${describeOptions()}
 
-Exit codes: 0 stopped cleanly (SIGINT, SIGTERM), 1 unexpected failure (a
-restart may help), 2 usage error, 3 bad configuration, keystore or node set,
-or a listen address this host cannot use, 8 a listen address (--listen,
---http) or the data directory (--dir) is in use by another process. The
-systemd unit does not restart on 2, 3 or 8.`;
+A required setting given by no source is a usage error (2); a malformed
+value, from a flag, a variable or the config file, is a configuration error
+(3). The systemd unit does not restart on 2, 3 or 8.
+
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config, EXIT.inUse], {
+  [EXIT.ok]: 'stopped cleanly (SIGINT, SIGTERM)',
+  [EXIT.failure]: 'unexpected failure (a restart may help)',
+  [EXIT.usage]: 'a bad flag or argument, or a required setting (--dir, --nodeset) given nowhere',
+  [EXIT.config]:
+    'a malformed setting, keystore or node set, or a listen address this host cannot use',
+  [EXIT.inUse]:
+    'a listen address (--listen, --http) or the data directory (--dir) is in use by another process',
+})}`;
+
+/** Every setting's flag, --config, --passphrase (refused with the reason) and --help. */
+export const NODE_START_FLAGS = { ...FLAG_SPECS, help: 'boolean' } as const;
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function nodeStart(argv: readonly string[], io: CliIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (parseArgs(argv, NODE_START_FLAGS).flags.help === true) {
     io.stdout.write(`${NODE_START_USAGE}\n`);
     return EXIT.ok;
   }
@@ -80,6 +94,12 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
   process.on('SIGTERM', onSignal);
 
   let daemon: Daemon;
+  // The keystore is unlocked inside startDaemon, first: with a passphrase that
+  // is scrypt, which takes seconds and blocks the process while it runs.
+  const startedAt = performance.now();
+  if (passphrase !== undefined) {
+    io.stderr.write(`qkms node start: unlocking the keystore (${SCRYPT_NOTE})…\n`);
+  }
   try {
     daemon = await startDaemon(options, { passphrase });
   } catch (e) {
@@ -91,10 +111,14 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
       http: options.http.address,
     });
     if (failure === undefined) throw e;
-    io.stderr.write(`qkms node start: ${failure.message}\n`);
-    return failure.exit;
+    throw new CommandFailure(failure.exit, failure.message, { cause: e });
   }
   started.daemon = daemon;
+  if (passphrase !== undefined) {
+    io.stderr.write(
+      `qkms node start: keystore unlocked and node started in ${formatElapsed(performance.now() - startedAt)}\n`,
+    );
+  }
   io.stdout.write(
     `qkms node ${daemon.index} ready: peer ${daemon.peerId} listening ${daemon.listen.join(' ')} ` +
       `metrics http://${daemon.http.host}:${daemon.http.port}/metrics\n`,

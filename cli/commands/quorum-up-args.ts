@@ -4,8 +4,8 @@
 // that is already taken is found here, named, and refused.
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { ErrorCode, QkmsError } from '../../protocol/index.ts';
 import { parseArgs } from '../args.ts';
+import { configError, noPositionals, usageError } from '../io.ts';
 import { DEV_HOST, HTTP_PORT_OFFSET, httpPort, libp2pPort } from './dev-quorum.ts';
 
 export const QUORUM_UP_DEFAULTS = { nodes: 5, threshold: 3, dir: '.qkms', basePort: 7101 } as const;
@@ -29,13 +29,14 @@ export interface PortUse {
   readonly what: string;
 }
 
-function usageError(message: string): QkmsError {
-  return new QkmsError(ErrorCode.INVALID_ARGUMENT, message);
-}
-
-function configError(message: string): QkmsError {
-  return new QkmsError(ErrorCode.CONFIG_INVALID, message);
-}
+export const QUORUM_UP_FLAGS = {
+  nodes: 'string',
+  threshold: 'string',
+  dir: 'string',
+  'base-port': 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
 
 function intFlag(
   value: string | undefined,
@@ -56,18 +57,9 @@ function intFlag(
 
 /** Validates the flags of `qkms quorum up`; null for --help. Throws INVALID_ARGUMENT naming the flag. */
 export function parseQuorumUpArgs(argv: readonly string[], cwd: string): QuorumUpOptions | null {
-  const { flags, positionals } = parseArgs(argv, {
-    nodes: 'string',
-    threshold: 'string',
-    dir: 'string',
-    'base-port': 'string',
-    json: 'boolean',
-    help: 'boolean',
-  });
+  const { flags, positionals } = parseArgs(argv, QUORUM_UP_FLAGS);
   if (flags.help) return null;
-  if (positionals.length > 0) {
-    throw usageError(`${JSON.stringify(positionals[0])}: unexpected argument`);
-  }
+  noPositionals(positionals);
   const nodes =
     intFlag(flags.nodes, '--nodes', QUORUM_UP_NODES.min, QUORUM_UP_NODES.max) ??
     QUORUM_UP_DEFAULTS.nodes;

@@ -8,10 +8,13 @@
 // Exit codes: 0 stopped cleanly, 1 a node failed to start, every node died,
 // or a node had to be killed on the way out, 2 usage error, 3 a port is
 // taken, the directory is in use, or a file in it is invalid.
-import { isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireNativeSuite, toHex } from '../../protocol/index.ts';
 import { ENV_PREFIX, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV } from '../node-options.ts';
+import { formatElapsed } from '../progress.ts';
+import { SCRATCH_DIR, nextSteps, shown } from './quorum-next-steps.ts';
+import { QUORUM_ENV } from '../quorum-file.ts';
 import { prepareSecretDir } from '../../node/index.ts';
 import {
   DEV_HOST,
@@ -20,7 +23,8 @@ import {
   prepareDevQuorum,
   type DevQuorum,
 } from './dev-quorum.ts';
-import { EXIT, type CliIo } from '../io.ts';
+import { EXIT, exitCodeHelp } from '../exit.ts';
+import { CommandFailure, jsonLine, type CliIo } from '../io.ts';
 import { describeExit, spawnNodeChild, stopNodeChildren, type NodeChild } from './node-children.ts';
 import {
   QUORUM_UP_DEFAULTS,
@@ -60,17 +64,26 @@ Runs a local development quorum of N nodes, any T of which recover a key, on
 In DIR it creates, or reuses when present: a keystore per node
 (DIR/nodes/<index>/, NOT encrypted: a dev quorum, never for real keys), a dev
 admin key (DIR/admin.key, as 'qkms admin key new' writes), the signed node
-set (DIR/nodeset.json) and the client config (DIR/quorum.json: the node set
-and each node's address). Keys are kept from run to run; the node set is
-rewritten, with the next epoch, when N, T or the ports change.
+set (DIR/nodeset.json), the client config (DIR/quorum.json: the node set
+and each node's address), and DIR/${SCRATCH_DIR}/, the folder the printed next
+steps write their files to (a wallet key, content keys, manifests). Keys are
+kept from run to run; the node set is rewritten, with the next epoch, when N,
+T or the ports change.
 
 Each node runs as 'qkms node start' in a child process, its log appended to
 DIR/nodes/<index>/node.log. When every node is ready, one line starting
 'qkms quorum ready:' lists their addresses and metrics URLs. Ctrl-C stops
 them all cleanly (nodes still running after ${STOP_GRACE_MS / 1000} s are killed).
 
-Exit codes: 0 stopped cleanly, 1 a node failed or had to be killed, 2 usage
-error, 3 a port is taken, DIR is in use, or a file in it is invalid.`;
+--json prints the ready report as one object (ok, dir, quorum, nodeSetId,
+nodes, next, …); a node that fails to start gives {"ok": false, "exit": 1,
+"error", "nodes": [{index, log, tail}]}.
+
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.ok]: 'stopped cleanly',
+  [EXIT.failure]: 'a node failed to start, every node died, or one had to be killed',
+  [EXIT.config]: 'a port is taken, DIR is in use, or a file in it is invalid',
+})}`;
 
 /** The environment of the nodes: ours, less the QKMS_* settings of production nodes. */
 function childEnv(env: CliIo['env']): { env: Record<string, string>; dropped: string[] } {
@@ -78,30 +91,12 @@ function childEnv(env: CliIo['env']): { env: Record<string, string>; dropped: st
   const dropped: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
+    // QKMS_QUORUM is the client commands' own: not passed, and not worth a note.
+    if (name === QUORUM_ENV) continue;
     if (name.startsWith(ENV_PREFIX) && !PASSED_ENV.includes(name)) dropped.push(name);
     else out[name] = value;
   }
   return { env: out, dropped: dropped.sort() };
-}
-
-/** A path as the operator would type it: relative to the working directory when inside it. */
-function shown(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  const text = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
-  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
-}
-
-function nextCommands(quorum: DevQuorum, cwd: string): readonly string[] {
-  const config = shown(quorum.configFile, cwd);
-  const wallet = shown(join(quorum.dir, 'wallet.key'), cwd);
-  return [
-    `npx qkms wallet new --out ${wallet}`,
-    `npx qkms content publish --quorum ${config} --wallet-key ${wallet} --cek-out cek.hex --out manifest.json`,
-    `npx qkms content recover --quorum ${config} --manifest manifest.json --wallet-key ${wallet} --out recovered.hex`,
-    `npx qkms node status --quorum ${config}`,
-    `npx qkms admin revoke --quorum ${config} --admin-key ${shown(quorum.adminKeyFile, cwd)} --wallet <the address 'wallet new' printed>`,
-    `npx qkms audit verify --dir ${shown(join(quorum.dir, 'nodes', '1'), cwd)}`,
-  ];
 }
 
 function readyReport(
@@ -110,12 +105,15 @@ function readyReport(
   options: QuorumUpOptions,
   cwd: string,
 ): string {
-  const next = nextCommands(quorum, cwd);
+  const steps = nextSteps(quorum, cwd);
+  const next = steps.map((s) => s.command);
   if (options.json) {
-    return `${JSON.stringify({
+    return jsonLine({
+      ok: true,
       ready: true,
       dir: quorum.dir,
       quorum: quorum.configFile,
+      scratch: join(quorum.dir, SCRATCH_DIR),
       nodeSet: quorum.nodeSetFile,
       nodeSetId: toHex(quorum.nodeSet.id),
       epoch: quorum.nodeSet.epoch,
@@ -129,31 +127,33 @@ function readyReport(
         pid: children.find((c) => c.index === n.index)?.pid ?? null,
       })),
       next,
-    })}\n`;
+    });
   }
   const nodes = quorum.nodes.map((n) => `node ${n.index} ${n.multiaddr} metrics ${n.metrics}`);
   return [
     `qkms quorum ready: ${quorum.nodeSet.threshold} of ${quorum.nodes.length} nodes, config ${shown(quorum.configFile, cwd)}; ${nodes.join('; ')}`,
     '',
-    'What next:',
-    '  # a wallet (its key stays in the file)',
-    `  ${next[0] ?? ''}`,
-    '  # publish: a fresh content key, split among the nodes',
-    `  ${next[1] ?? ''}`,
-    '  # recover it as the wallet',
-    `  ${next[2] ?? ''}`,
+    `What next, in a second terminal from this folder (files go to ${shown(join(quorum.dir, SCRATCH_DIR), cwd)}/):`,
+    ...steps.flatMap((s) => [`  # ${s.note}`, `  ${s.command}`]),
     '',
     `Node logs: ${shown(join(quorum.dir, 'nodes'), cwd)}/<index>/node.log. Ctrl-C stops the quorum.`,
     '',
   ].join('\n');
 }
 
-function reportFailure(io: CliIo, child: NodeChild, headline: string): void {
+/** The last lines of CHILD's log, indented under a line naming the file. */
+function logLines(child: NodeChild): string[] {
   const tail = child.logTail(LOG_TAIL_LINES);
-  io.stderr.write(
-    `qkms quorum: ${headline}; ${tail.length === 0 ? `nothing in its log ${child.logFile}` : `the last lines of its log ${child.logFile}:`}\n`,
-  );
-  for (const line of tail) io.stderr.write(`  ${line}\n`);
+  if (tail.length === 0) return [`nothing in the log of node ${child.index}, ${child.logFile}`];
+  return [
+    `the last lines of the log of node ${child.index}, ${child.logFile}:`,
+    ...tail.map((line) => `  ${line}`),
+  ];
+}
+
+function reportFailure(io: CliIo, child: NodeChild, headline: string): void {
+  io.stderr.write(`qkms quorum: ${headline}\n`);
+  for (const line of logLines(child)) io.stderr.write(`${line}\n`);
 }
 
 type StartOutcome =
@@ -309,6 +309,7 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
       `qkms quorum: a DEV quorum: the node keystores and the admin key in ${shown(quorum.dir, io.cwd)} are NOT encrypted (file mode 0600 only); never use it for real content\n`,
     );
     for (const note of quorum.notes) io.stderr.write(`qkms quorum: ${note}\n`);
+    prepareSecretDir(join(quorum.dir, SCRATCH_DIR));
     if (dropped.length > 0) {
       const passphrase = dropped.some((n) => n === PASSPHRASE_ENV || n === PASSPHRASE_FILE_ENV);
       io.stderr.write(
@@ -318,7 +319,7 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
     if (stop.signal.aborted) return EXIT.ok;
 
     io.stderr.write(
-      `qkms quorum: starting ${quorum.nodes.length} nodes, threshold ${quorum.nodeSet.threshold}\n`,
+      `qkms quorum: starting ${quorum.nodes.length} nodes, threshold ${quorum.nodeSet.threshold} (a few seconds)…\n`,
     );
     for (const node of quorum.nodes) {
       children.push(
@@ -345,30 +346,40 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
       );
     }
 
+    const waitStarted = performance.now();
     const outcome = await awaitReady(children, stop.signal, io);
     if (outcome.kind === 'ready') {
+      io.stderr.write(
+        `qkms quorum: all ${children.length} nodes ready in ${formatElapsed(performance.now() - waitStarted)}\n`,
+      );
       io.stdout.write(readyReport(quorum, children, options, io.cwd));
       return await supervise(children, stop.signal, io);
     }
     if (outcome.kind === 'stopped') return await stopAll(children, io);
-    if (outcome.kind === 'failed') {
-      const exit = await outcome.child.exited;
-      reportFailure(
-        io,
-        outcome.child,
-        `node ${outcome.child.index} failed to start (${describeExit(exit)})`,
-      );
-    } else {
-      for (const child of outcome.late) {
-        reportFailure(
-          io,
-          child,
-          `node ${child.index} was not ready within ${READY_TIMEOUT_MS / 1000} s`,
-        );
-      }
-    }
+    const failed =
+      outcome.kind === 'failed'
+        ? [
+            {
+              child: outcome.child,
+              headline: `node ${outcome.child.index} failed to start (${describeExit(await outcome.child.exited)})`,
+            },
+          ]
+        : outcome.late.map((child) => ({
+            child,
+            headline: `node ${child.index} was not ready within ${READY_TIMEOUT_MS / 1000} s`,
+          }));
     await stopAll(children, io);
-    return EXIT.failure;
+    // Reported as every command's failure is (cli/main.ts): stderr, or --json on stdout.
+    throw new CommandFailure(EXIT.failure, failed.map((f) => f.headline).join('; '), {
+      json: {
+        nodes: failed.map(({ child }) => ({
+          index: child.index,
+          log: child.logFile,
+          tail: child.logTail(LOG_TAIL_LINES),
+        })),
+      },
+      lines: failed.flatMap(({ child }) => logLines(child)),
+    });
   } finally {
     clearInterval(orphanWatch);
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);

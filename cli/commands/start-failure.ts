@@ -6,12 +6,12 @@
 // server's raw EADDRINUSE — and this turns each into one sentence that names
 // the address or the folder and what to do, and an exit code the systemd unit
 // does not restart on (a restart cannot free a port or a lock someone else holds).
-import { EXIT } from '../exit.ts';
+import { EXIT, type ExitCode } from '../exit.ts';
 
 export interface StartFailure {
   /** One sentence, no stack trace. */
   readonly message: string;
-  readonly exit: number;
+  readonly exit: ExitCode;
 }
 
 export interface StartContext {

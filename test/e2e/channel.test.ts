@@ -1,3 +1,4 @@
+// Long file: one e2e suite of the request channel, each limit and outcome against real hosts.
 // The request channel (docs/protocol.md §1b) between a real libp2p host and a
 // real client over TCP on loopback: answers come back by id in the order they
 // finish; requests past maxInFlight are answered BUSY at once while the rest
@@ -6,8 +7,11 @@
 // without a handler and a message over its kind's cap are answered with a
 // code (the latter from its head, before its message arrives); a frame too
 // short for its header resets the stream; onRequest sees every request once
-// with its protocol and outcome. The client's connection
-// pool, over the same channel, keeps to one channel per connection.
+// with its protocol and outcome, and the log one line, through the same
+// request template as a stream (node/network/request.ts); registerChannel
+// refuses a spec or deps bag that would weaken a limit, as registerHandler
+// does. The client's connection pool, over the same channel, keeps to one
+// channel per connection.
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Connection, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -33,7 +37,7 @@ import {
   type ChannelKind,
   type NodeEntry,
   type RejectionCode,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { recorder } from '../support/net-recorder.ts';
 import { createClient } from '../support/quorum.ts';
 
@@ -440,6 +444,41 @@ describe('answers and outcomes', () => {
     ]);
   });
 
+  it('writes one log line per request, as a stream request does: an INTERNAL one is an error with its reason', async () => {
+    const node = await serve({
+      info: echo,
+      revoke: () => Promise.reject(new Error('disk on fire')),
+    });
+    const channel = await channelTo(node);
+    expect(await ask(channel, 'info', Uint8Array.of(1))).toEqual(Uint8Array.of(1));
+    expect(rejection(await ask(channel, 'revoke', Uint8Array.of(2)))).toBe('INTERNAL');
+    await until(() => node.requests.length === 2);
+    const lines = node.log.lines.filter((l) => l.msg.startsWith('request'));
+    expect(lines).toEqual([
+      {
+        level: 'info',
+        msg: 'request',
+        ctx: expect.objectContaining({
+          protocol: '/qkms/info/1',
+          outcome: 'ok',
+          delivered: true,
+          channel: true,
+        }) as unknown,
+      },
+      {
+        level: 'error',
+        msg: 'request failed',
+        ctx: expect.objectContaining({
+          protocol: '/qkms/revoke/1',
+          outcome: 'INTERNAL',
+          channel: true,
+          err: 'Error',
+          reason: 'disk on fire',
+        }) as unknown,
+      },
+    ]);
+  });
+
   it('hands the handler the Noise-authenticated PeerId of the client', async () => {
     let seen = '';
     const node = await serve({
@@ -452,6 +491,54 @@ describe('answers and outcomes', () => {
     const channel = await Channel.open(connection, AbortSignal.timeout(WAIT_MS));
     await ask(channel, 'info', Uint8Array.of(1));
     expect(seen).toBe(clients[0]?.peerId.toString());
+  });
+});
+
+describe('option bags refuse what would weaken a limit', () => {
+  const good = (): ChannelSpec => ({
+    readDeadlineMs: 1_000,
+    maxInFlight: 8,
+    maxInboundStreams: 4,
+    handlers: { info: echo },
+  });
+  const bad: [string, Record<string, unknown>][] = [
+    ['an unknown key', { maxInFlights: 8 }],
+    ['a zero deadline', { readDeadlineMs: 0 }],
+    ['a deadline over a minute', { readDeadlineMs: 60_001 }],
+    ['a fractional in-flight limit', { maxInFlight: 1.5 }],
+    ['a zero in-flight limit', { maxInFlight: 0 }],
+    ['a string stream limit', { maxInboundStreams: '4' }],
+    ['a handler for a kind the channel does not carry', { handlers: { revsync: echo } }],
+    ['a handler that is not a function', { handlers: { info: 'echo' } }],
+    ['no handlers', { handlers: null }],
+  ];
+  for (const [name, patch] of bad) {
+    it(`registerChannel refuses ${name}`, async () => {
+      const host = await createHost(
+        { privateKey: await generateKeyPair('Ed25519'), listen: [], nodeSetPeers: [], allow: [] },
+        { log: recorder() },
+      );
+      hosts.push(host);
+      const spec: ChannelSpec = { ...good(), ...patch };
+      await expect(registerChannel(host.libp2p, spec, { log: recorder() })).rejects.toThrow(
+        expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }),
+      );
+      expect(host.libp2p.getProtocols()).not.toContain(CHANNEL_PROTOCOL);
+    });
+  }
+
+  it('registerChannel refuses an unknown deps key', async () => {
+    const host = await createHost(
+      { privateKey: await generateKeyPair('Ed25519'), listen: [], nodeSetPeers: [], allow: [] },
+      { log: recorder() },
+    );
+    hosts.push(host);
+    const deps = { log: recorder(), metrics: {} } as unknown as {
+      log: ReturnType<typeof recorder>;
+    };
+    await expect(registerChannel(host.libp2p, good(), deps)).rejects.toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }),
+    );
   });
 });
 

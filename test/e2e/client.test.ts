@@ -1,3 +1,4 @@
+// Long file: the client library against one set of real nodes; each case reuses the quorum it starts.
 // The client library against real nodes on loopback (in-process daemons,
 // real libp2p over TCP): publish then recover through QuorumClient and
 // Session, hedging, failing closed, routing around a lying node, a slow node
@@ -27,7 +28,7 @@ import {
   requireNativeSuite,
   type Manifest,
   type NodeSet,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { split } from '../../shamir/index.ts';
 import {
   OTHER_WALLET_PRIVATE_KEY,

@@ -1,3 +1,4 @@
+// Long file: one e2e suite of the stream template, each limit and refusal against real hosts.
 // The handler template and requestOnce between real hosts over TCP on
 // loopback: answers arrive through Noise from the pinned PeerId, rejections
 // carry a code and never our text, the cap is judged from the prefix, the
@@ -16,7 +17,7 @@ import {
   decodeMessage,
   utf8,
   type RejectionCode,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { requestOnce } from '../../node/network/dial.ts';
 import { readFrame } from '../../node/network/frame.ts';
 import { createHost, type Host, type HostOptions } from '../../node/network/host.ts';
@@ -369,6 +370,7 @@ describe('option bags refuse what would weaken a limit', () => {
     ['a deadline over a minute', { readDeadlineMs: 60_001 }],
     ['a string stream limit', { maxInboundStreams: '4' }],
     ['a zero stream limit', { maxInboundStreams: 0 }],
+    ['a zero outbound stream limit', { maxOutboundStreams: 0 }],
   ];
   for (const [name, patch] of bad) {
     it(`registerHandler refuses ${name}`, async () => {

@@ -2,9 +2,11 @@
 // meets them: a libp2p port in use, a data directory another node holds, an
 // HTTP port in use. Each ends with one sentence naming the address or the
 // folder, no stack trace, and exit 8 — which the systemd unit lists in
-// RestartPreventExitStatus=, so it does not restart the node forever.
+// RestartPreventExitStatus=, so it does not restart the node forever. And the
+// settings: a required one given nowhere is a usage error (2), as in every
+// command; a malformed value in the config file a configuration error (3).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +19,9 @@ import {
   type QuorumFiles,
 } from '../support/quorum.ts';
 
-/** cli/exit.ts EXIT.inUse. */
+/** cli/exit.ts EXIT.usage, EXIT.config, EXIT.inUse. */
+const EXIT_USAGE = 2;
+const EXIT_CONFIG = 3;
 const EXIT_IN_USE = 8;
 /** A start that fails does so in a few seconds; generous for slow machines. */
 const EXIT_TIMEOUT_MS = 60_000;
@@ -164,5 +168,28 @@ describe('qkms node start: start failures', () => {
     const unit = readFileSync(join(REPO_ROOT, 'deploy', 'systemd', 'qkms-node.service'), 'utf8');
     const line = unit.split('\n').find((l) => l.startsWith('RestartPreventExitStatus='));
     expect(line?.split('=')[1]?.trim().split(/\s+/).map(Number).sort()).toEqual([2, 3, 8]);
+  });
+});
+
+describe('qkms node start: settings', () => {
+  it('a required setting given nowhere (no --dir, QKMS_DIR or "dir"): one sentence, exit 2', async () => {
+    const run = await startToExit(['--nodeset', files.nodeSetPath]);
+    expect(run.code).toBe(EXIT_USAGE);
+    expectOneSentence(
+      run.stderr,
+      /^qkms node start: dir: required; set --dir DIR, QKMS_DIR, or "dir" in the config file/,
+    );
+    expect(run.stdout).toBe('');
+  });
+
+  it('a malformed value in the config file: one sentence naming the file and key, exit 3', async () => {
+    const config = join(files.root, 'bad-config.json');
+    writeFileSync(config, JSON.stringify({ dir: files.dirs[0], maxInflight: 'many' }));
+    const run = await startToExit(['--config', config, '--nodeset', files.nodeSetPath]);
+    expect(run.code).toBe(EXIT_CONFIG);
+    expectOneSentence(
+      run.stderr,
+      /^qkms node start: config file .*bad-config\.json: "maxInflight": expected an integer/,
+    );
   });
 });

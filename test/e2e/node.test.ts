@@ -19,7 +19,7 @@ import {
   requireNativeSuite,
   toHex,
   verifyReceipt,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { combine } from '../../shamir/index.ts';
 import {
   contentFixture,

@@ -1,7 +1,7 @@
 // `qkms quorum up` and `npm start` as a developer runs them: real child
 // processes, real ports on loopback, stopped by a signal.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,18 @@ import { REPO_ROOT } from '../support/quorum.ts';
 const suite = requireNativeSuite();
 const EXECUTABLE = join(REPO_ROOT, 'bin', 'qkms.ts');
 const READY_PREFIX = 'qkms quorum ready:';
+/** In the printed `admin revoke` step; README writes 0xYOUR_WALLET. */
+const ADDRESS_PLACEHOLDER = "<the address 'wallet new' printed>";
+
+/** README's steps after `npm start`, for a quorum in DIR rather than .qkms/. */
+function readmeSteps(dir: string): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = /```sh\n(npx qkms wallet new[^`]*)```/.exec(readme)?.[1] ?? '';
+  return block
+    .trim()
+    .split('\n')
+    .map((l) => l.replaceAll('.qkms/', `${dir}/`).replace('0xYOUR_WALLET', ADDRESS_PLACEHOLDER));
+}
 /** Generous: five nodes start in a few seconds, but CI machines are slow. */
 const READY_TIMEOUT_MS = 60_000;
 /** `quorum up` allows its nodes 10 s to stop, then kills them. */
@@ -118,7 +130,7 @@ async function start(
 ): Promise<Started> {
   const { group } = options;
   const isReady = (line: string): boolean =>
-    options.json === true ? line.startsWith('{"ready":true') : line.startsWith(READY_PREFIX);
+    options.json === true ? /^\{.*"ready":true/.test(line) : line.startsWith(READY_PREFIX);
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: shellEnv(),
@@ -208,8 +220,10 @@ describe('qkms quorum up', () => {
       expect(await readyWithin(node.metrics.replace(/\/metrics$/, '/readyz'), 10_000)).toBe(200);
     }
     expect(first.stdout()).toContain(
-      `qkms content recover --quorum ${join(dir, 'quorum.json')} --manifest manifest.json --wallet-key ${join(dir, 'wallet.key')} --out recovered.hex`,
+      `qkms content recover --quorum ${join(dir, 'quorum.json')} --manifest ${join(dir, 'scratch', 'manifest.json')} --wallet-key ${join(dir, 'scratch', 'wallet.key')} --out ${join(dir, 'scratch', 'recovered.hex')}`,
     );
+    expect(statSync(join(dir, 'scratch')).mode & 0o777).toBe(0o700);
+    expect(first.stderr()).toMatch(/all 3 nodes ready in /);
     expect(first.stderr()).toContain('NOT encrypted');
     expect(first.stderr()).toMatch(/node 3\/3 ready/);
 
@@ -228,9 +242,11 @@ describe('qkms quorum up', () => {
       json: true,
     });
     const report = JSON.parse(second.readyLine) as {
+      ok: boolean;
       ready: boolean;
       nodes: { index: number; peerId: string; pid: number }[];
     };
+    expect(report.ok).toBe(true);
     expect(report.ready).toBe(true);
     expect(report.nodes.map((n) => n.peerId)).toEqual(config.nodes.map((n) => n.peerId));
     expect(second.stderr()).toContain('reused the 3 node keystores');
@@ -252,78 +268,69 @@ describe('qkms quorum up', () => {
     expect(started.readyLine).toMatch(/^qkms quorum ready: 3 of 5 nodes, /);
     expect(parseSignedNodeSet(suite, readConfig(dir).nodeSet).nodes).toHaveLength(5);
 
-    // The printed next steps, as a newcomer runs them (through the executable).
-    const quorum = join(dir, 'quorum.json');
-    const wallet = join(dir, 'wallet.key');
-    const cli = (...args: string[]): { code: number | null; stdout: string } => {
+    // The printed next steps are README's, in its order. A newcomer runs them as printed
+    // (through the executable), from another folder: they write only into DIR/scratch.
+    const printed = started
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('  npx qkms '))
+      .map((l) => l.trim());
+    expect(printed).toEqual(readmeSteps(dir));
+    const cwd = mkdtempSync(join(root, 'cwd-'));
+    const scratch = join(dir, 'scratch');
+    const cli = (
+      command: string,
+      options: { address?: string; env?: Record<string, string> } = {},
+    ): { code: number | null; stdout: string; stderr: string } => {
+      const args = command
+        .replace(ADDRESS_PLACEHOLDER, options.address ?? '')
+        .split(' ')
+        .slice(2); // "npx qkms"
       const r = spawnSync(process.execPath, [EXECUTABLE, ...args], {
-        cwd: dir,
-        env: shellEnv(),
+        cwd,
+        env: { ...shellEnv(), ...options.env },
         encoding: 'utf8',
       });
-      return { code: r.status, stdout: r.stdout };
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
     };
-    const made = cli('wallet', 'new', '--out', wallet);
+    const [walletStep, publishStep, recoverStep, statusStep, revokeStep, auditStep] = printed;
+    const made = cli(walletStep ?? '');
     expect(made.code).toBe(0);
     const address = /0x[0-9a-fA-F]{40}/.exec(made.stdout)?.[0] ?? '';
-    const published = cli(
-      'content',
-      'publish',
-      '--quorum',
-      quorum,
-      '--wallet-key',
-      wallet,
-      '--cek-out',
-      'cek.hex',
-      '--out',
-      'manifest.json',
+    const wallet = join(scratch, 'wallet.key');
+    expect(cli(`npx qkms wallet show ${wallet} --json`).stdout).toBe(
+      `${JSON.stringify({ ok: true, address, keyFile: wallet })}\n`,
     );
-    expect(published.code).toBe(0);
-    const recovered = cli(
-      'content',
-      'recover',
-      '--quorum',
-      quorum,
-      '--manifest',
-      'manifest.json',
-      '--wallet-key',
-      wallet,
-      '--out',
-      'recovered.hex',
-    );
-    expect(recovered.code).toBe(0);
-    const cek = readFileSync(join(dir, 'cek.hex'), 'utf8');
+    const published = cli(publishStep ?? '');
+    expect(published.code, published.stderr).toBe(0);
+    const recovered = cli(recoverStep ?? '');
+    expect(recovered.code, recovered.stderr).toBe(0);
+    const cek = readFileSync(join(scratch, 'cek.hex'), 'utf8');
     expect(cek).toMatch(/^[0-9a-f]{64}\n$/);
-    expect(readFileSync(join(dir, 'recovered.hex'), 'utf8')).toBe(cek);
-    expect(statSync(join(dir, 'recovered.hex')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(scratch, 'recovered.hex'), 'utf8')).toBe(cek);
+    expect(statSync(join(scratch, 'recovered.hex')).mode & 0o777).toBe(0o600);
     expect(published.stdout + recovered.stdout).not.toContain(cek.trim());
-    expect(cli('node', 'status', '--quorum', quorum).code).toBe(0);
-    const revoked = cli(
-      'admin',
-      'revoke',
-      '--quorum',
-      quorum,
-      '--admin-key',
-      join(dir, 'admin.key'),
-      '--wallet',
-      address,
-    );
-    expect(revoked.code).toBe(0);
+    expect(cli(statusStep ?? '').code).toBe(0);
+    // Without --quorum: QKMS_QUORUM names the file.
+    expect(
+      cli('npx qkms node status', { env: { QKMS_QUORUM: join(dir, 'quorum.json') } }).code,
+    ).toBe(0);
+    const revoked = cli(revokeStep ?? '', { address });
+    expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(/^effective: [345] of 5 nodes hold it \(3 needed\)$/m);
     const refused = cli(
-      'content',
-      'recover',
-      '--quorum',
-      quorum,
-      '--manifest',
-      'manifest.json',
-      '--wallet-key',
-      wallet,
-      '--out',
-      'again.hex',
+      (recoverStep ?? '').replace(join(scratch, 'recovered.hex'), join(scratch, 'again.hex')),
     );
     expect(refused.code).toBe(6);
-    expect(cli('audit', 'verify', '--dir', join(dir, 'nodes', '1')).code).toBe(0);
+    expect(cli(auditStep ?? '').code).toBe(0);
+    // Nothing was written where the commands ran; everything went to the scratch folder.
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(readdirSync(scratch).sort()).toEqual([
+      'cek.hex',
+      'manifest.json',
+      'recovered.hex',
+      'wallet.key',
+    ]);
 
     // What a terminal does on Ctrl-C: the signal goes to npm, its shell and `quorum up` at once.
     process.kill(-(started.child.pid ?? 0), 'SIGINT');

@@ -9,7 +9,7 @@ import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Libp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeMessage } from '../../protocol/index.ts';
+import { encodeMessage } from '../../protocol/internal.ts';
 import { REVSYNC_PROTOCOL } from '../../node/revocation/sync.ts';
 import { startQuorum, stopQuorum, type Quorum } from '../support/in-process.ts';
 import { ask, createClient } from '../support/quorum.ts';

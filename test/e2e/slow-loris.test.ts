@@ -21,7 +21,7 @@ import {
   type HostLimits,
   type NetLogger,
 } from '../../node/network/index.ts';
-import { MAX_FRAME_BYTES, decodeMessage, type RejectionCode } from '../../protocol/index.ts';
+import { MAX_FRAME_BYTES, decodeMessage, type RejectionCode } from '../../protocol/internal.ts';
 
 const PROTOCOL = '/qkms/test-echo/1';
 const CAP = MAX_FRAME_BYTES.recover;

@@ -9,7 +9,7 @@ import { tcp, type TCPSocketOptions } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, encodeMessage } from '../../protocol/index.ts';
+import { ErrorCode, encodeMessage } from '../../protocol/internal.ts';
 import { startQuorum, stopQuorum, type Quorum } from '../support/in-process.ts';
 import { ask } from '../support/quorum.ts';
 

@@ -27,7 +27,7 @@ import {
   MAX_FRAME_BYTES,
   encodeChannelRequest,
   encodeFrame,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 import { REPO_ROOT, createClient, createQuorumFiles } from '../support/quorum.ts';
 import { cpuMs } from './proc-stats.ts';
 

@@ -18,7 +18,7 @@
 //
 // It uses only what every version of the services has had, so it also runs
 // on a checkout from before the fixes, for a before-and-after comparison.
-import { createManifest, QkmsError, requireNativeSuite } from '../../protocol/index.ts';
+import { createManifest, QkmsError, requireNativeSuite } from '../../protocol/internal.ts';
 import { ReplayGuard } from '../../node/replay-guard.ts';
 import { MemoryNonceStore } from '../support/nonce-store.ts';
 import {

@@ -8,7 +8,7 @@ import {
   type CryptoSuite,
   type Encapsulation,
   type Sealed,
-} from '../../protocol/index.ts';
+} from '../../protocol/internal.ts';
 
 export const native = requireNativeSuite();
 

@@ -5,7 +5,7 @@
 import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
 import { XWing } from '@hpke/hybridkem-x-wing';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
-import { open, seal } from '../../protocol/index.ts';
+import { open, seal } from '../../protocol/internal.ts';
 import {
   cycle,
   encapsulations,
