@@ -16,6 +16,7 @@ import {
   suite,
   useTempDirs,
   withRawDb,
+  openStore,
 } from '../../test/support/store-fixture.ts';
 import { NodeStore } from './db.ts';
 import { MetaName, metaKey } from './keys.ts';
@@ -48,11 +49,7 @@ describe('NodeStore durability and lifecycle', () => {
   it('passes sync: true to LevelDB for content, nonce batches and both run markers', async () => {
     const put = vi.spyOn(Level.prototype, 'put');
     const batch = vi.spyOn(Level.prototype, 'batch');
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await store.putContent(content());
     await store.putNonces([nonce(10)]);
     await store.close();

@@ -18,6 +18,11 @@ export const SEALED_VALUE_POSITIONS = [0, 1, 12, 13, -17, -1];
  * A maker of temporary store directories for the calling test file; each
  * directory and its `-integrity` sibling are removed after every test.
  */
+/** A fresh store at `path` under a random storage key: what most store tests start from. */
+export function openStore(path: string): Promise<NodeStore> {
+  return NodeStore.open({ path, storageKey: suite.randomBytes(32), suite });
+}
+
 export function useTempDirs(prefix = 'qkms-'): () => string {
   const dirs: string[] = [];
   afterEach(() => {

@@ -14,6 +14,7 @@ import {
   suite,
   useTempDirs,
   withRawDb,
+  openStore,
 } from '../../../test/support/store-fixture.ts';
 import { NodeStore } from '../db.ts';
 import { contentKey } from '../keys.ts';
@@ -22,11 +23,7 @@ const tempDir = useTempDirs();
 
 describe('NodeStore content records', () => {
   it('round-trips a content record and reports absent ids as undefined', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     const record = content();
     await store.putContent(record);
     expect(await store.getContent(record.contentId)).toEqual(record);
@@ -36,11 +33,7 @@ describe('NodeStore content records', () => {
   });
 
   it('replaces a record stored again under the same id', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     const first = content();
     const second = content({ contentId: first.contentId, storedAt: first.storedAt + 1 });
     await store.putContent(first);
@@ -51,11 +44,7 @@ describe('NodeStore content records', () => {
   });
 
   it('counts many content records (past one iterator step)', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await Promise.all(Array.from({ length: 1500 }, () => store.putContent(content())));
     await store.putNonces([nonce(10)]); // other kinds do not count
     expect(await store.countContent()).toBe(1500);
@@ -76,22 +65,14 @@ describe('NodeStore content records', () => {
     ['negative storedAt', { storedAt: -1 }, ErrorCode.INVALID_ARGUMENT],
     ['fractional storedAt', { storedAt: 1.5 }, ErrorCode.INVALID_ARGUMENT],
   ] as const)('refuses to store a record with %s', async (_name, bad, code) => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await expect(store.putContent(content(bad))).rejects.toMatchObject({ code });
     expect(await store.countContent()).toBe(0);
     await store.close();
   });
 
   it('refuses a contentId of the wrong length on read', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await expect(store.getContent(new Uint8Array(16))).rejects.toMatchObject({
       code: ErrorCode.INVALID_LENGTH,
     });

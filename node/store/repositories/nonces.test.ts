@@ -13,6 +13,7 @@ import {
   suite,
   useTempDirs,
   withRawDb,
+  openStore,
 } from '../../../test/support/store-fixture.ts';
 import { NodeStore } from '../db.ts';
 import { KeyPrefix, contentKey, nonceKey } from '../keys.ts';
@@ -22,11 +23,7 @@ const tempDir = useTempDirs();
 
 describe('NodeStore nonce records', () => {
   it('round-trips nonces, lists only those live at now, sweeps and deletes', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     const early = [nonce(100), nonce(100)];
     const late = [nonce(200), nonce(300)];
     await store.putNonces([...early, ...late]);
@@ -43,11 +40,7 @@ describe('NodeStore nonce records', () => {
   });
 
   it('refuses a non-integer now', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await expect(store.listNonces(Number.NaN)).rejects.toMatchObject({
       code: ErrorCode.INVALID_ARGUMENT,
     });
@@ -58,11 +51,7 @@ describe('NodeStore nonce records', () => {
   });
 
   it('writes an empty batch as a no-op', async () => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await store.putNonces([]);
     await store.deleteNonces([]);
     expect(await store.listNonces(0)).toEqual([]);
@@ -74,11 +63,7 @@ describe('NodeStore nonce records', () => {
     ['a 12-byte nonce', { nonce: new Uint8Array(12) }, ErrorCode.INVALID_LENGTH],
     ['a NaN expiry', { expiresAt: Number.NaN }, ErrorCode.INVALID_ARGUMENT],
   ] as const)('refuses a batch holding %s, writing none of it', async (_name, bad, code) => {
-    const store = await NodeStore.open({
-      path: tempDir(),
-      storageKey: suite.randomBytes(32),
-      suite,
-    });
+    const store = await openStore(tempDir());
     await expect(store.putNonces([nonce(10), { ...nonce(10), ...bad }])).rejects.toMatchObject({
       code,
     });
