@@ -305,6 +305,8 @@ const SETTINGS: [flag: string, env: string, key: string, badText: string, badJso
   ['http', 'QKMS_HTTP', 'http', 'abc', 9101],
   ['log-level', 'QKMS_LOG_LEVEL', 'logLevel', 'loud', 'INFO'],
   ['passphrase-file', 'QKMS_PASSPHRASE_FILE', 'passphraseFile', '', 1],
+  ['ws-tls-cert', 'QKMS_WS_TLS_CERT', 'wsTlsCert', '', 1],
+  ['ws-tls-key', 'QKMS_WS_TLS_KEY', 'wsTlsKey', '', false],
   ['read-deadline-ms', 'QKMS_READ_DEADLINE_MS', 'readDeadlineMs', '50', 120_001],
   ['max-connections', 'QKMS_MAX_CONNECTIONS', 'maxConnections', '0', 1.5],
   ['max-inflight', 'QKMS_MAX_INFLIGHT', 'maxInflight', '1e3', '64'],
@@ -401,8 +403,9 @@ describe('every invalid setting is CONFIG_INVALID naming it and its source', () 
   it.each([
     ['/ip4/999.0.0.1/tcp/1', /valid multiaddr.*Invalid IPv4/],
     ['/ip4/1.2.3.4/tcp/70000', /valid multiaddr/],
-    ['/ip4/1.2.3.4/tcp/1/p2p/x', /a TCP multiaddr/],
-    ['/ip4/1.2.3.4/udp/1', /a TCP multiaddr/],
+    ['/ip4/1.2.3.4/tcp/1/p2p/x', /a TCP or WebSocket multiaddr/],
+    ['/ip4/1.2.3.4/udp/1', /a TCP or WebSocket multiaddr/],
+    ['/ip4/1.2.3.4/tcp/1/wss', /a TCP or WebSocket multiaddr/],
   ])('--listen %s is refused', (value, message) => {
     expectInvalid(() => parse([...REQUIRED, '--listen', value]), message);
   });
@@ -415,6 +418,67 @@ describe('every invalid setting is CONFIG_INVALID naming it and its source', () 
       () => parse(REQUIRED, { QKMS_LISTEN: many }),
       /^QKMS_LISTEN: expected 1 to 8 multiaddrs, got 9/,
     );
+  });
+});
+
+describe('WebSocket listen addresses', () => {
+  const ws = '/ip4/0.0.0.0/tcp/8101/ws';
+  const wss = '/ip4/0.0.0.0/tcp/443/tls/ws';
+  const tlsFlags = ['--ws-tls-cert', '/etc/qkms/cert.pem', '--ws-tls-key', '/etc/qkms/key.pem'];
+
+  it('takes TCP, ws and wss addresses together; wss with its certificate files', () => {
+    const o = parseNodeOptions({
+      argv: [
+        ...REQUIRED,
+        '--listen',
+        '/ip4/0.0.0.0/tcp/7101',
+        '--listen',
+        ws,
+        '--listen',
+        wss,
+        ...tlsFlags,
+      ],
+      env: {},
+      readFile: readerOf({}),
+      cwd: CWD,
+    }).options;
+    expect(o.network.listen).toEqual(['/ip4/0.0.0.0/tcp/7101', ws, wss]);
+    expect(o.network.wsTls).toEqual({
+      certFile: '/etc/qkms/cert.pem',
+      keyFile: '/etc/qkms/key.pem',
+    });
+  });
+
+  it('a plain ws address needs no certificate', () => {
+    expect(parse([...REQUIRED, '--listen', ws]).listen).toEqual([ws]);
+  });
+
+  it('refuses wss without a certificate, naming the address and the way out', () => {
+    expectInvalid(
+      () => parse([...REQUIRED, '--listen', wss]),
+      /^--listen: \/ip4\/0\.0\.0\.0\/tcp\/443\/tls\/ws serves wss and needs --ws-tls-cert and --ws-tls-key .*reverse proxy/,
+    );
+  });
+
+  it('refuses a certificate without its key, and one no address uses', () => {
+    expectInvalid(
+      () => parse([...REQUIRED, '--listen', wss, '--ws-tls-cert', '/c.pem']),
+      /^--ws-tls-cert: give both --ws-tls-cert and --ws-tls-key, or neither/,
+    );
+    expectInvalid(
+      () => parse([...REQUIRED, '--listen', ws, ...tlsFlags]),
+      /^--ws-tls-cert: no \/tls\/ws listen address would use the certificate/,
+    );
+  });
+
+  it('takes the files from the environment too', () => {
+    const o = parseNodeOptions({
+      argv: [...REQUIRED, '--listen', wss],
+      env: { QKMS_WS_TLS_CERT: '/c.pem', QKMS_WS_TLS_KEY: '/k.pem' },
+      readFile: readerOf({}),
+      cwd: CWD,
+    }).options;
+    expect(o.network.wsTls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem' });
   });
 });
 

@@ -259,6 +259,23 @@ export function parseNodeOptions(input: ParseNodeOptionsInput): ParsedNodeOption
     );
   }
 
+  if ((v.wsTlsCert === null) !== (v.wsTlsKey === null)) {
+    const given = v.wsTlsCert === null ? 'wsTlsKey' : 'wsTlsCert';
+    const origin = raws.get(given)?.origin ?? given;
+    throw configError(`${origin}: give both --ws-tls-cert and --ws-tls-key, or neither`);
+  }
+  const secureListen = v.listen.find((a) => a.endsWith('/tls/ws'));
+  if (secureListen !== undefined && v.wsTlsCert === null) {
+    const origin = raws.get('listen')?.origin ?? 'listen';
+    throw configError(
+      `${origin}: ${secureListen} serves wss and needs --ws-tls-cert and --ws-tls-key (or put a TLS reverse proxy in front of a plain /ws address)`,
+    );
+  }
+  if (secureListen === undefined && v.wsTlsCert !== null) {
+    const origin = raws.get('wsTlsCert')?.origin ?? 'wsTlsCert';
+    throw configError(`${origin}: no /tls/ws listen address would use the certificate`);
+  }
+
   const envPassphrase = env[PASSPHRASE_ENV];
   if (envPassphrase === '') throw configError(`${PASSPHRASE_ENV}: is set but empty`);
   let passphrase: PassphraseSource;
@@ -280,6 +297,10 @@ export function parseNodeOptions(input: ParseNodeOptionsInput): ParsedNodeOption
     logLevel: v.logLevel,
     network: {
       listen: [...v.listen],
+      wsTls:
+        v.wsTlsCert === null || v.wsTlsKey === null
+          ? null
+          : { certFile: v.wsTlsCert, keyFile: v.wsTlsKey },
       readDeadlineMs: v.readDeadlineMs,
       maxConnections: v.maxConnections,
       maxConnectionsPerIp: v.maxConnectionsPerIp,

@@ -81,8 +81,11 @@ export function parseLogLevel(value: unknown): LogLevel {
   return value;
 }
 
-/** A TCP listen address: /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT, valid to the multiaddr parser. */
-const LISTEN_ADDR = /^\/(?:ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/[0-9]+$/;
+/**
+ * A listen address: /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT, optionally with
+ * /ws (WebSocket) or /tls/ws (secure WebSocket), valid to the multiaddr parser.
+ */
+const LISTEN_ADDR = /^\/(?:ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/[0-9]+(?:\/ws|\/tls\/ws)?$/;
 
 export function parseListen(value: unknown, ctx: ParseContext): readonly string[] {
   let list: readonly unknown[];
@@ -95,7 +98,10 @@ export function parseListen(value: unknown, ctx: ParseContext): readonly string[
   const out: string[] = [];
   for (const addr of list) {
     if (typeof addr !== 'string' || !LISTEN_ADDR.test(addr)) {
-      throw expected('a TCP multiaddr like /ip4/127.0.0.1/tcp/7101', addr);
+      throw expected(
+        'a TCP or WebSocket multiaddr like /ip4/127.0.0.1/tcp/7101 or /ip4/127.0.0.1/tcp/8101/ws',
+        addr,
+      );
     }
     try {
       multiaddr(addr);

@@ -1,6 +1,7 @@
 // The client's composition root: what a publisher or a player runtime holds
-// for the life of the app. It pins one node set, owns one libp2p host (TCP,
-// Noise, Yamux — what nodes speak; no listening, no discovery) and the
+// for the life of the app. It pins one node set, owns one libp2p host (TCP
+// and WebSockets in Node, WebSockets in a browser: transports-*.ts; Noise,
+// Yamux; no listening, no discovery) and the
 // connection pool on it, and remembers how fast each node answered. Sessions
 // are separate (session.ts): one client serves any number of them.
 //
@@ -9,8 +10,8 @@
 // it, so the one retry after a transport fault still fits.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { clientTransports } from '#client-transports';
 import {
   ErrorCode,
   QkmsError,
@@ -149,7 +150,7 @@ export class QuorumClient {
   static async create(options: QuorumClientOptions): Promise<QuorumClient> {
     const resolved = resolveOptions(options);
     const libp2p = await createLibp2p({
-      transports: [tcp()],
+      transports: clientTransports(),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
     });

@@ -22,6 +22,7 @@ import { loadKeystore, type Keystore } from './keystore.ts';
 import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } from './log.ts';
 import { createNodeMetrics, observeRequest, type NodeMetrics } from './metrics.ts';
 import { createNodeHost, registerMethods, type MethodHandlers } from './network/index.ts';
+import { readWsTls } from './network/ws-tls.ts';
 import type { NodeOptions } from './options.ts';
 import { AuditLog } from './audit/log.ts';
 import { decodeAuditRecord } from './audit/record.ts';
@@ -212,6 +213,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         maxConnections: options.network.maxConnections,
         maxConnectionsPerIp: options.network.maxConnectionsPerIp,
         ...(blocked === undefined ? {} : { blocked }),
+        ...(options.network.wsTls === null ? {} : { wsTls: readWsTls(options.network.wsTls) }),
       },
       { log: nodeLog },
     );

@@ -18,10 +18,18 @@ export interface HttpAddress {
   readonly port: number;
 }
 
+/** The files of a secure WebSocket listener's certificate: the key must be mode 0600. */
+export interface WsTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /** libp2p: where the node listens and what one connection may hold. */
 export interface NetworkOptions {
-  /** libp2p listen multiaddrs (TCP). */
+  /** libp2p listen multiaddrs: TCP (`/tcp/P`), WebSocket (`/tcp/P/ws`) and secure WebSocket (`/tcp/P/tls/ws`, needs wsTls). */
   readonly listen: readonly string[];
+  /** PEM certificate chain and private key files of `/tls/ws` listeners; null when there are none. */
+  readonly wsTls: WsTlsFiles | null;
   /** Time to receive one whole request, milliseconds (slow-loris bound). */
   readonly readDeadlineMs: number;
   readonly maxConnections: number;
@@ -88,6 +96,7 @@ export interface NodeOptions {
 
 export const NETWORK_DEFAULTS: NetworkOptions = Object.freeze({
   listen: Object.freeze(['/ip4/127.0.0.1/tcp/7101']),
+  wsTls: null,
   readDeadlineMs: 5_000,
   maxConnections: 256,
   maxConnectionsPerIp: 16,
@@ -182,6 +191,11 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     test: { ...TEST_FAULT_DEFAULTS, ...input.test },
   };
   if (options.network.listen.length === 0) throw invalid('network.listen: at least one address');
+  const secure = options.network.listen.find((a) => a.endsWith('/tls/ws'));
+  if (secure !== undefined && options.network.wsTls === null)
+    throw invalid(
+      `network.listen: ${secure} serves wss and needs network.wsTls (certificate and key files)`,
+    );
   checkPositive('network', options.network);
   checkPositive('admission', options.admission);
   for (const rate of ['perPeerRate', 'perIpRate', 'perWalletRate'] as const)

@@ -73,9 +73,9 @@ describe('prepareDevQuorum', () => {
       chainId: 1,
     });
     expect(set.nodes.map((n) => [n.index, n.multiaddrs])).toEqual([
-      [1, ['/ip4/127.0.0.1/tcp/17101']],
-      [2, ['/ip4/127.0.0.1/tcp/17102']],
-      [3, ['/ip4/127.0.0.1/tcp/17103']],
+      [1, ['/ip4/127.0.0.1/tcp/17101', '/ip4/127.0.0.1/tcp/18101/ws']],
+      [2, ['/ip4/127.0.0.1/tcp/17102', '/ip4/127.0.0.1/tcp/18102/ws']],
+      [3, ['/ip4/127.0.0.1/tcp/17103', '/ip4/127.0.0.1/tcp/18103/ws']],
     ]);
 
     const config = readConfig();
@@ -86,6 +86,7 @@ describe('prepareDevQuorum', () => {
         index: n.index,
         peerId: n.peerId,
         multiaddr: `/ip4/127.0.0.1/tcp/${17100 + n.index}/p2p/${n.peerId}`,
+        websocket: `/ip4/127.0.0.1/tcp/${18100 + n.index}/ws/p2p/${n.peerId}`,
         metrics: `http://127.0.0.1:${19100 + n.index}/metrics`,
       })),
     );

@@ -36,6 +36,8 @@ import { createAdminKey, readAdminKey } from './admin-key.ts';
 export const QUORUM_CONFIG_FORMAT = 1;
 /** Node `i` serves HTTP (metrics, health) on basePort + HTTP_PORT_OFFSET + i − 1: 7101 → 9101, as `node start` defaults. */
 export const HTTP_PORT_OFFSET = 2000;
+/** Node `i` also listens for libp2p over WebSocket (browsers) on basePort + WS_PORT_OFFSET + i − 1: 7101 → 8101. */
+export const WS_PORT_OFFSET = 1000;
 export const QUORUM_CONFIG_FILE = 'quorum.json';
 export const NODE_SET_FILE = 'nodeset.json';
 export const ADMIN_KEY_FILE = 'admin.key';
@@ -67,10 +69,12 @@ export interface DevQuorumNode {
   readonly peerId: string;
   /** Its data directory, DIR/nodes/<index>. */
   readonly dir: string;
-  /** Where it listens: /ip4/127.0.0.1/tcp/PORT. */
-  readonly listen: string;
-  /** What a client dials: the listen address with /p2p/<peerId>. */
+  /** Where it listens: /ip4/127.0.0.1/tcp/PORT (TCP) and /ip4/127.0.0.1/tcp/WSPORT/ws (WebSocket). */
+  readonly listen: readonly string[];
+  /** What a Node client dials: the TCP listen address with /p2p/<peerId>. */
   readonly multiaddr: string;
+  /** What a browser dials: the WebSocket listen address with /p2p/<peerId>. */
+  readonly websocket: string;
   readonly httpPort: number;
   /** http://127.0.0.1:PORT/metrics */
   readonly metrics: string;
@@ -94,6 +98,7 @@ export interface QuorumConfigNode {
   readonly index: number;
   readonly peerId: string;
   readonly multiaddr: string;
+  readonly websocket: string;
   readonly metrics: string;
 }
 
@@ -106,6 +111,10 @@ export interface QuorumConfigJson {
 
 export function libp2pPort(basePort: number, index: number): number {
   return basePort + index - 1;
+}
+
+export function wsPort(basePort: number, index: number): number {
+  return basePort + WS_PORT_OFFSET + index - 1;
 }
 
 export function httpPort(basePort: number, index: number): number {
@@ -215,7 +224,10 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
         nodes: keys.map((k, i) => ({
           index: i + 1,
           peerId: k.peerId,
-          multiaddrs: [`/ip4/${DEV_HOST}/tcp/${libp2pPort(basePort, i + 1)}`],
+          multiaddrs: [
+            `/ip4/${DEV_HOST}/tcp/${libp2pPort(basePort, i + 1)}`,
+            `/ip4/${DEV_HOST}/tcp/${wsPort(basePort, i + 1)}/ws`,
+          ],
           kemPublicKey: fromHex(k.kemPublicKey),
         })),
         admins: { threshold: 1, keys: [adminKey] },
@@ -257,7 +269,7 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
 
   const nodeSet = parseSignedNodeSetJson(suite, nodeSetText);
   const nodes: DevQuorumNode[] = nodeSet.nodes.map((entry) => {
-    const listen = entry.multiaddrs[0] ?? '';
+    const listen = entry.multiaddrs;
     const port = httpPort(basePort, entry.index);
     const home = nodeDir(dir, entry.index);
     return {
@@ -265,7 +277,8 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
       peerId: entry.peerId,
       dir: home,
       listen,
-      multiaddr: `${listen}/p2p/${entry.peerId}`,
+      multiaddr: `${listen[0] ?? ''}/p2p/${entry.peerId}`,
+      websocket: `${listen.find((a) => a.endsWith('/ws')) ?? ''}/p2p/${entry.peerId}`,
       httpPort: port,
       metrics: `http://${DEV_HOST}:${port}/metrics`,
       log: join(home, NODE_LOG_FILE),
@@ -274,10 +287,11 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
   const config: QuorumConfigJson = {
     qkmsQuorum: QUORUM_CONFIG_FORMAT,
     nodeSet: JSON.parse(nodeSetText) as SignedNodeSetJson,
-    nodes: nodes.map(({ index, peerId, multiaddr, metrics }) => ({
+    nodes: nodes.map(({ index, peerId, multiaddr, websocket, metrics }) => ({
       index,
       peerId,
       multiaddr,
+      websocket,
       metrics,
     })),
   };

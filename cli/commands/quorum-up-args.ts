@@ -1,12 +1,13 @@
 // The flags of `qkms quorum up`, validated before anything is written or
 // started, and the ports they imply: node i listens for libp2p on
-// base + i - 1 and serves HTTP on base + HTTP_PORT_OFFSET + i - 1. A port
+// base + i - 1 (TCP) and base + WS_PORT_OFFSET + i - 1 (WebSocket), and
+// serves HTTP on base + HTTP_PORT_OFFSET + i - 1. A port
 // that is already taken is found here, named, and refused.
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from '../args.ts';
 import { configError, noPositionals, usageError } from '../io.ts';
-import { DEV_HOST, HTTP_PORT_OFFSET, httpPort, libp2pPort } from './dev-quorum.ts';
+import { DEV_HOST, HTTP_PORT_OFFSET, httpPort, libp2pPort, wsPort } from './dev-quorum.ts';
 
 export const QUORUM_UP_DEFAULTS = { nodes: 5, threshold: 3, dir: '.qkms', basePort: 7101 } as const;
 /** Fewer than 2 nodes is no quorum; more than 32 processes on one machine is not a dev setup. */
@@ -89,6 +90,7 @@ export function quorumPorts(options: Pick<QuorumUpOptions, 'nodes' | 'basePort'>
   const uses: PortUse[] = [];
   for (let i = 1; i <= options.nodes; i++) {
     uses.push({ port: libp2pPort(options.basePort, i), what: `node ${i} libp2p` });
+    uses.push({ port: wsPort(options.basePort, i), what: `node ${i} WebSocket` });
     uses.push({ port: httpPort(options.basePort, i), what: `node ${i} metrics` });
   }
   return uses;

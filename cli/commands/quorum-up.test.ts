@@ -143,13 +143,16 @@ describe('qkms quorum up flags', () => {
 });
 
 describe('qkms quorum up ports', () => {
-  it('node i listens on base + i - 1 and serves metrics on base + 2000 + i - 1', () => {
+  it('node i listens on base + i - 1, WebSocket on base + 1000 + i - 1, metrics on base + 2000 + i - 1', () => {
     expect(quorumPorts({ nodes: 3, basePort: 7101 })).toEqual([
       { port: 7101, what: 'node 1 libp2p' },
+      { port: 8101, what: 'node 1 WebSocket' },
       { port: 9101, what: 'node 1 metrics' },
       { port: 7102, what: 'node 2 libp2p' },
+      { port: 8102, what: 'node 2 WebSocket' },
       { port: 9102, what: 'node 2 metrics' },
       { port: 7103, what: 'node 3 libp2p' },
+      { port: 8103, what: 'node 3 WebSocket' },
       { port: 9103, what: 'node 3 metrics' },
     ]);
   });

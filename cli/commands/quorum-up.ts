@@ -19,6 +19,7 @@ import { prepareSecretDir } from '../../node/index.ts';
 import {
   DEV_HOST,
   HTTP_PORT_OFFSET,
+  WS_PORT_OFFSET,
   lockDevQuorumDir,
   prepareDevQuorum,
   type DevQuorum,
@@ -57,8 +58,9 @@ Runs a local development quorum of N nodes, any T of which recover a key, on
   --nodes N          nodes, ${QUORUM_UP_NODES.min}..${QUORUM_UP_NODES.max} (default ${QUORUM_UP_DEFAULTS.nodes})
   --threshold T      shares needed to recover, 2..N (default ${QUORUM_UP_DEFAULTS.threshold}, or N if N is smaller)
   --dir DIR          where everything is kept (default ${QUORUM_UP_DEFAULTS.dir})
-  --base-port PORT   node i listens for libp2p on PORT + i - 1 and serves
-                     /metrics on PORT + ${HTTP_PORT_OFFSET} + i - 1 (default ${QUORUM_UP_DEFAULTS.basePort}: 7101.., 9101..)
+  --base-port PORT   node i listens for libp2p on PORT + i - 1 (TCP) and
+                     PORT + ${WS_PORT_OFFSET} + i - 1 (WebSocket, for browsers), and serves
+                     /metrics on PORT + ${HTTP_PORT_OFFSET} + i - 1 (default ${QUORUM_UP_DEFAULTS.basePort}: 7101.., 8101.., 9101..)
   --json             print the ready report as one JSON object
 
 In DIR it creates, or reuses when present: a keystore per node
@@ -122,6 +124,7 @@ function readyReport(
         index: n.index,
         peerId: n.peerId,
         multiaddr: n.multiaddr,
+        websocket: n.websocket,
         metrics: n.metrics,
         log: n.log,
         pid: children.find((c) => c.index === n.index)?.pid ?? null,
@@ -334,8 +337,7 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
             node.dir,
             '--nodeset',
             quorum.nodeSetFile,
-            '--listen',
-            node.listen,
+            ...node.listen.flatMap((address) => ['--listen', address]),
             '--http',
             `${DEV_HOST}:${node.httpPort}`,
           ],

@@ -1,5 +1,6 @@
 // The node's libp2p host (docs/protocol.md §1; DESIGN.md, "Admission
-// control"): TCP + Noise + Yamux and nothing else — no discovery, no DHT, no
+// control"): TCP and WebSockets (ws, or wss with the operator's
+// certificate) + Noise + Yamux and nothing else — no discovery, no DHT, no
 // identify (multistream-select negotiates each stream's protocol without
 // it). Its identity is the node's Ed25519 key, so the PeerId clients pin
 // from the node set is the one Noise proves.
@@ -11,15 +12,17 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
-import type { PeerId, PrivateKey } from '@libp2p/interface';
+import type { Listener, PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
+import { webSockets } from '@libp2p/websockets';
 import { CODE_IP4, CODE_IP6, multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { ErrorCode, QkmsError, type NodeSet } from '../../protocol/internal.ts';
 import { createConnectionGate } from './connection-gate.ts';
 import type { NetLogger } from './net-logger.ts';
 import { assertKnownKeys, positiveInt } from './validate.ts';
+import { guardWebSocketListener, WS_HTTP_OPTIONS } from './ws-guard.ts';
 
 /** Open connections before libp2p prunes (never allow-listed ones); with the pending allowance below and LevelDB's files this stays under the common 1024 open-file limit. */
 export const MAX_CONNECTIONS = 512;
@@ -73,6 +76,14 @@ export interface HostOptions {
   readonly limits?: Partial<HostLimits>;
   /** TEST ONLY: peers to refuse connections with, both ways (a network partition). */
   readonly blocked?: (peer: PeerId) => boolean;
+  /** PEM certificate chain and key for `/tls/ws` (wss) listen addresses. */
+  readonly wsTls?: WsTls;
+}
+
+/** The WebSocket listener's TLS certificate chain and private key, PEM. */
+export interface WsTls {
+  readonly cert: string;
+  readonly key: string;
 }
 
 export interface HostDeps {
@@ -89,7 +100,15 @@ export interface Host {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = ['privateKey', 'listen', 'nodeSetPeers', 'allow', 'limits', 'blocked'] as const;
+const OPTION_KEYS = [
+  'privateKey',
+  'listen',
+  'nodeSetPeers',
+  'allow',
+  'limits',
+  'blocked',
+  'wsTls',
+] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_HOST_LIMITS);
 
 function resolveLimits(overrides: Partial<HostLimits> | undefined): HostLimits {
@@ -116,6 +135,61 @@ function allowList(allow: readonly string[], log: NetLogger): string[] {
   return out;
 }
 
+/** The IP addresses in `allow` (node-set peers), as Node's sockets print them. */
+function allowedIps(allow: readonly string[]): Set<string> {
+  const ips = new Set<string>();
+  for (const text of allow) {
+    try {
+      const first = multiaddr(text).getComponents()[0];
+      if ((first?.code === CODE_IP4 || first?.code === CODE_IP6) && first.value !== undefined) {
+        ips.add(first.value);
+        if (first.code === CODE_IP4) ips.add(`::ffff:${first.value}`);
+      }
+    } catch {
+      // allowList() has already refused a malformed entry.
+    }
+  }
+  return ips;
+}
+
+/** Puts ws-guard.ts in front of every WebSocket listener (none when the node listens on TCP only). */
+function guardWebSockets(
+  libp2p: Libp2p,
+  limits: HostLimits,
+  allowed: ReadonlySet<string>,
+  log: NetLogger,
+): void {
+  // libp2p's public interface does not list listeners; its components do.
+  const manager = (
+    libp2p as unknown as { components?: { transportManager?: TransportManagerLike } }
+  ).components?.transportManager;
+  const listeners = manager?.getListeners() ?? [];
+  const ws = libp2p.getMultiaddrs().some((a) => a.toString().includes('/ws'));
+  let guarded = 0;
+  for (const listener of listeners) {
+    const isWs = listener.getAddrs().some((a) => a.toString().includes('/ws'));
+    if (!isWs) continue;
+    if (
+      !guardWebSocketListener(listener, {
+        upgradeTimeoutMs: limits.inboundUpgradeTimeoutMs,
+        maxSocketsPerBlock: limits.maxConnectionsPerIp,
+        isAllowed: (address) => allowed.has(address),
+        onDrop: (reason, block) => {
+          log.debug('websocket refused', { reason, block });
+        },
+      })
+    )
+      throw new QkmsError(ErrorCode.INTERNAL, 'WebSocket listener: its limits cannot be attached');
+    guarded++;
+  }
+  if (ws && guarded === 0)
+    throw new QkmsError(ErrorCode.INTERNAL, 'WebSocket listener: not found to attach its limits');
+}
+
+interface TransportManagerLike {
+  getListeners(): Listener[];
+}
+
 /** Builds and starts the host. */
 export async function createHost(options: HostOptions, deps: HostDeps): Promise<Host> {
   assertKnownKeys(options, OPTION_KEYS, 'host options');
@@ -139,7 +213,13 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
     addresses: { listen: [...options.listen] },
-    transports: [tcp()],
+    transports: [
+      tcp(),
+      webSockets({
+        http: WS_HTTP_OPTIONS,
+        ...(options.wsTls === undefined ? {} : { https: { ...WS_HTTP_OPTIONS, ...options.wsTls } }),
+      }),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [
       yamux({
@@ -160,6 +240,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     },
     connectionGater: gate.gater,
   });
+  guardWebSockets(libp2p, limits, allowedIps(options.allow), deps.log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -181,11 +262,12 @@ export interface NodeHostOptions {
   readonly maxConnectionsPerIp: number;
   /** Test faults only: refuse connections with these PeerIds both ways (a partition). */
   readonly blocked?: (peerId: string) => boolean;
+  readonly wsTls?: WsTls;
 }
 
 /** createHost for a node of `options.nodeSet`. */
 export async function createNodeHost(options: NodeHostOptions, deps: HostDeps): Promise<Host> {
-  const { nodeSet, blocked } = options;
+  const { nodeSet, blocked, wsTls } = options;
   return createHost(
     {
       privateKey: await generateKeyPairFromSeed('Ed25519', options.identitySeed),
@@ -197,6 +279,7 @@ export async function createNodeHost(options: NodeHostOptions, deps: HostDeps): 
         maxConnectionsPerIp: options.maxConnectionsPerIp,
       },
       ...(blocked === undefined ? {} : { blocked: (peer: PeerId) => blocked(peer.toString()) }),
+      ...(wsTls === undefined ? {} : { wsTls }),
     },
     deps,
   );

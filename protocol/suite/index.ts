@@ -1,14 +1,8 @@
-// Chooses the CryptoSuite at run time: native where node:crypto offers every
-// primitive (Node >= 24.7), noble everywhere else (browsers, other runtimes).
-import { nativeSuite } from './native.ts';
-import { nobleSuite } from './noble.ts';
-import type { CryptoSuite } from './types.ts';
-
-export function defaultSuite(): CryptoSuite {
-  return nativeSuite() ?? nobleSuite;
-}
-
-export { nativeSuite, requireNativeSuite } from './native.ts';
+// Chooses the CryptoSuite: native where node:crypto offers every primitive
+// (Node >= 24.7), noble everywhere else. Which module answers is decided by
+// package.json "imports" (`#crypto-suite`): the `browser` condition gets
+// default-browser.ts, so a browser bundle holds no native-suite code.
+export { defaultSuite, nativeSuite, requireNativeSuite } from '#crypto-suite';
 export { nobleSuite } from './noble.ts';
 export { HYBRID_LENGTHS } from './hybrid.ts';
 export {
