@@ -403,9 +403,14 @@ describe('every invalid setting is CONFIG_INVALID naming it and its source', () 
   it.each([
     ['/ip4/999.0.0.1/tcp/1', /valid multiaddr.*Invalid IPv4/],
     ['/ip4/1.2.3.4/tcp/70000', /valid multiaddr/],
-    ['/ip4/1.2.3.4/tcp/1/p2p/x', /a TCP or WebSocket multiaddr/],
-    ['/ip4/1.2.3.4/udp/1', /a TCP or WebSocket multiaddr/],
-    ['/ip4/1.2.3.4/tcp/1/wss', /a TCP or WebSocket multiaddr/],
+    ['/ip4/1.2.3.4/tcp/1/p2p/x', /a TCP, WebSocket or WebRTC-direct multiaddr/],
+    ['/ip4/1.2.3.4/udp/1', /a TCP, WebSocket or WebRTC-direct multiaddr/],
+    ['/ip4/1.2.3.4/tcp/1/wss', /a TCP, WebSocket or WebRTC-direct multiaddr/],
+    ['/dns4/a.example/udp/1/webrtc-direct', /a TCP, WebSocket or WebRTC-direct multiaddr/],
+    [
+      '/ip4/1.2.3.4/udp/1/webrtc-direct/certhash/uEiA',
+      /a TCP, WebSocket or WebRTC-direct multiaddr/,
+    ],
   ])('--listen %s is refused', (value, message) => {
     expectInvalid(() => parse([...REQUIRED, '--listen', value]), message);
   });
@@ -449,8 +454,9 @@ describe('WebSocket listen addresses', () => {
     });
   });
 
-  it('a plain ws address needs no certificate', () => {
-    expect(parse([...REQUIRED, '--listen', ws]).listen).toEqual([ws]);
+  it('a plain ws address needs no certificate, nor does webrtc-direct (the node makes its own)', () => {
+    const rtc = '/ip4/0.0.0.0/udp/8101/webrtc-direct';
+    expect(parse([...REQUIRED, '--listen', ws, '--listen', rtc]).listen).toEqual([ws, rtc]);
   });
 
   it('refuses wss without a certificate, naming the address and the way out', () => {

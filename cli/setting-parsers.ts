@@ -83,9 +83,11 @@ export function parseLogLevel(value: unknown): LogLevel {
 
 /**
  * A listen address: /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT, optionally with
- * /ws (WebSocket) or /tls/ws (secure WebSocket), valid to the multiaddr parser.
+ * /ws (WebSocket) or /tls/ws (secure WebSocket); or /ip4|ip6/IP/udp/PORT/webrtc-direct.
+ * Valid to the multiaddr parser too.
  */
-const LISTEN_ADDR = /^\/(?:ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/[0-9]+(?:\/ws|\/tls\/ws)?$/;
+const LISTEN_ADDR =
+  /^(?:\/(?:ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/[0-9]+(?:\/ws|\/tls\/ws)?|\/(?:ip4|ip6)\/[^/]+\/udp\/[0-9]+\/webrtc-direct)$/;
 
 export function parseListen(value: unknown, ctx: ParseContext): readonly string[] {
   let list: readonly unknown[];
@@ -99,7 +101,7 @@ export function parseListen(value: unknown, ctx: ParseContext): readonly string[
   for (const addr of list) {
     if (typeof addr !== 'string' || !LISTEN_ADDR.test(addr)) {
       throw expected(
-        'a TCP or WebSocket multiaddr like /ip4/127.0.0.1/tcp/7101 or /ip4/127.0.0.1/tcp/8101/ws',
+        'a TCP, WebSocket or WebRTC-direct multiaddr like /ip4/127.0.0.1/tcp/7101, /ip4/127.0.0.1/tcp/8101/ws or /ip4/127.0.0.1/udp/8101/webrtc-direct',
         addr,
       );
     }

@@ -22,6 +22,7 @@ import { loadKeystore, type Keystore } from './keystore.ts';
 import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } from './log.ts';
 import { createNodeMetrics, observeRequest, type NodeMetrics } from './metrics.ts';
 import { createNodeHost, registerMethods, type MethodHandlers } from './network/index.ts';
+import { loadOrCreateWebRtcCertificate } from './network/webrtc-cert.ts';
 import { readWsTls } from './network/ws-tls.ts';
 import type { NodeOptions } from './options.ts';
 import { AuditLog } from './audit/log.ts';
@@ -214,6 +215,9 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         maxConnectionsPerIp: options.network.maxConnectionsPerIp,
         ...(blocked === undefined ? {} : { blocked }),
         ...(options.network.wsTls === null ? {} : { wsTls: readWsTls(options.network.wsTls) }),
+        ...(options.network.listen.some((a) => a.includes('/webrtc-direct'))
+          ? { webrtcCertificate: await loadOrCreateWebRtcCertificate(options.dir) }
+          : {}),
       },
       { log: nodeLog },
     );

@@ -50,4 +50,9 @@ export { readPrivateFile, writeNewFile, type WriteNewFileOptions } from './secre
 export { decodeAuditRecord, type AuditRecord } from './audit/record.ts';
 export { verifyChain } from './audit/verify.ts';
 export { NodeStore } from './store/index.ts';
+export {
+  WEBRTC_CERT_FILE,
+  loadOrCreateWebRtcCertificate,
+  type WebRtcCertificate,
+} from './network/webrtc-cert.ts';
 export { requestOnce } from './network/index.ts';

@@ -10,6 +10,7 @@ import {
   toHex,
 } from '../../protocol/index.ts';
 import { initKeystore, readKeystorePublicInfo } from '../../node/index.ts';
+import { readWebRtcCertificate } from '../../node/network/webrtc-cert.ts';
 import { readAdminKey } from './admin-key.ts';
 import {
   LOCK_FILE,
@@ -47,8 +48,8 @@ function mode(path: string): number {
 }
 
 describe('prepareDevQuorum', () => {
-  it('creates unencrypted keystores, a 0600 admin key, a valid signed node set and quorum.json', () => {
-    const q = prepareDevQuorum(suite, layout());
+  it('creates unencrypted keystores, a 0600 admin key, a valid signed node set and quorum.json', async () => {
+    const q = await prepareDevQuorum(suite, layout());
     for (let i = 1; i <= 3; i++) {
       const info = readKeystorePublicInfo(nodeDir(dir, i));
       expect(info.encrypted).toBe(false);
@@ -72,10 +73,22 @@ describe('prepareDevQuorum', () => {
       siweDomain: 'qkms.local',
       chainId: 1,
     });
-    expect(set.nodes.map((n) => [n.index, n.multiaddrs])).toEqual([
-      [1, ['/ip4/127.0.0.1/tcp/17101', '/ip4/127.0.0.1/tcp/18101/ws']],
-      [2, ['/ip4/127.0.0.1/tcp/17102', '/ip4/127.0.0.1/tcp/18102/ws']],
-      [3, ['/ip4/127.0.0.1/tcp/17103', '/ip4/127.0.0.1/tcp/18103/ws']],
+    // TCP, WebSocket, and WebRTC-direct pinned to the certificate in the node's directory.
+    const certhash = (i: number): string => readWebRtcCertificate(nodeDir(dir, i)).certhash;
+    expect(set.nodes.map((n) => [n.index, n.multiaddrs])).toEqual(
+      [1, 2, 3].map((i) => [
+        i,
+        [
+          `/ip4/127.0.0.1/tcp/${17100 + i}`,
+          `/ip4/127.0.0.1/tcp/${18100 + i}/ws`,
+          `/ip4/127.0.0.1/udp/${18100 + i}/webrtc-direct/certhash/${certhash(i)}`,
+        ],
+      ]),
+    );
+    expect(q.nodes[0]?.listen).toEqual([
+      '/ip4/127.0.0.1/tcp/17101',
+      '/ip4/127.0.0.1/tcp/18101/ws',
+      '/ip4/127.0.0.1/udp/18101/webrtc-direct',
     ]);
 
     const config = readConfig();
@@ -87,6 +100,7 @@ describe('prepareDevQuorum', () => {
         peerId: n.peerId,
         multiaddr: `/ip4/127.0.0.1/tcp/${17100 + n.index}/p2p/${n.peerId}`,
         websocket: `/ip4/127.0.0.1/tcp/${18100 + n.index}/ws/p2p/${n.peerId}`,
+        webrtcDirect: `/ip4/127.0.0.1/udp/${18100 + n.index}/webrtc-direct/certhash/${certhash(n.index)}/p2p/${n.peerId}`,
         metrics: `http://127.0.0.1:${19100 + n.index}/metrics`,
       })),
     );
@@ -96,11 +110,11 @@ describe('prepareDevQuorum', () => {
     expect(q.notes).toContain(`created 3 node keystores in ${join(dir, 'nodes')}`);
   });
 
-  it('a second run with the same flags reuses every key and the node set itself', () => {
-    const first = prepareDevQuorum(suite, layout());
+  it('a second run with the same flags reuses every key and the node set itself', async () => {
+    const first = await prepareDevQuorum(suite, layout());
     const nodeSetText = readFileSync(join(dir, 'nodeset.json'), 'utf8');
     const adminKey = readFileSync(join(dir, 'admin.key'), 'utf8');
-    const second = prepareDevQuorum(suite, layout());
+    const second = await prepareDevQuorum(suite, layout());
     expect(second.nodes.map((n) => n.peerId)).toEqual(first.nodes.map((n) => n.peerId));
     expect(readFileSync(join(dir, 'nodeset.json'), 'utf8')).toBe(nodeSetText);
     expect(readFileSync(join(dir, 'admin.key'), 'utf8')).toBe(adminKey);
@@ -112,9 +126,12 @@ describe('prepareDevQuorum', () => {
     ]);
   });
 
-  it('other --nodes, --threshold or ports: a new node set at the next epoch, the keys kept, and says so', () => {
-    const first = prepareDevQuorum(suite, layout());
-    const second = prepareDevQuorum(suite, layout({ nodes: 4, threshold: 3, basePort: 18101 }));
+  it('other --nodes, --threshold or ports: a new node set at the next epoch, the keys kept, and says so', async () => {
+    const first = await prepareDevQuorum(suite, layout());
+    const second = await prepareDevQuorum(
+      suite,
+      layout({ nodes: 4, threshold: 3, basePort: 18101 }),
+    );
     expect(second.nodeSet.epoch).toBe(2);
     expect(second.nodeSet.threshold).toBe(3);
     expect(second.nodes.slice(0, 3).map((n) => n.peerId)).toEqual(first.nodes.map((n) => n.peerId));
@@ -125,29 +142,32 @@ describe('prepareDevQuorum', () => {
     expect(readConfig().nodeSet.document.epoch).toBe(2);
 
     // Back to fewer nodes: node 4's keystore stays on disk, unused.
-    const third = prepareDevQuorum(suite, layout({ nodes: 3, threshold: 3, basePort: 18101 }));
+    const third = await prepareDevQuorum(
+      suite,
+      layout({ nodes: 3, threshold: 3, basePort: 18101 }),
+    );
     expect(third.nodeSet.epoch).toBe(3);
     expect(third.nodes).toHaveLength(3);
     expect(readKeystorePublicInfo(nodeDir(dir, 4)).publicInfo.peerId).toBe(second.nodes[3]?.peerId);
   });
 
-  it('an invalid nodeset.json is replaced, and the note says so', () => {
-    prepareDevQuorum(suite, layout());
+  it('an invalid nodeset.json is replaced, and the note says so', async () => {
+    await prepareDevQuorum(suite, layout());
     writeFileSync(join(dir, 'nodeset.json'), '{"document": 1}');
-    const q = prepareDevQuorum(suite, layout());
+    const q = await prepareDevQuorum(suite, layout());
     expect(q.notes).toContain(
       `${join(dir, 'nodeset.json')} was not a valid node set; wrote a new one`,
     );
     expect(q.nodeSet.epoch).toBe(1);
   });
 
-  it('refuses an encrypted keystore: its node could not start without a passphrase', () => {
+  it('refuses an encrypted keystore: its node could not start without a passphrase', async () => {
     initKeystore(nodeDir(dir, 2), {
       suite,
       passphrase: 'correct horse battery staple',
       insecureTestKdf: { logN: 4 },
     });
-    expect(() => prepareDevQuorum(suite, layout())).toThrow(
+    await expect(prepareDevQuorum(suite, layout())).rejects.toThrow(
       expect.objectContaining({
         code: ErrorCode.CONFIG_INVALID,
         message: expect.stringContaining(
@@ -157,16 +177,16 @@ describe('prepareDevQuorum', () => {
     );
   });
 
-  it('refuses a malformed admin key rather than replacing it', () => {
-    prepareDevQuorum(suite, layout());
+  it('refuses a malformed admin key rather than replacing it', async () => {
+    await prepareDevQuorum(suite, layout());
     writeFileSync(join(dir, 'admin.key'), 'not a key\n', { mode: 0o600 });
-    expect(() => prepareDevQuorum(suite, layout())).toThrow(
+    await expect(prepareDevQuorum(suite, layout())).rejects.toThrow(
       expect.objectContaining({ code: ErrorCode.KEYSTORE_INVALID }),
     );
   });
 
   it('`qkms admin nodeset show` accepts the node set it writes', async () => {
-    prepareDevQuorum(suite, layout());
+    await prepareDevQuorum(suite, layout());
     let stdout = '';
     const io: CliIo = {
       stdout: { write: (t: string) => (stdout += t) },
@@ -181,8 +201,8 @@ describe('prepareDevQuorum', () => {
     expect(stdout).toContain('Threshold   2 of 3 nodes');
   });
 
-  it('one `quorum up` per DIR: a lock naming a live process is refused, a stale one replaced', () => {
-    prepareDevQuorum(suite, layout());
+  it('one `quorum up` per DIR: a lock naming a live process is refused, a stale one replaced', async () => {
+    await prepareDevQuorum(suite, layout());
     const lock = join(dir, LOCK_FILE);
     // The parent of this test process is alive and is not us.
     writeFileSync(lock, `${process.ppid}\n`);

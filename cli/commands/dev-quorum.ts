@@ -26,8 +26,13 @@ import {
   type NodeSetParams,
   type SignedNodeSetJson,
 } from '../../protocol/index.ts';
-import { KEYSTORE_FILE, initKeystore, readKeystorePublicInfo } from '../../node/index.ts';
-import { prepareSecretDir } from '../../node/index.ts';
+import {
+  KEYSTORE_FILE,
+  initKeystore,
+  loadOrCreateWebRtcCertificate,
+  prepareSecretDir,
+  readKeystorePublicInfo,
+} from '../../node/index.ts';
 import { replacePublicFile } from '../files.ts';
 import { configError } from '../io.ts';
 import { createAdminKey, readAdminKey } from './admin-key.ts';
@@ -69,12 +74,14 @@ export interface DevQuorumNode {
   readonly peerId: string;
   /** Its data directory, DIR/nodes/<index>. */
   readonly dir: string;
-  /** Where it listens: /ip4/127.0.0.1/tcp/PORT (TCP) and /ip4/127.0.0.1/tcp/WSPORT/ws (WebSocket). */
+  /** Where it listens: TCP on PORT, and WebSocket (TCP) and WebRTC-direct (UDP) on WSPORT. */
   readonly listen: readonly string[];
   /** What a Node client dials: the TCP listen address with /p2p/<peerId>. */
   readonly multiaddr: string;
   /** What a browser dials: the WebSocket listen address with /p2p/<peerId>. */
   readonly websocket: string;
+  /** What a page served over https dials without a CA certificate: WebRTC-direct, certhash and /p2p/<peerId>. */
+  readonly webrtcDirect: string;
   readonly httpPort: number;
   /** http://127.0.0.1:PORT/metrics */
   readonly metrics: string;
@@ -99,6 +106,7 @@ export interface QuorumConfigNode {
   readonly peerId: string;
   readonly multiaddr: string;
   readonly websocket: string;
+  readonly webrtcDirect: string;
   readonly metrics: string;
 }
 
@@ -187,7 +195,10 @@ function nodeKeystore(
  * quorum.json of a dev quorum in `layout.dir`. Throws QkmsError
  * (KEYSTORE_INVALID, CONFIG_INVALID) naming the file at fault.
  */
-export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): DevQuorum {
+export async function prepareDevQuorum(
+  suite: CryptoSuite,
+  layout: DevQuorumLayout,
+): Promise<DevQuorum> {
   const { dir, nodes: n, threshold, basePort } = layout;
   prepareSecretDir(dir);
   const notes: string[] = [];
@@ -200,6 +211,11 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
       : createdCount === 0
         ? `reused the ${n} node keystores in ${join(dir, 'nodes')}`
         : `reused ${n - createdCount} and created ${createdCount} node keystores in ${join(dir, 'nodes')}`,
+  );
+
+  // Each node's WebRTC-direct certificate, kept in its directory: the node set pins its hash.
+  const certhashes = await Promise.all(
+    keys.map(async (_, i) => (await loadOrCreateWebRtcCertificate(nodeDir(dir, i + 1))).certhash),
   );
 
   const adminKeyFile = join(dir, ADMIN_KEY_FILE);
@@ -227,6 +243,7 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
           multiaddrs: [
             `/ip4/${DEV_HOST}/tcp/${libp2pPort(basePort, i + 1)}`,
             `/ip4/${DEV_HOST}/tcp/${wsPort(basePort, i + 1)}/ws`,
+            `/ip4/${DEV_HOST}/udp/${wsPort(basePort, i + 1)}/webrtc-direct/certhash/${certhashes[i] ?? ''}`,
           ],
           kemPublicKey: fromHex(k.kemPublicKey),
         })),
@@ -269,7 +286,8 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
 
   const nodeSet = parseSignedNodeSetJson(suite, nodeSetText);
   const nodes: DevQuorumNode[] = nodeSet.nodes.map((entry) => {
-    const listen = entry.multiaddrs;
+    // What the node listens on: its node-set addresses without the certhash it serves.
+    const listen = entry.multiaddrs.map((a) => a.replace(/\/certhash\/.*$/, ''));
     const port = httpPort(basePort, entry.index);
     const home = nodeDir(dir, entry.index);
     return {
@@ -279,6 +297,7 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
       listen,
       multiaddr: `${listen[0] ?? ''}/p2p/${entry.peerId}`,
       websocket: `${listen.find((a) => a.endsWith('/ws')) ?? ''}/p2p/${entry.peerId}`,
+      webrtcDirect: `${entry.multiaddrs.find((a) => a.includes('/webrtc-direct')) ?? ''}/p2p/${entry.peerId}`,
       httpPort: port,
       metrics: `http://${DEV_HOST}:${port}/metrics`,
       log: join(home, NODE_LOG_FILE),
@@ -287,11 +306,12 @@ export function prepareDevQuorum(suite: CryptoSuite, layout: DevQuorumLayout): D
   const config: QuorumConfigJson = {
     qkmsQuorum: QUORUM_CONFIG_FORMAT,
     nodeSet: JSON.parse(nodeSetText) as SignedNodeSetJson,
-    nodes: nodes.map(({ index, peerId, multiaddr, websocket, metrics }) => ({
+    nodes: nodes.map(({ index, peerId, multiaddr, websocket, webrtcDirect, metrics }) => ({
       index,
       peerId,
       multiaddr,
       websocket,
+      webrtcDirect,
       metrics,
     })),
   };

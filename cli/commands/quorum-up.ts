@@ -59,7 +59,8 @@ Runs a local development quorum of N nodes, any T of which recover a key, on
   --threshold T      shares needed to recover, 2..N (default ${QUORUM_UP_DEFAULTS.threshold}, or N if N is smaller)
   --dir DIR          where everything is kept (default ${QUORUM_UP_DEFAULTS.dir})
   --base-port PORT   node i listens for libp2p on PORT + i - 1 (TCP) and
-                     PORT + ${WS_PORT_OFFSET} + i - 1 (WebSocket, for browsers), and serves
+                     PORT + ${WS_PORT_OFFSET} + i - 1 (WebSocket, and UDP WebRTC-direct,
+                     for browsers), and serves
                      /metrics on PORT + ${HTTP_PORT_OFFSET} + i - 1 (default ${QUORUM_UP_DEFAULTS.basePort}: 7101.., 8101.., 9101..)
   --json             print the ready report as one JSON object
 
@@ -125,6 +126,7 @@ function readyReport(
         peerId: n.peerId,
         multiaddr: n.multiaddr,
         websocket: n.websocket,
+        webrtcDirect: n.webrtcDirect,
         metrics: n.metrics,
         log: n.log,
         pid: children.find((c) => c.index === n.index)?.pid ?? null,
@@ -302,7 +304,7 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
   try {
     prepareSecretDir(options.dir);
     unlock = lockDevQuorumDir(options.dir);
-    const quorum = prepareDevQuorum(suite, {
+    const quorum = await prepareDevQuorum(suite, {
       dir: options.dir,
       nodes: options.nodes,
       threshold: options.threshold,

@@ -22,6 +22,8 @@ import { ErrorCode, QkmsError, type NodeSet } from '../../protocol/internal.ts';
 import { createConnectionGate } from './connection-gate.ts';
 import type { NetLogger } from './net-logger.ts';
 import { assertKnownKeys, positiveInt } from './validate.ts';
+import type { WebRtcCertificate } from './webrtc-cert.ts';
+import { guardWebRtcListener } from './webrtc-guard.ts';
 import { guardWebSocketListener, WS_HTTP_OPTIONS } from './ws-guard.ts';
 
 /** Open connections before libp2p prunes (never allow-listed ones); with the pending allowance below and LevelDB's files this stays under the common 1024 open-file limit. */
@@ -78,6 +80,8 @@ export interface HostOptions {
   readonly blocked?: (peer: PeerId) => boolean;
   /** PEM certificate chain and key for `/tls/ws` (wss) listen addresses. */
   readonly wsTls?: WsTls;
+  /** The certificate of `/udp/P/webrtc-direct` listen addresses (webrtc-cert.ts); required with one. */
+  readonly webrtcCertificate?: WebRtcCertificate;
 }
 
 /** The WebSocket listener's TLS certificate chain and private key, PEM. */
@@ -108,6 +112,7 @@ const OPTION_KEYS = [
   'limits',
   'blocked',
   'wsTls',
+  'webrtcCertificate',
 ] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_HOST_LIMITS);
 
@@ -152,8 +157,38 @@ function allowedIps(allow: readonly string[]): Set<string> {
   return ips;
 }
 
-/** Puts ws-guard.ts in front of every WebSocket listener (none when the node listens on TCP only). */
-function guardWebSockets(
+/**
+ * WebRTC-direct, only for a node that listens on it: @libp2p/webrtc loads
+ * node-datachannel's native library, which a TCP-only node need not pay for.
+ */
+async function webRtcDirectTransport(options: HostOptions): Promise<WebRtcTransport[]> {
+  if (!options.listen.some(isWebRtcDirect)) return [];
+  if (options.webrtcCertificate === undefined)
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      'host options: a webrtc-direct listen address needs webrtcCertificate',
+    );
+  const { webRTCDirect } = await import('@libp2p/webrtc');
+  return [
+    webRTCDirect({
+      certificate: { ...options.webrtcCertificate },
+      // No STUN servers: a node is dialled at the address the node set lists.
+      rtcConfiguration: { iceServers: [] },
+    }),
+  ];
+}
+
+type WebRtcTransport = ReturnType<typeof import('@libp2p/webrtc').webRTCDirect>;
+
+const isWebSocket = (addr: string): boolean => /\/ws(\/|$)/.test(addr);
+const isWebRtcDirect = (addr: string): boolean => addr.includes('/webrtc-direct');
+
+/**
+ * Puts ws-guard.ts and webrtc-guard.ts in front of every WebSocket and
+ * WebRTC-direct listener. A listener of either kind that cannot be guarded
+ * stops the start: the node does not serve a transport it cannot bound.
+ */
+function guardListeners(
   libp2p: Libp2p,
   limits: HostLimits,
   allowed: ReadonlySet<string>,
@@ -163,27 +198,35 @@ function guardWebSockets(
   const manager = (
     libp2p as unknown as { components?: { transportManager?: TransportManagerLike } }
   ).components?.transportManager;
-  const listeners = manager?.getListeners() ?? [];
-  const ws = libp2p.getMultiaddrs().some((a) => a.toString().includes('/ws'));
-  let guarded = 0;
-  for (const listener of listeners) {
-    const isWs = listener.getAddrs().some((a) => a.toString().includes('/ws'));
-    if (!isWs) continue;
-    if (
-      !guardWebSocketListener(listener, {
+  const isAllowed = (address: string): boolean => allowed.has(address);
+  const onDrop = (reason: string, block: string): void => {
+    log.debug('connection refused before its upgrade', { reason, block });
+  };
+  for (const listener of manager?.getListeners() ?? []) {
+    const addrs = listener.getAddrs().map((a) => a.toString());
+    let guarded = true;
+    if (addrs.some(isWebSocket))
+      guarded = guardWebSocketListener(listener, {
         upgradeTimeoutMs: limits.inboundUpgradeTimeoutMs,
         maxSocketsPerBlock: limits.maxConnectionsPerIp,
-        isAllowed: (address) => allowed.has(address),
-        onDrop: (reason, block) => {
-          log.debug('websocket refused', { reason, block });
-        },
-      })
-    )
-      throw new QkmsError(ErrorCode.INTERNAL, 'WebSocket listener: its limits cannot be attached');
-    guarded++;
+        isAllowed,
+        onDrop,
+      });
+    else if (addrs.some(isWebRtcDirect))
+      guarded = guardWebRtcListener(listener, {
+        maxPendingPerBlock: limits.maxConnectionsPerIp,
+        isAllowed,
+        onDrop,
+      });
+    if (!guarded)
+      throw new QkmsError(
+        ErrorCode.INTERNAL,
+        `listener ${addrs.join(' ')}: its limits cannot be attached`,
+      );
   }
-  if (ws && guarded === 0)
-    throw new QkmsError(ErrorCode.INTERNAL, 'WebSocket listener: not found to attach its limits');
+  const listening = libp2p.getMultiaddrs().map((a) => a.toString());
+  if (manager === undefined && listening.some((a) => isWebSocket(a) || isWebRtcDirect(a)))
+    throw new QkmsError(ErrorCode.INTERNAL, 'listeners not found to attach their limits');
 }
 
 interface TransportManagerLike {
@@ -219,6 +262,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
         http: WS_HTTP_OPTIONS,
         ...(options.wsTls === undefined ? {} : { https: { ...WS_HTTP_OPTIONS, ...options.wsTls } }),
       }),
+      ...(await webRtcDirectTransport(options)),
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [
@@ -240,7 +284,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     },
     connectionGater: gate.gater,
   });
-  guardWebSockets(libp2p, limits, allowedIps(options.allow), deps.log);
+  guardListeners(libp2p, limits, allowedIps(options.allow), deps.log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -263,11 +307,12 @@ export interface NodeHostOptions {
   /** Test faults only: refuse connections with these PeerIds both ways (a partition). */
   readonly blocked?: (peerId: string) => boolean;
   readonly wsTls?: WsTls;
+  readonly webrtcCertificate?: WebRtcCertificate;
 }
 
 /** createHost for a node of `options.nodeSet`. */
 export async function createNodeHost(options: NodeHostOptions, deps: HostDeps): Promise<Host> {
-  const { nodeSet, blocked, wsTls } = options;
+  const { nodeSet, blocked, wsTls, webrtcCertificate } = options;
   return createHost(
     {
       privateKey: await generateKeyPairFromSeed('Ed25519', options.identitySeed),
@@ -280,6 +325,7 @@ export async function createNodeHost(options: NodeHostOptions, deps: HostDeps): 
       },
       ...(blocked === undefined ? {} : { blocked: (peer: PeerId) => blocked(peer.toString()) }),
       ...(wsTls === undefined ? {} : { wsTls }),
+      ...(webrtcCertificate === undefined ? {} : { webrtcCertificate }),
     },
     deps,
   );
