@@ -10,6 +10,7 @@
 // it, so the one retry after a transport fault still fits.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { clientTransports } from '#client-transports';
 import {
@@ -128,6 +129,20 @@ export interface NodeStatus {
   readonly health?: NodeHealth;
 }
 
+/**
+ * The client dials the pinned node set's addresses and nothing else. Said
+ * explicitly because libp2p's browser default refuses every `ws://` and every
+ * private address (loopback, LAN), so a page could not reach a local or
+ * intranet quorum; its Node default allows everything.
+ */
+function dialOnlyNodeSet(nodeSet: NodeSet): { denyDialMultiaddr: (ma: Multiaddr) => boolean } {
+  const bare = (ma: Multiaddr): string => ma.decapsulateCode(CODE_P2P).toString();
+  const allowed = new Set(
+    nodeSet.nodes.flatMap((n) => n.multiaddrs.map((t) => bare(multiaddr(t)))),
+  );
+  return { denyDialMultiaddr: (ma) => !allowed.has(bare(ma)) };
+}
+
 export class QuorumClient {
   readonly nodeSet: NodeSet;
   readonly #options: Resolved;
@@ -153,6 +168,7 @@ export class QuorumClient {
       transports: clientTransports(),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      connectionGater: dialOnlyNodeSet(resolved.nodeSet),
     });
     try {
       return new QuorumClient(resolved, new ConnectionPool(libp2p, resolved.nodeSet.nodes), libp2p);

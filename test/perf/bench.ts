@@ -11,6 +11,7 @@ import {
   type Scenario,
 } from './harness.ts';
 import { formatHeader, formatTable, runtimeInfo } from './report.ts';
+import { browserBenches } from './browser.bench.ts';
 import { hashBenches } from './hash.bench.ts';
 import { recoverBenches } from './recover.bench.ts';
 import { revocationBenches } from './revocation.bench.ts';
@@ -26,6 +27,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...hashBenches,
   ...revocationBenches,
   ...recoverBenches,
+  ...browserBenches,
 ];
 
 const USAGE = `usage: npm run bench -- [--json] [--filter SUBSTRING]

@@ -1,5 +1,6 @@
 // A real local quorum for end-to-end tests: keystores made by the node's own
-// keystore code, a signed node set on free loopback ports, nodes started
+// keystore code, a signed node set on free loopback ports (TCP, and
+// WebSocket or WebRTC-direct addresses per node for a browser on request), nodes started
 // in-process (startDaemon) or as child processes (bin/qkms.ts node start),
 // and a minimal libp2p test client.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,7 @@ import { startDaemon, type Daemon } from '../../node/daemon.ts';
 import { initKeystore } from '../../node/keystore.ts';
 import { silentLogger } from '../../node/log.ts';
 import { requestOnce } from '../../node/network/index.ts';
+import { loadOrCreateWebRtcCertificate } from '../../node/network/webrtc-cert.ts';
 import { parseNodeOptions } from '../../cli/node-options.ts';
 import {
   createNodeSetDocument,
@@ -73,6 +75,10 @@ export interface QuorumFiles {
   readonly root: string;
   readonly dirs: readonly string[];
   readonly ports: readonly number[];
+  /** WebSocket listen ports, by index - 1, when made with `webSockets` (each node also listens on TCP). */
+  readonly wsPorts?: readonly number[];
+  /** WebRTC-direct (UDP) listen ports, by index - 1, when made with `webrtcDirect`. */
+  readonly rtcPorts?: readonly number[];
   readonly nodeSetPath: string;
   readonly nodeSet: NodeSet;
   /** The admins' 64-byte hybrid seeds, by position in admins.keys. */
@@ -85,7 +91,14 @@ export interface QuorumFiles {
 export async function createQuorumFiles(
   n: number,
   t: number,
-  options: { admins?: number; adminThreshold?: number } = {},
+  options: {
+    admins?: number;
+    adminThreshold?: number;
+    /** Each node also listens on `/ws` (a browser dials it), listed after its TCP address. */
+    webSockets?: boolean;
+    /** Each node also listens on WebRTC-direct with its own certificate, listed last. */
+    webrtcDirect?: boolean;
+  } = {},
 ): Promise<QuorumFiles> {
   const root = mkdtempSync(join(tmpdir(), 'qkms-e2e-'));
   const adminSeeds = Array.from({ length: options.admins ?? 1 }, (_, i) => seedBytes(300 + i, 64));
@@ -98,13 +111,28 @@ export async function createQuorumFiles(
   const infos = dirs.map((dir) => initKeystore(dir, { suite }).publicInfo);
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(await freePort());
+  const wsPorts: number[] = [];
+  if (options.webSockets === true) for (let i = 0; i < n; i++) wsPorts.push(await freePort());
+  const rtcPorts: number[] = [];
+  const certhashes: string[] = [];
+  if (options.webrtcDirect === true)
+    for (const dir of dirs) {
+      rtcPorts.push(await freePort());
+      certhashes.push((await loadOrCreateWebRtcCertificate(dir)).certhash);
+    }
   const document = createNodeSetDocument({
     epoch: 1,
     threshold: t,
     nodes: infos.map((info, i) => ({
       index: i + 1,
       peerId: info.peerId,
-      multiaddrs: [`/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`],
+      multiaddrs: [
+        `/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`,
+        ...(options.webSockets === true ? [`/ip4/127.0.0.1/tcp/${wsPorts[i] ?? 0}/ws`] : []),
+        ...(options.webrtcDirect === true
+          ? [`/ip4/127.0.0.1/udp/${rtcPorts[i] ?? 0}/webrtc-direct/certhash/${certhashes[i] ?? ''}`]
+          : []),
+      ],
       kemPublicKey: fromHex(info.kemPublicKey),
     })),
     admins: {
@@ -129,6 +157,8 @@ export async function createQuorumFiles(
     root,
     dirs,
     ports,
+    ...(options.webSockets === true ? { wsPorts } : {}),
+    ...(options.webrtcDirect === true ? { rtcPorts } : {}),
     nodeSetPath,
     nodeSet: parseSignedNodeSetJson(suite, file),
     adminSeeds,
@@ -139,14 +169,25 @@ export async function createQuorumFiles(
   };
 }
 
+/** The --listen flags of node `index`: its TCP port, and its WebSocket and WebRTC-direct ports when the files have them. */
+export function listenArgs(files: QuorumFiles, index: number): string[] {
+  const ws = files.wsPorts?.[index - 1];
+  const rtc = files.rtcPorts?.[index - 1];
+  return [
+    '--listen',
+    `/ip4/127.0.0.1/tcp/${files.ports[index - 1] ?? 0}`,
+    ...(ws === undefined ? [] : ['--listen', `/ip4/127.0.0.1/tcp/${ws}/ws`]),
+    ...(rtc === undefined ? [] : ['--listen', `/ip4/127.0.0.1/udp/${rtc}/webrtc-direct`]),
+  ];
+}
+
 function nodeArgs(files: QuorumFiles, index: number, extra: readonly string[] = []): string[] {
   return [
     '--dir',
     files.dirs[index - 1] ?? '',
     '--nodeset',
     files.nodeSetPath,
-    '--listen',
-    `/ip4/127.0.0.1/tcp/${files.ports[index - 1] ?? 0}`,
+    ...listenArgs(files, index),
     '--http',
     '127.0.0.1:0',
     ...extra,
