@@ -10,7 +10,6 @@
 // it, so the one retry after a transport fault still fits.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { clientTransports } from '#client-transports';
 import {
@@ -26,6 +25,7 @@ import {
   type NodeSet,
   type RejectionCode,
 } from '../protocol/internal.ts';
+import { dialOnlyNodeSet } from './dial-gate.ts';
 import { LatencyTracker } from './latency.ts';
 import { ConnectionPool } from './pool.ts';
 import {
@@ -127,20 +127,6 @@ export interface NodeStatus {
   readonly software?: string;
   /** What the node reports of its own state: peers it reaches, revocation lag, shares, audit head. */
   readonly health?: NodeHealth;
-}
-
-/**
- * The client dials the pinned node set's addresses and nothing else. Said
- * explicitly because libp2p's browser default refuses every `ws://` and every
- * private address (loopback, LAN), so a page could not reach a local or
- * intranet quorum; its Node default allows everything.
- */
-function dialOnlyNodeSet(nodeSet: NodeSet): { denyDialMultiaddr: (ma: Multiaddr) => boolean } {
-  const bare = (ma: Multiaddr): string => ma.decapsulateCode(CODE_P2P).toString();
-  const allowed = new Set(
-    nodeSet.nodes.flatMap((n) => n.multiaddrs.map((t) => bare(multiaddr(t)))),
-  );
-  return { denyDialMultiaddr: (ma) => !allowed.has(bare(ma)) };
 }
 
 export class QuorumClient {

@@ -1,0 +1,38 @@
+import { multiaddr } from '@multiformats/multiaddr';
+import { describe, expect, it } from 'vitest';
+import type { NodeSet } from '../protocol/internal.ts';
+import { dialOnlyNodeSet } from './dial-gate.ts';
+
+const PEER = '12D3KooWCb6P6NqdpgSkh2DVtJff2VZ7amcHBz9JdHQZ3STxNDXV';
+const nodeSet = {
+  nodes: [
+    {
+      multiaddrs: [
+        '/ip4/127.0.0.1/tcp/7101',
+        '/ip4/127.0.0.1/tcp/8101/ws',
+        '/ip4/127.0.0.1/udp/8101/webrtc-direct/certhash/uEiAmsxazriw2yxeM410-knBKm_MCebJxiY8YxPTlAlHcTg',
+      ],
+    },
+  ],
+} as unknown as NodeSet;
+
+describe('dialOnlyNodeSet', () => {
+  const gate = dialOnlyNodeSet(nodeSet);
+  it.each([
+    '/ip4/127.0.0.1/tcp/7101',
+    `/ip4/127.0.0.1/tcp/7101/p2p/${PEER}`,
+    `/ip4/127.0.0.1/tcp/8101/ws/p2p/${PEER}`,
+    `/ip4/127.0.0.1/udp/8101/webrtc-direct/certhash/uEiAmsxazriw2yxeM410-knBKm_MCebJxiY8YxPTlAlHcTg/p2p/${PEER}`,
+  ])('allows a listed address (loopback, ws) with or without its PeerId: %s', (addr) => {
+    expect(gate.denyDialMultiaddr(multiaddr(addr))).toBe(false);
+  });
+
+  it.each([
+    '/ip4/127.0.0.1/tcp/7102',
+    '/ip4/10.0.0.1/tcp/7101',
+    '/ip4/127.0.0.1/tcp/7101/ws',
+    '/ip4/127.0.0.1/udp/8101/webrtc-direct/certhash/uEiBssAOZpNCNsLUG2tdqByqAZQtKTq53S7HUtALdh8qkFw',
+  ])('denies any other address: %s', (addr) => {
+    expect(gate.denyDialMultiaddr(multiaddr(addr))).toBe(true);
+  });
+});
