@@ -2,13 +2,12 @@
 // processes, real ports on loopback, stopped by a signal.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseSignedNodeSet, requireNativeSuite } from '../../protocol/index.ts';
 import type { QuorumConfigJson } from '../../cli/commands/dev-quorum.ts';
-import { REPO_ROOT } from '../support/quorum.ts';
+import { REPO_ROOT, freeQuorumBasePort, isPortFree, quorumUpPorts } from '../support/quorum.ts';
 
 const suite = requireNativeSuite();
 const EXECUTABLE = join(REPO_ROOT, 'bin', 'qkms.ts');
@@ -47,21 +46,6 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => {
-      resolve(false);
-    });
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
-}
-
-/** Every port a quorum of `n` nodes on `base` uses: libp2p base.., metrics base + 2000... */
 /** Polls a /readyz URL until it answers 200 or `ms` pass; the last status. */
 async function readyWithin(url: string, ms: number): Promise<number> {
   const deadline = Date.now() + ms;
@@ -72,22 +56,8 @@ async function readyWithin(url: string, ms: number): Promise<number> {
   }
 }
 
-function portsOf(base: number, n: number): number[] {
-  return Array.from({ length: n }, (_, i) => [base + i, base + 2000 + i]).flat();
-}
-
 async function allFree(ports: readonly number[]): Promise<boolean> {
-  return (await Promise.all(ports.map(portFree))).every(Boolean);
-}
-
-/** A base port whose libp2p and metrics ranges are all free now. */
-async function freeBasePort(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the ephemeral range (32768+), and with room for the metrics ports at base + 2000.
-    const base = 20_000 + Math.floor(Math.random() * 9_000);
-    if (await allFree(portsOf(base, n))) return base;
-  }
-  throw new Error('no free port range');
+  return (await Promise.all(ports.map(isPortFree))).every(Boolean);
 }
 
 async function waitUntil(
@@ -201,8 +171,8 @@ function isRunning(pid: number): boolean {
 describe('qkms quorum up', () => {
   it('runs 3 nodes that answer /readyz, writes a verifiable quorum.json, stops them all on SIGTERM, and reuses the keys next time', async () => {
     const dir = join(root, 'q');
-    const base = await freeBasePort(3);
-    const ports = portsOf(base, 3);
+    const base = await freeQuorumBasePort(3);
+    const ports = quorumUpPorts(base, 3);
 
     const first = await start(process.execPath, upArgs(dir, base), { group: false });
     const config = readConfig(dir);
@@ -261,7 +231,7 @@ describe('qkms quorum up', () => {
 
   it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, a revoked wallet is refused, the audit chain verifies, and a Ctrl-C to its process group stops it', async () => {
     const dir = join(root, 'n');
-    const base = await freeBasePort(5);
+    const base = await freeQuorumBasePort(5);
     const started = await start('npm', ['start', '--', '--dir', dir, '--base-port', String(base)], {
       group: true,
     });
@@ -336,7 +306,7 @@ describe('qkms quorum up', () => {
     process.kill(-(started.child.pid ?? 0), 'SIGINT');
     await started.exited;
     // npm may end before `quorum up` has stopped its nodes; they stop within its grace.
-    await waitUntil('the nodes to stop', () => allFree(portsOf(base, 5)), STOP_TIMEOUT_MS);
+    await waitUntil('the nodes to stop', () => allFree(quorumUpPorts(base, 5)), STOP_TIMEOUT_MS);
     // Stopped, not killed: each log ends with the node's clean-stop line.
     const stoppedCleanly = (i: number): boolean =>
       readFileSync(join(dir, 'nodes', String(i), 'node.log'), 'utf8').includes(

@@ -19,6 +19,7 @@ import { silentLogger } from '../../node/log.ts';
 import { requestOnce } from '../../node/network/index.ts';
 import { loadOrCreateWebRtcCertificate } from '../../node/network/webrtc-cert.ts';
 import { parseNodeOptions } from '../../cli/node-options.ts';
+import { quorumPorts } from '../../cli/commands/quorum-up-args.ts';
 import {
   createNodeSetDocument,
   decodeMessage,
@@ -57,6 +58,24 @@ export function isPortFree(port: number): Promise<boolean> {
       });
     });
   });
+}
+
+/**
+ * Every port `qkms quorum up --nodes n --base-port base` listens on (TCP,
+ * WebSocket and metrics), as the command itself lists them.
+ */
+export function quorumUpPorts(base: number, n: number): number[] {
+  return quorumPorts({ nodes: n, basePort: base }).map((u) => u.port);
+}
+
+/** A `--base-port` for `qkms quorum up --nodes n` whose every port is free now, below the ephemeral range. */
+export async function freeQuorumBasePort(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = TEST_PORT_RANGE.low + Math.floor(Math.random() * 9_000);
+    const ports = quorumUpPorts(base, n);
+    if ((await Promise.all(ports.map(isPortFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range');
 }
 
 export async function freePort(): Promise<number> {
