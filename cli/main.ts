@@ -4,6 +4,8 @@
 // the same way for every command (runCommand): one line on stderr, or with
 // --json one JSON object on stdout.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../node/index.ts';
 import { ErrorCode, isQkmsError } from '../protocol/index.ts';
 import { COMMANDS, type CommandGroups } from './commands/index.ts';
 import { EXIT, type ExitCode } from './exit.ts';
@@ -44,9 +46,8 @@ function groupUsage(group: string, commands: Readonly<Record<string, Command>>):
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
+  const file = join(packageRoot(import.meta.url), 'package.json');
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
   return pkg.version;
 }
 

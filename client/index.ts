@@ -11,6 +11,7 @@ export {
   MAX_REQUEST_TIMEOUT_MS,
   MIN_REQUEST_TIMEOUT_MS,
   QuorumClient,
+  type ClientTransport,
   type QuorumClientOptions,
 } from './quorum-client.ts';
 export type { NodeOutcome, NodeReport } from './report.ts';

@@ -10,7 +10,7 @@
 // it, so the one retry after a transport fault still fits.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
 import { clientTransports } from '#client-transports';
 import {
   ErrorCode,
@@ -62,9 +62,27 @@ export interface QuorumClientOptions {
   readonly requestTimeoutMs?: number;
   /** Nodes asked at once beyond t (0..n − t); DEFAULT_HEDGE by default. */
   readonly hedge?: number;
+  /**
+   * The libp2p transports to dial with, instead of the runtime's defaults
+   * (TCP and WebSockets in Node, WebSockets in a browser). A browser app that
+   * wants WebRTC-direct installs @libp2p/webrtc and passes
+   * `[webSockets(), webRTCDirect()]`; the self-contained browser bundle
+   * exports both.
+   */
+  readonly transports?: readonly ClientTransport[];
 }
 
-const OPTION_KEYS = ['nodeSet', 'suite', 'clock', 'requestTimeoutMs', 'hedge'] as const;
+/** A libp2p transport factory, e.g. `webSockets()` or `webRTCDirect()`. */
+export type ClientTransport = NonNullable<Libp2pOptions['transports']>[number];
+
+const OPTION_KEYS = [
+  'nodeSet',
+  'suite',
+  'clock',
+  'requestTimeoutMs',
+  'hedge',
+  'transports',
+] as const;
 const PUBLISH_KEYS = ['cek', 'contentId', 'policy', 'signal', 'beforeSend'] as const;
 const RECOVER_KEYS = ['signal'] as const;
 
@@ -110,6 +128,18 @@ function resolveOptions(options: QuorumClientOptions): Resolved {
   };
 }
 
+function transportsOf(options: QuorumClientOptions): ClientTransport[] {
+  const given = options.transports;
+  if (given === undefined) return clientTransports();
+  const list: readonly unknown[] = Array.isArray(given) ? given : [];
+  if (list.length === 0 || !list.every((t) => typeof t === 'function'))
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      'QuorumClient: transports: expected a non-empty array of libp2p transports',
+    );
+  return [...given];
+}
+
 /** One node's answer to `info()`. */
 export interface NodeStatus {
   readonly index: number;
@@ -151,7 +181,7 @@ export class QuorumClient {
   static async create(options: QuorumClientOptions): Promise<QuorumClient> {
     const resolved = resolveOptions(options);
     const libp2p = await createLibp2p({
-      transports: clientTransports(),
+      transports: transportsOf(options),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: dialOnlyNodeSet(resolved.nodeSet),

@@ -50,6 +50,7 @@ export { readPrivateFile, writeNewFile, type WriteNewFileOptions } from './secre
 export { decodeAuditRecord, type AuditRecord } from './audit/record.ts';
 export { verifyChain } from './audit/verify.ts';
 export { NodeStore } from './store/index.ts';
+export { packageRoot } from './package-root.ts';
 export {
   WEBRTC_CERT_FILE,
   loadOrCreateWebRtcCertificate,

@@ -5,7 +5,6 @@
 // (protocol/methods.ts) — except qkms_build_info's, which are this build's.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   METHOD_NAMES,
@@ -15,6 +14,7 @@ import {
   type RejectionCode,
 } from '../protocol/internal.ts';
 import type { RequestOutcome } from './network/index.ts';
+import { packageRoot } from './package-root.ts';
 
 /** The `protocol` label: a method of the table (`channel` for a channel frame refused before its kind is known). */
 export const PROTOCOLS = METHOD_NAMES;
@@ -73,7 +73,7 @@ const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Symbolic refs followed before giving up (HEAD -> branch is one). */
 const MAX_REF_HOPS = 4;
 /** The repository (or installed package) root: package.json and .git sit here. */
-const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PACKAGE_ROOT = packageRoot(import.meta.url);
 
 function readText(path: string): string | undefined {
   try {

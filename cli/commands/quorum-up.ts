@@ -8,7 +8,7 @@
 // Exit codes: 0 stopped cleanly, 1 a node failed to start, every node died,
 // or a node had to be killed on the way out, 2 usage error, 3 a port is
 // taken, the directory is in use, or a file in it is invalid.
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireNativeSuite, toHex } from '../../protocol/index.ts';
 import { ENV_PREFIX, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV } from '../node-options.ts';
@@ -48,7 +48,10 @@ const PARENT_CHECK_INTERVAL_MS = 1_000;
 const LOG_TAIL_LINES = 20;
 /** The one QKMS_* variable passed on to the nodes; the others configure production nodes. */
 const PASSED_ENV = ['QKMS_LOG_LEVEL'];
-const EXECUTABLE = fileURLToPath(new URL('../../bin/qkms.ts', import.meta.url));
+/** bin/qkms.ts in the repository, dist/bin/qkms.js in the installed package: this module's own extension. */
+const EXECUTABLE = fileURLToPath(
+  new URL(`../../bin/qkms${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 export const QUORUM_UP_USAGE = `Usage: qkms quorum up [--nodes N] [--threshold T] [--dir DIR] [--base-port PORT] [--json]
 

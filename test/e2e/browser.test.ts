@@ -75,7 +75,10 @@ type PageRecover =
  */
 interface PageWindow {
   readonly qkmsTest: {
-    setup(nodeSetJson: string): Promise<{ nodes: number; threshold: number }>;
+    setup(
+      nodeSetJson: string,
+      options?: { webrtcDirect?: boolean },
+    ): Promise<{ nodes: number; threshold: number }>;
     createSession(): Promise<{ address: string }>;
     recover(manifestHex: string): Promise<PageRecover>;
     close(): Promise<void>;
@@ -151,8 +154,9 @@ describe.each([
     const nodeSetJson = readFileSync(files.nodeSetPath, 'utf8');
     expect(
       await opened.evaluate(
-        (json) => (window as unknown as PageWindow).qkmsTest.setup(json),
-        nodeSetJson,
+        ([json, webrtcDirect]) =>
+          (window as unknown as PageWindow).qkmsTest.setup(json, { webrtcDirect }),
+        [nodeSetJson, 'webrtcDirect' in transport] as const,
       ),
     ).toEqual({
       nodes: NODES,

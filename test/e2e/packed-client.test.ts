@@ -5,6 +5,7 @@
 // quorum on Node 22 and on Node 24, a clear refusal on an older Node, and a
 // strict TypeScript consumer of its declarations. qkms installed globally:
 // the `qkms` executable on Node 24, and its refusal of an older Node.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -24,7 +25,7 @@ import {
 import { toHex } from '../../protocol/index.ts';
 import { startQuorum, stopQuorum, type Quorum } from '../support/in-process.ts';
 import { node22, oldNode } from '../support/node22.ts';
-import { REPO_ROOT } from '../support/quorum.ts';
+import { REPO_ROOT, freeQuorumBasePort } from '../support/quorum.ts';
 
 /** A script or a command here takes seconds; this catches a hung one. */
 const CHILD_TIMEOUT_MS = 120_000;
@@ -245,6 +246,58 @@ describe('qkms, packed and installed globally into a temporary prefix', () => {
       new RegExp(`^qkms needs Node >= 24\\.7\\.0 \\(this is v${version.replaceAll('.', '\\.')}\\)`),
     );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('qkms --version reads the installed package', async () => {
+    const result = await run(qkms, ['--version'], {
+      cwd: prefix,
+      path: pathWith(process.execPath),
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^qkms 0\.1\.0 \(node 24\./);
+  });
+
+  it('qkms quorum up from the installed package starts its nodes and stops them on SIGTERM', async () => {
+    const base = await freeQuorumBasePort(2);
+    const child = spawn(
+      qkms,
+      ['quorum', 'up', '--nodes', '2', '--threshold', '2', '--base-port', String(base), '--json'],
+      {
+        cwd: prefix,
+        env: { PATH: pathWith(process.execPath), HOME: prefix },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => {
+        resolve(code);
+      });
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const report = await new Promise<{ ok: boolean; ready: boolean }>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`quorum up not ready in time; stderr: ${stderr.slice(-2000)}`));
+      }, CHILD_TIMEOUT_MS);
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const line = stdout.split('\n').find((l) => l.startsWith('{'));
+        if (line !== undefined) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line) as { ok: boolean; ready: boolean });
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`quorum up exited (${String(code)}); stderr: ${stderr.slice(-2000)}`));
+      });
+    });
+    expect(report).toMatchObject({ ok: true, ready: true });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('qkms wallet new writes a key file that qkms wallet show reads back, on Node 24', async () => {

@@ -6,7 +6,14 @@
 // leaves the page only as hex in the answer to the caller that asked for it,
 // and is wiped here at once.
 /* global window, document, performance */
-import { QuorumClient, Session, protocol, walletFromEip1193 } from '/qkms-client.js';
+import {
+  QuorumClient,
+  Session,
+  protocol,
+  walletFromEip1193,
+  webRTCDirect,
+  webSockets,
+} from '/qkms-client.js';
 
 /** The delegation a session asks the wallet for: an hour, recover only. */
 const SESSION_LIFETIME_MS = 3_600_000;
@@ -58,12 +65,18 @@ async function recoverOnce(manifest) {
 }
 
 window.qkmsTest = Object.freeze({
-  /** Pins the node set (the signed JSON the admins published) and starts a client on it. */
+  /**
+   * Pins the node set (the signed JSON the admins published) and starts a
+   * client on it; `webrtcDirect: true` dials WebRTC-direct as well as
+   * WebSockets (an opt-in transport).
+   */
   async setup(nodeSetJson, options = {}) {
     session?.destroy();
     await client?.close();
     nodeSet = protocol.parseSignedNodeSetJson(protocol.defaultSuite(), nodeSetJson);
-    client = await QuorumClient.create({ nodeSet, ...options });
+    const { webrtcDirect = false, ...rest } = options;
+    const transports = webrtcDirect ? { transports: [webSockets(), webRTCDirect()] } : {};
+    client = await QuorumClient.create({ nodeSet, ...rest, ...transports });
     return { nodes: nodeSet.nodes.length, threshold: nodeSet.threshold };
   },
 
