@@ -20,8 +20,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createHost,
-  registerHandler,
-  requestOnce,
   type Host,
   type HostLimits,
   type NetLogger,
@@ -32,9 +30,7 @@ import {
   type WebRtcCertificate,
 } from '../../node/network/webrtc-cert.ts';
 import { MAX_WEBRTC_PENDING } from '../../node/network/webrtc-guard.ts';
-import { MAX_FRAME_BYTES } from '../../protocol/internal.ts';
-
-const PROTOCOL = '/qkms/test-echo/1';
+import { echoPing, serveEcho, sleep } from '../support/echo-node.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -85,17 +81,7 @@ async function rtcNode(
     { log: options.log ?? dropLog().log },
   );
   cleanup.push(() => h.close());
-  await registerHandler(
-    h.libp2p,
-    {
-      protocol: PROTOCOL,
-      maxFrameBytes: MAX_FRAME_BYTES.recover,
-      readDeadlineMs: 2_000,
-      maxInboundStreams: 8,
-      handle: async (request) => Promise.resolve(request),
-    },
-    { log: dropLog().log },
-  );
+  await serveEcho(h.libp2p);
   const addr = h.libp2p.getMultiaddrs().find((a) => a.toString().includes('/webrtc-direct'));
   if (addr === undefined) throw new Error('node is not listening on webrtc-direct');
   return { host: h, addr };
@@ -108,11 +94,7 @@ async function echo(addr: Multiaddr): Promise<string> {
     streamMuxers: [yamux()],
   });
   cleanup.push(() => client.stop());
-  const answer = await requestOnce(client, addr, PROTOCOL, new TextEncoder().encode('ping'), {
-    maxReplyBytes: 64,
-    signal: AbortSignal.timeout(10_000),
-  });
-  return new TextDecoder().decode(answer);
+  return echoPing(client, addr);
 }
 
 /** One STUN attribute: type, length, value padded to 4 bytes. */
@@ -193,7 +175,7 @@ describe('WebRTC-direct', () => {
           '127.0.0.1',
         );
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       socket.close();
     };
     const sources = Array.from({ length: 20 }, (_, i) => `127.0.3.${i + 2}`);
@@ -204,7 +186,7 @@ describe('WebRTC-direct', () => {
     await Promise.all(sources.map(async (source) => send(source, 3)));
     expect(drops.count('total')).toBeGreaterThanOrEqual(4 + 60 - MAX_WEBRTC_PENDING);
     // The handshakes end by the upgrade deadline, and an honest dialer is then served.
-    await new Promise((r) => setTimeout(r, 3_500));
+    await sleep(3_500);
     expect(await echo(addr)).toBe('ping');
   });
 });

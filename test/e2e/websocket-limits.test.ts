@@ -14,21 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createHost,
-  registerHandler,
-  requestOnce,
-  type Host,
-  type HostLimits,
-  type NetLogger,
-} from '../../node/network/index.ts';
+import { createHost, type Host, type HostLimits } from '../../node/network/index.ts';
 import { readWsTls } from '../../node/network/ws-tls.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../../node/network/ws-guard.ts';
-import { MAX_FRAME_BYTES } from '../../protocol/internal.ts';
-
-const PROTOCOL = '/qkms/test-echo/1';
-const WAIT_MS = 15_000;
-const quiet: NetLogger = { debug() {}, info() {}, warn() {}, error() {} };
+import { echoPing, quietNetLog, serveEcho, sleep, until } from '../support/echo-node.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -36,26 +25,13 @@ afterEach(async () => {
   cleanup.length = 0;
 });
 
-const sleep = async (ms: number): Promise<void> =>
-  new Promise((r) => {
-    setTimeout(r, ms);
-  });
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not reached: ${what}`);
-    await sleep(20);
-  }
-}
-
 async function host(
   listen: string[],
   extra: { limits?: Partial<HostLimits>; wsTls?: { cert: string; key: string } } = {},
 ): Promise<Host> {
   const h = await createHost(
     { privateKey: await generateKeyPair('Ed25519'), listen, nodeSetPeers: [], allow: [], ...extra },
-    { log: quiet },
+    { log: quietNetLog },
   );
   cleanup.push(() => h.close());
   return h;
@@ -64,17 +40,7 @@ async function host(
 /** A node listening on a WebSocket only, serving an echo protocol. */
 async function wsNode(limits?: Partial<HostLimits>): Promise<{ host: Host; addr: Multiaddr }> {
   const h = await host(['/ip4/127.0.0.1/tcp/0/ws'], limits === undefined ? {} : { limits });
-  await registerHandler(
-    h.libp2p,
-    {
-      protocol: PROTOCOL,
-      maxFrameBytes: MAX_FRAME_BYTES.recover,
-      readDeadlineMs: 2_000,
-      maxInboundStreams: 8,
-      handle: async (request) => Promise.resolve(request),
-    },
-    { log: quiet },
-  );
+  await serveEcho(h.libp2p);
   const addr = h.libp2p.getMultiaddrs().find((a) => a.toString().includes('/ws'));
   if (addr === undefined) throw new Error('node is not listening on a WebSocket');
   return { host: h, addr };
@@ -111,18 +77,7 @@ async function rawSocket(port: number, localAddress: string, send?: string): Pro
 }
 
 async function echo(addr: Multiaddr): Promise<string> {
-  const client = await host([]);
-  const answer = await requestOnce(
-    client.libp2p,
-    addr,
-    PROTOCOL,
-    new TextEncoder().encode('ping'),
-    {
-      maxReplyBytes: 64,
-      signal: AbortSignal.timeout(5_000),
-    },
-  );
-  return new TextDecoder().decode(answer);
+  return echoPing((await host([])).libp2p, addr);
 }
 
 describe('WebSocket listener limits (ws-guard)', () => {
@@ -188,27 +143,33 @@ describe('WebSocket listener limits (ws-guard)', () => {
   });
 });
 
-/** A raw socket that completes the HTTP upgrade to a WebSocket and is then free to send any bytes. */
-async function upgradedSocket(port: number): Promise<Tracked> {
-  const tracked = await rawSocket(port, '127.0.0.4');
-  tracked.socket.write(
-    [
-      'GET / HTTP/1.1',
-      'Host: 127.0.0.1',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      'Sec-WebSocket-Version: 13',
-      '',
-      '',
-    ].join('\r\n'),
-  );
+/** A WebSocket opening handshake (RFC 6455 §1.3): the request line and headers. */
+const UPGRADE_REQUEST = [
+  'GET / HTTP/1.1',
+  'Host: 127.0.0.1',
+  'Upgrade: websocket',
+  'Connection: Upgrade',
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+  'Sec-WebSocket-Version: 13',
+  '',
+  '',
+].join('\r\n');
+
+/** Sends the opening handshake on `socket` and returns the status line of the answer. */
+async function upgrade(socket: net.Socket): Promise<string> {
+  socket.write(UPGRADE_REQUEST);
   const head = await new Promise<string>((resolve) => {
-    tracked.socket.once('data', (chunk: Buffer) => {
+    socket.once('data', (chunk: Buffer) => {
       resolve(chunk.toString('latin1'));
     });
   });
-  expect(head.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+  return head.split('\r\n')[0] ?? '';
+}
+
+/** A raw socket that completes the HTTP upgrade to a WebSocket and is then free to send any bytes. */
+async function upgradedSocket(port: number): Promise<Tracked> {
+  const tracked = await rawSocket(port, '127.0.0.4');
+  expect(await upgrade(tracked.socket)).toBe('HTTP/1.1 101 Switching Protocols');
   return tracked;
 }
 
@@ -223,38 +184,29 @@ describe('WebSocket protocol errors', () => {
   });
 });
 
+/** A self-signed P-256 certificate for 127.0.0.1 and its key, written by openssl into a fresh folder. */
+function selfSignedCert(keyMode: string): { certFile: string; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'qkms-wss-'));
+  cleanup.push(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat(
+      ['-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1'],
+      ['-keyout', keyFile, '-out', certFile],
+    ),
+    { stdio: 'ignore' },
+  );
+  execFileSync('chmod', [keyMode, keyFile]);
+  return { certFile, keyFile };
+}
+
 describe('secure WebSocket (wss) with the operator certificate', () => {
   it('serves TLS with the configured certificate and upgrades to a WebSocket', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'qkms-wss-'));
-    cleanup.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    execFileSync('chmod', ['600', keyFile]);
+    const { certFile, keyFile } = selfSignedCert('600');
     const wsTls = readWsTls({ certFile, keyFile });
     const h = await host(['/ip4/127.0.0.1/tcp/0/tls/ws'], { wsTls });
     const addr = h.libp2p.getMultiaddrs().find((a) => a.toString().includes('/tls/ws'));
@@ -275,55 +227,11 @@ describe('secure WebSocket (wss) with the operator certificate', () => {
       socket.once('error', reject);
     });
     expect(socket.authorized).toBe(true);
-    socket.write(
-      [
-        'GET / HTTP/1.1',
-        'Host: 127.0.0.1',
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-        'Sec-WebSocket-Version: 13',
-        '',
-        '',
-      ].join('\r\n'),
-    );
-    const head = await new Promise<string>((resolve) => {
-      socket.once('data', (chunk: Buffer) => {
-        resolve(chunk.toString('latin1'));
-      });
-    });
-    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+    expect(await upgrade(socket)).toBe('HTTP/1.1 101 Switching Protocols');
   });
 
   it('refuses a key file others can read', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'qkms-wss-'));
-    cleanup.push(() => {
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-days',
-        '1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    execFileSync('chmod', ['644', keyFile]);
+    const { certFile, keyFile } = selfSignedCert('644');
     expect(() => readWsTls({ certFile, keyFile })).toThrow(/chmod 600/);
   });
 });

@@ -22,17 +22,11 @@ import {
 } from '../support/browser.ts';
 import { REPO_ROOT, createQuorumFiles, listenArgs } from '../support/quorum.ts';
 import { check, distribution, type BenchResult, type Scenario, type Study } from './harness.ts';
-import { Quorum } from './quorum-processes.ts';
+import { Quorum, ROOMY_RATES } from './quorum-processes.ts';
 
 const NAME = 'recover.browser_latency_3of5';
 const NODES = 5;
 const THRESHOLD = 3;
-/** As recover.bench.ts: the default rates would refuse the bench's one client, address and wallet. */
-const ROOMY_RATES = [
-  ...['--per-peer-rate', '100000', '--per-peer-burst', '100000'],
-  ...['--per-ip-rate', '100000', '--per-ip-burst', '100000'],
-  ...['--per-wallet-rate', '100000', '--per-wallet-burst', '100000'],
-];
 /** Recovers before measuring: connections, the page's JIT, the client's latency estimates. */
 const WARMUP_RECOVERS = 50;
 const LATENCY_RECOVERS = 200;

@@ -11,6 +11,17 @@ const READY_TIMEOUT_MS = 60_000;
 /** Between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 10_000;
 
+/**
+ * Node flags for a bench quorum: the default rates (20 requests/s per peer, 50 per address, 5
+ * per wallet) would refuse the bench's one client, address and wallet within a second; these
+ * let the nodes' own capacity show.
+ */
+export const ROOMY_RATES: readonly string[] = [
+  ...['--per-peer-rate', '100000', '--per-peer-burst', '100000'],
+  ...['--per-ip-rate', '100000', '--per-ip-burst', '100000'],
+  ...['--per-wallet-rate', '100000', '--per-wallet-burst', '100000'],
+];
+
 export interface RunningNode {
   readonly child: NodeChild;
   /** The process id (the node itself: bin/qkms.ts runs in the spawned process). */

@@ -29,20 +29,11 @@ import {
 import { idleConnections } from './idle-connections.ts';
 import { concurrent, sequential, type Call, type LoadRun } from './load.ts';
 import { cpuMs, rssMb, sampleRss, selfCpuMs } from './proc-stats.ts';
-import { Quorum } from './quorum-processes.ts';
+import { Quorum, ROOMY_RATES } from './quorum-processes.ts';
 import { floorRows, recoverFloor } from './recover-floor.ts';
 
 const NODES = 5;
 const THRESHOLD = 3;
-/**
- * The defaults (20 requests/s per peer, 50 per address, 5 per wallet) would refuse the bench's
- * one client, address and wallet within a second; these let the nodes' own capacity show.
- */
-const ROOMY_RATES = [
-  ...['--per-peer-rate', '100000', '--per-peer-burst', '100000'],
-  ...['--per-ip-rate', '100000', '--per-ip-burst', '100000'],
-  ...['--per-wallet-rate', '100000', '--per-wallet-burst', '100000'],
-];
 /** Recovers before measuring: connections, JIT, the client's latency estimates. */
 const WARMUP_RECOVERS = 50;
 const LATENCY_RECOVERS = 500;

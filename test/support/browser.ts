@@ -13,7 +13,7 @@ import { Address, Hex, PersonalMessage, Secp256k1, Signature } from 'ox';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildBrowserBundle } from '../../deploy/packages/browser-bundle.ts';
 
-/** Where test/support/ensure-chromium.sh installs Debian's chromium package. */
+/** Where test/support/ensure-debian-packages.sh installs Debian's chromium package. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** Headless, no sandbox (containers run as root), and nothing that reaches out to the network. */
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -38,7 +38,7 @@ export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH))
     throw new Error(
       `${CHROMIUM_PATH} is missing: the browser tests need Debian's chromium package` +
-        ' (bash test/support/ensure-chromium.sh, or apt-get install chromium)',
+        ' (bash test/support/ensure-debian-packages.sh, or apt-get install chromium)',
     );
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
