@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseNodeSetDocument, requireNativeSuite, toHex } from '../../protocol/index.ts';
-import { KEYSTORE_FILE, loadKeystore, type Keystore } from '../../node/index.ts';
+import { KEYSTORE_FILE, WEBRTC_CERT_FILE, loadKeystore, type Keystore } from '../../node/index.ts';
+import { readWebRtcCertificate } from '../../node/network/webrtc-cert.ts';
 import { runCli, type CliRun } from '../../test/support/cli.ts';
 
 const suite = requireNativeSuite();
@@ -78,6 +79,10 @@ describe('qkms node init', () => {
     expect(r.stdout).toContain(`Created ${join(dir, KEYSTORE_FILE)} (NOT encrypted)`);
     expect(r.stdout).toContain(`PeerId          ${ks.publicInfo.peerId}`);
     expect(r.stdout).toContain(ks.publicInfo.nodePublicKey);
+    const { certhash } = readWebRtcCertificate(dir);
+    expect(r.stdout).toContain(
+      `WebRTC-direct   certhash ${certhash} (${WEBRTC_CERT_FILE}; for browsers, list /ip4/PUBLIC-IP/udp/PORT/webrtc-direct/certhash/${certhash})`,
+    );
     expectNoSecrets(ks, r.stdout, r.stderr);
 
     // The snippet is JSON the admin pastes into "nodes": it carries the full KEM key and
@@ -128,6 +133,8 @@ describe('qkms node init', () => {
       keystore: join(root, 'n', KEYSTORE_FILE),
       encrypted: true,
       ...ks.publicInfo,
+      // The WebRTC-direct certificate the node keeps (0600): the admin pins its hash.
+      webrtcCerthash: readWebRtcCertificate(join(root, 'n')).certhash,
       nodeEntry: {
         index: 0,
         peerId: ks.publicInfo.peerId,
@@ -135,6 +142,8 @@ describe('qkms node init', () => {
         kemPublicKey: ks.publicInfo.kemPublicKey,
       },
     });
+    expect(statSync(join(root, 'n', WEBRTC_CERT_FILE)).mode & 0o777).toBe(0o600);
+    expect(r.stdout).not.toContain('PRIVATE KEY');
     expectNoSecrets(ks, r.stdout, r.stderr);
   });
 

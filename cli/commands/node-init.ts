@@ -3,7 +3,12 @@
 // reach stdout, stderr or a log.
 import { resolve } from 'node:path';
 import { requireNativeSuite } from '../../protocol/index.ts';
-import { initKeystore, type InitKeystoreResult } from '../../node/index.ts';
+import {
+  WEBRTC_CERT_FILE,
+  initKeystore,
+  loadOrCreateWebRtcCertificate,
+  type InitKeystoreResult,
+} from '../../node/index.ts';
 import {
   PASSPHRASE_ENV,
   PASSPHRASE_FILE_ENV,
@@ -59,7 +64,7 @@ function nodeEntry(result: InitKeystoreResult): Readonly<Record<string, unknown>
   };
 }
 
-function humanReport(result: InitKeystoreResult): string {
+function humanReport(result: InitKeystoreResult, certhash: string): string {
   const { publicInfo } = result;
   return [
     `Created ${result.path} (${result.encrypted ? 'encrypted with the passphrase' : 'NOT encrypted'}).`,
@@ -67,6 +72,7 @@ function humanReport(result: InitKeystoreResult): string {
     `  PeerId          ${publicInfo.peerId}`,
     `  Node key        ${publicInfo.nodePublicKey} (Ed25519, the libp2p identity)`,
     `  KEM public key  ${abbreviate(publicInfo.kemPublicKey)} (X-Wing, ${publicInfo.kemPublicKey.length / 2} bytes; in full below)`,
+    `  WebRTC-direct   certhash ${certhash} (${WEBRTC_CERT_FILE}; for browsers, list /ip4/PUBLIC-IP/udp/PORT/webrtc-direct/certhash/${certhash})`,
     '',
     'Send this entry to the node-set admin for the "nodes" array. They set "index"',
     '(1..n) and the multiaddrs other nodes and clients dial to reach this node:',
@@ -76,7 +82,7 @@ function humanReport(result: InitKeystoreResult): string {
   ].join('\n');
 }
 
-function jsonReport(result: InitKeystoreResult): string {
+function jsonReport(result: InitKeystoreResult, certhash: string): string {
   return jsonLine({
     ok: true,
     keystore: result.path,
@@ -84,12 +90,13 @@ function jsonReport(result: InitKeystoreResult): string {
     peerId: result.publicInfo.peerId,
     nodePublicKey: result.publicInfo.nodePublicKey,
     kemPublicKey: result.publicInfo.kemPublicKey,
+    webrtcCerthash: certhash,
     nodeEntry: nodeEntry(result),
   });
 }
 
 /** Runs `qkms node init ARGS`; throws QkmsError (mapped to an exit code by main). */
-export function nodeInit(argv: readonly string[], io: CliIo): number {
+export async function nodeInit(argv: readonly string[], io: CliIo): Promise<number> {
   const { flags, positionals } = parseArgs(argv, NODE_INIT_FLAGS);
   if (flags.help) {
     io.stdout.write(`${NODE_INIT_USAGE}\n`);
@@ -157,6 +164,9 @@ export function nodeInit(argv: readonly string[], io: CliIo): number {
       `qkms: warning: no passphrase (${PASSPHRASE_ENV} or --passphrase-file); the keystore is stored unencrypted, protected only by its file mode 0600\n`,
     );
   }
-  io.stdout.write(flags.json ? jsonReport(result) : humanReport(result));
+  // The WebRTC-direct certificate now, so the admin can pin its hash in the node set
+  // before the node first starts (it keeps the file: node/network/webrtc-cert.ts).
+  const { certhash } = await loadOrCreateWebRtcCertificate(dir);
+  io.stdout.write(flags.json ? jsonReport(result, certhash) : humanReport(result, certhash));
   return EXIT.ok;
 }
