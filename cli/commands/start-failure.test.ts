@@ -89,6 +89,18 @@ describe('describeStartFailure', () => {
     expect(describeStartFailure(errno('EACCES'), context)?.exit).toBe(EXIT.config);
   });
 
+  it("@libp2p/webrtc's bind failure anywhere in the chain: names the WebRTC-direct address, exit 8", () => {
+    const e = new Error('start failed', {
+      cause: new Error('Failed to register ICE UDP mux listener'),
+    });
+    const rtc = { ...context, listen: [...context.listen, '/ip4/0.0.0.0/udp/8101/webrtc-direct'] };
+    expect(describeStartFailure(e, rtc)).toEqual({
+      message:
+        "WebRTC-direct listen address /ip4/0.0.0.0/udp/8101/webrtc-direct cannot be bound: its UDP port is in use by another process (another qkms node?), or the address is not this host's; stop that process or choose another --listen",
+      exit: EXIT.inUse,
+    });
+  });
+
   it('leaves every other failure to the generic path', () => {
     for (const e of [
       new Error('boom'),

@@ -26,6 +26,13 @@ export interface StartContext {
 /** How deep a cause chain is followed: wrappers add one or two levels. */
 const MAX_CAUSE_DEPTH = 8;
 
+/**
+ * What @libp2p/webrtc throws when node-datachannel cannot bind a
+ * WebRTC-direct UDP port: no errno survives, and the port is in use far more
+ * often than the address is wrong.
+ */
+const WEBRTC_BIND_ERROR = 'Failed to register ICE UDP mux listener';
+
 /** libp2p's error when a listen address fails (libp2p/src/transport-manager.ts). */
 const LIBP2P_LISTEN_ERROR = 'UnsupportedListenAddressesError';
 
@@ -102,6 +109,13 @@ export function describeStartFailure(e: unknown, context: StartContext): StartFa
   if (libp2p !== undefined) {
     const message = field(libp2p, 'message');
     return libp2pFailure(typeof message === 'string' ? message : '', context);
+  }
+  if (chain.some((c) => String(field(c, 'message')).includes(WEBRTC_BIND_ERROR))) {
+    const addrs = context.listen.filter((a) => a.includes('/webrtc-direct'));
+    return {
+      message: `WebRTC-direct listen address ${addrs.join(', ')} cannot be bound: its UDP port is in use by another process (another qkms node?), or the address is not this host's; stop that process or choose another --listen`,
+      exit: EXIT.inUse,
+    };
   }
   // Outside libp2p the node listens only for HTTP (metrics and health).
   const listen = chain.find((c) => field(c, 'syscall') === 'listen');

@@ -6,6 +6,7 @@
 // settings: a required one given nowhere is a usage error (2), as in every
 // command; a malformed value in the config file a configuration error (3).
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -117,6 +118,41 @@ describe('qkms node start: start failures', () => {
       ),
     );
     expect(run.stdout).toBe('');
+  });
+
+  it('its WebRTC-direct UDP port in use: one sentence naming the address, exit 8', async () => {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => {
+      socket.bind(0, '127.0.0.1', resolve);
+    });
+    const udp = socket.address().port;
+    try {
+      const run = await startToExit([
+        '--dir',
+        files.dirs[0] ?? '',
+        '--nodeset',
+        files.nodeSetPath,
+        '--listen',
+        `/ip4/127.0.0.1/tcp/${files.ports[0] ?? 0}`,
+        '--listen',
+        `/ip4/127.0.0.1/udp/${udp}/webrtc-direct`,
+        '--http',
+        '127.0.0.1:0',
+      ]);
+      expect(run.code).toBe(EXIT_IN_USE);
+      expectOneSentence(
+        run.stderr,
+        new RegExp(
+          `^qkms node start: WebRTC-direct listen address /ip4/127\\.0\\.0\\.1/udp/${udp}/webrtc-direct cannot be bound: its UDP port is in use`,
+        ),
+      );
+      // stdout may hold the native ICE library's own lines (libjuice prints them itself).
+      expect(
+        run.stdout.split('\n').filter((l) => l !== '' && !/ (WARN|ERROR|FATAL) /.test(l)),
+      ).toEqual([]);
+    } finally {
+      socket.close();
+    }
   });
 
   it('a data directory another node is running on: one sentence naming the folder, exit 8, the running node unharmed', async () => {
