@@ -3,6 +3,7 @@
 // base + i - 1 (TCP) and base + WS_PORT_OFFSET + i - 1 (WebSocket), and
 // serves HTTP on base + HTTP_PORT_OFFSET + i - 1. A port
 // that is already taken is found here, named, and refused.
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from '../args.ts';
@@ -24,10 +25,11 @@ export interface QuorumUpOptions {
   readonly json: boolean;
 }
 
-/** A port the quorum needs, and what for ("node 2 libp2p"). */
+/** A port the quorum needs, and what for ("node 2 libp2p"); TCP unless `udp`. */
 export interface PortUse {
   readonly port: number;
   readonly what: string;
+  readonly udp?: true;
 }
 
 export const QUORUM_UP_FLAGS = {
@@ -91,13 +93,27 @@ export function quorumPorts(options: Pick<QuorumUpOptions, 'nodes' | 'basePort'>
   for (let i = 1; i <= options.nodes; i++) {
     uses.push({ port: libp2pPort(options.basePort, i), what: `node ${i} libp2p` });
     uses.push({ port: wsPort(options.basePort, i), what: `node ${i} WebSocket` });
+    uses.push({ port: wsPort(options.basePort, i), what: `node ${i} WebRTC-direct`, udp: true });
     uses.push({ port: httpPort(options.basePort, i), what: `node ${i} metrics` });
   }
   return uses;
 }
 
-/** Whether PORT on 127.0.0.1 can be listened on now: null if so, else the errno ("EADDRINUSE"). */
-function probePort(port: number): Promise<string | null> {
+/** Whether PORT on 127.0.0.1 can be listened on (bound, for UDP) now: null if so, else the errno ("EADDRINUSE"). */
+function probePort(port: number, udp: boolean): Promise<string | null> {
+  if (udp)
+    return new Promise((resolveProbe) => {
+      const socket = createSocket('udp4');
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        socket.close();
+        resolveProbe(e.code ?? 'error');
+      });
+      socket.bind({ port, address: DEV_HOST, exclusive: true }, () => {
+        socket.close(() => {
+          resolveProbe(null);
+        });
+      });
+    });
   return new Promise((resolveProbe) => {
     const server = createServer();
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -114,12 +130,15 @@ function probePort(port: number): Promise<string | null> {
 /** Throws CONFIG_INVALID naming every port that is taken. */
 export async function assertPortsFree(uses: readonly PortUse[]): Promise<void> {
   const results = await Promise.all(
-    uses.map(async (u) => ({ ...u, error: await probePort(u.port) })),
+    uses.map(async (u) => ({ ...u, error: await probePort(u.port, u.udp === true) })),
   );
   const busy = results.filter((r) => r.error !== null);
   if (busy.length === 0) return;
   const list = busy
-    .map((b) => `${b.port} (${b.what})${b.error === 'EADDRINUSE' ? '' : `: ${b.error ?? ''}`}`)
+    .map(
+      (b) =>
+        `${b.port}${b.udp === true ? '/udp' : ''} (${b.what})${b.error === 'EADDRINUSE' ? '' : `: ${b.error ?? ''}`}`,
+    )
     .join(', ');
   throw configError(
     `${busy.length === 1 ? 'port' : 'ports'} ${list} ${busy.length === 1 ? 'is' : 'are'} not free on ${DEV_HOST}; stop what holds ${busy.length === 1 ? 'it' : 'them'} (another 'qkms quorum up'?) or choose another --base-port`,

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,12 +148,15 @@ describe('qkms quorum up ports', () => {
     expect(quorumPorts({ nodes: 3, basePort: 7101 })).toEqual([
       { port: 7101, what: 'node 1 libp2p' },
       { port: 8101, what: 'node 1 WebSocket' },
+      { port: 8101, what: 'node 1 WebRTC-direct', udp: true },
       { port: 9101, what: 'node 1 metrics' },
       { port: 7102, what: 'node 2 libp2p' },
       { port: 8102, what: 'node 2 WebSocket' },
+      { port: 8102, what: 'node 2 WebRTC-direct', udp: true },
       { port: 9102, what: 'node 2 metrics' },
       { port: 7103, what: 'node 3 libp2p' },
       { port: 8103, what: 'node 3 WebSocket' },
+      { port: 8103, what: 'node 3 WebRTC-direct', udp: true },
       { port: 9103, what: 'node 3 metrics' },
     ]);
   });
@@ -168,6 +172,24 @@ describe('qkms quorum up ports', () => {
       await new Promise((resolve) => server.close(resolve));
     }
     await expect(assertPortsFree([{ port, what: 'node 2 metrics' }])).resolves.toBeUndefined();
+  });
+
+  it('assertPortsFree probes a UDP use with a UDP socket, and names it /udp', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => {
+      socket.bind(0, '127.0.0.1', resolve);
+    });
+    const port = socket.address().port;
+    try {
+      const use = { port, what: 'node 1 WebRTC-direct', udp: true } as const;
+      await expect(assertPortsFree([use])).rejects.toMatchObject({
+        message: expect.stringContaining(`port ${port}/udp (node 1 WebRTC-direct) is not free`),
+      });
+      // The same number over TCP is free: the probe is per protocol.
+      await expect(assertPortsFree([{ port, what: 'node 1 WebSocket' }])).resolves.toBeUndefined();
+    } finally {
+      socket.close();
+    }
   });
 
   it('a taken port stops `up` before anything is written (exit 3)', async () => {

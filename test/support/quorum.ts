@@ -61,11 +61,13 @@ export function isPortFree(port: number): Promise<boolean> {
 }
 
 /**
- * Every port `qkms quorum up --nodes n --base-port base` listens on (TCP,
- * WebSocket and metrics), as the command itself lists them.
+ * Every TCP port `qkms quorum up --nodes n --base-port base` listens on
+ * (libp2p, WebSocket and metrics), as the command itself lists them.
  */
 export function quorumUpPorts(base: number, n: number): number[] {
-  return quorumPorts({ nodes: n, basePort: base }).map((u) => u.port);
+  return quorumPorts({ nodes: n, basePort: base })
+    .filter((u) => u.udp !== true)
+    .map((u) => u.port);
 }
 
 /** A `--base-port` for `qkms quorum up --nodes n` whose every port is free now, below the ephemeral range. */
