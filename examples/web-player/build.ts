@@ -241,7 +241,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         `clip: ${c.bytes} bytes of ${CLIP_MEDIA_TYPE}, ${c.chunks} chunks of ${c.chunkBytes / 1024} KiB, sha256 ${c.sha256}`,
-        `published content ${report.contentId} (policy ${report.policy}, publisher ${report.publisher})`,
+        // Identifiers abbreviated here; --json carries them whole.
+        `published content ${report.contentId.slice(0, 16)}… (policy ${report.policy}, publisher ${report.publisher.slice(0, 10)}…)`,
         `stored at ${report.stored.length} of ${report.nodeCount} nodes (t = ${report.threshold}): ${report.ok ? 'recoverable' : 'NOT recoverable'}`,
         ...report.nodes.map(
           (n) => `  node ${n.index}: ${n.outcome}${n.code === undefined ? '' : ` ${n.code}`}`,
