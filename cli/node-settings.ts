@@ -78,7 +78,7 @@ export const SETTINGS = {
     env: 'QKMS_LISTEN',
     flagKind: 'list',
     arg: 'MULTIADDR',
-    help: `libp2p listen address: /ip4/HOST/tcp/PORT (TCP), …/tcp/PORT/ws (WebSocket, for browsers) or …/tcp/PORT/tls/ws (wss, with --ws-tls-cert and --ws-tls-key); repeat the flag, or comma-separate in the variable (at most ${MAX_LISTEN_ADDRS}). Use a public address to serve a quorum.`,
+    help: `libp2p listen address: /ip4/HOST/tcp/PORT (TCP), …/tcp/PORT/ws (WebSocket, for browsers), …/tcp/PORT/tls/ws (wss, with --ws-tls-cert and --ws-tls-key) or /ip4/IP/udp/PORT/webrtc-direct (for browsers); repeat the flag, or comma-separate in the variable (at most ${MAX_LISTEN_ADDRS}). Use a public address to serve a quorum.`,
     default: NETWORK_DEFAULTS.listen,
     defaultText: NETWORK_DEFAULTS.listen.join(','),
     parse: parseListen,

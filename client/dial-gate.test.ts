@@ -4,9 +4,13 @@ import type { NodeSet } from '../protocol/internal.ts';
 import { dialOnlyNodeSet } from './dial-gate.ts';
 
 const PEER = '12D3KooWCb6P6NqdpgSkh2DVtJff2VZ7amcHBz9JdHQZ3STxNDXV';
+const OTHER = '12D3KooWPSQKcPxxPagbykTj1YMjiDfkAzPMDaSKx1TsGBuyEiQT';
+const DNSADDR_PEER = '12D3KooWSjS1a1BMRADszz7pMBP5dBTuXiKnpmAUXG9bCkxTHQ1A';
 const nodeSet = {
   nodes: [
+    { peerId: DNSADDR_PEER, multiaddrs: ['/dnsaddr/node2.example.com'] },
     {
+      peerId: PEER,
       multiaddrs: [
         '/ip4/127.0.0.1/tcp/7101',
         '/ip4/127.0.0.1/tcp/8101/ws',
@@ -32,7 +36,16 @@ describe('dialOnlyNodeSet', () => {
     '/ip4/10.0.0.1/tcp/7101',
     '/ip4/127.0.0.1/tcp/7101/ws',
     '/ip4/127.0.0.1/udp/8101/webrtc-direct/certhash/uEiBssAOZpNCNsLUG2tdqByqAZQtKTq53S7HUtALdh8qkFw',
+    `/ip4/10.0.0.1/tcp/7101/p2p/${OTHER}`,
+    `/ip4/10.0.0.1/tcp/7101/p2p/${PEER}`,
   ])('denies any other address: %s', (addr) => {
     expect(gate.denyDialMultiaddr(multiaddr(addr))).toBe(true);
+  });
+
+  it("lets through what a listed /dnsaddr resolves to: addresses with that node's PeerId", () => {
+    expect(gate.denyDialMultiaddr(multiaddr(`/ip4/192.0.2.7/tcp/7101/p2p/${DNSADDR_PEER}`))).toBe(
+      false,
+    );
+    expect(gate.denyDialMultiaddr(multiaddr('/ip4/192.0.2.7/tcp/7101'))).toBe(true);
   });
 });

@@ -185,6 +185,11 @@ export class QuorumClient {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: dialOnlyNodeSet(resolved.nodeSet),
+      // A node's addresses are dialled in the order the node set lists them
+      // (docs/protocol.md §1): libp2p's default sorter would put public before
+      // private and TCP before WebSockets whatever the admins chose. The sort
+      // is stable, so an order that never moves anything keeps the listed one.
+      connectionManager: { addressSorter: () => 0 },
     });
     try {
       return new QuorumClient(resolved, new ConnectionPool(libp2p, resolved.nodeSet.nodes), libp2p);

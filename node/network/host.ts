@@ -12,7 +12,7 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
-import type { Listener, PeerId, PrivateKey } from '@libp2p/interface';
+import type { Listener, PeerId, PrivateKey, Transport } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
@@ -157,80 +157,88 @@ function allowedIps(allow: readonly string[]): Set<string> {
   return ips;
 }
 
+/** What the pre-upgrade guards need (ws-guard.ts, webrtc-guard.ts). */
+interface GuardContext {
+  readonly limits: HostLimits;
+  readonly isAllowed: (address: string) => boolean;
+  readonly onDrop: (reason: string, block: string) => void;
+}
+
+type TransportFactory<C> = (components: C) => Transport;
+
+/**
+ * The transport `factory` makes, each of its listeners guarded by `guard`
+ * as it is created, before it listens: no connection is ever accepted
+ * unguarded. A listener that cannot be guarded stops the start: the node
+ * does not serve a transport it cannot bound.
+ */
+function guarded<C>(
+  factory: TransportFactory<C>,
+  what: string,
+  guard: (listener: Listener) => boolean,
+): TransportFactory<C> {
+  return (components) => {
+    const transport = factory(components);
+    const createListener = transport.createListener.bind(transport);
+    transport.createListener = (listenerOptions) => {
+      const listener = createListener(listenerOptions);
+      if (!guard(listener))
+        throw new QkmsError(ErrorCode.INTERNAL, `${what} listener: its limits cannot be attached`);
+      return listener;
+    };
+    return transport;
+  };
+}
+
+function webSocketTransport(
+  options: HostOptions,
+  context: GuardContext,
+): ReturnType<typeof webSockets> {
+  const factory = webSockets({
+    http: WS_HTTP_OPTIONS,
+    ...(options.wsTls === undefined ? {} : { https: { ...WS_HTTP_OPTIONS, ...options.wsTls } }),
+  });
+  return guarded(factory, 'WebSocket', (listener) =>
+    guardWebSocketListener(listener, {
+      upgradeTimeoutMs: context.limits.inboundUpgradeTimeoutMs,
+      maxSocketsPerBlock: context.limits.maxConnectionsPerIp,
+      isAllowed: context.isAllowed,
+      onDrop: context.onDrop,
+    }),
+  );
+}
+
+type WebRtcTransport = ReturnType<typeof import('@libp2p/webrtc').webRTCDirect>;
+
 /**
  * WebRTC-direct, only for a node that listens on it: @libp2p/webrtc loads
  * node-datachannel's native library, which a TCP-only node need not pay for.
  */
-async function webRtcDirectTransport(options: HostOptions): Promise<WebRtcTransport[]> {
-  if (!options.listen.some(isWebRtcDirect)) return [];
+async function webRtcDirectTransport(
+  options: HostOptions,
+  context: GuardContext,
+): Promise<WebRtcTransport[]> {
+  if (!options.listen.some((addr) => addr.includes('/webrtc-direct'))) return [];
   if (options.webrtcCertificate === undefined)
     throw new QkmsError(
       ErrorCode.INVALID_ARGUMENT,
       'host options: a webrtc-direct listen address needs webrtcCertificate',
     );
   const { webRTCDirect } = await import('@libp2p/webrtc');
+  const factory = webRTCDirect({
+    certificate: { ...options.webrtcCertificate },
+    // No STUN servers: a node is dialled at the address the node set lists.
+    rtcConfiguration: { iceServers: [] },
+  });
   return [
-    webRTCDirect({
-      certificate: { ...options.webrtcCertificate },
-      // No STUN servers: a node is dialled at the address the node set lists.
-      rtcConfiguration: { iceServers: [] },
-    }),
+    guarded(factory, 'WebRTC-direct', (listener) =>
+      guardWebRtcListener(listener, {
+        maxPendingPerBlock: context.limits.maxConnectionsPerIp,
+        isAllowed: context.isAllowed,
+        onDrop: context.onDrop,
+      }),
+    ),
   ];
-}
-
-type WebRtcTransport = ReturnType<typeof import('@libp2p/webrtc').webRTCDirect>;
-
-const isWebSocket = (addr: string): boolean => /\/ws(\/|$)/.test(addr);
-const isWebRtcDirect = (addr: string): boolean => addr.includes('/webrtc-direct');
-
-/**
- * Puts ws-guard.ts and webrtc-guard.ts in front of every WebSocket and
- * WebRTC-direct listener. A listener of either kind that cannot be guarded
- * stops the start: the node does not serve a transport it cannot bound.
- */
-function guardListeners(
-  libp2p: Libp2p,
-  limits: HostLimits,
-  allowed: ReadonlySet<string>,
-  log: NetLogger,
-): void {
-  // libp2p's public interface does not list listeners; its components do.
-  const manager = (
-    libp2p as unknown as { components?: { transportManager?: TransportManagerLike } }
-  ).components?.transportManager;
-  const isAllowed = (address: string): boolean => allowed.has(address);
-  const onDrop = (reason: string, block: string): void => {
-    log.debug('connection refused before its upgrade', { reason, block });
-  };
-  for (const listener of manager?.getListeners() ?? []) {
-    const addrs = listener.getAddrs().map((a) => a.toString());
-    let guarded = true;
-    if (addrs.some(isWebSocket))
-      guarded = guardWebSocketListener(listener, {
-        upgradeTimeoutMs: limits.inboundUpgradeTimeoutMs,
-        maxSocketsPerBlock: limits.maxConnectionsPerIp,
-        isAllowed,
-        onDrop,
-      });
-    else if (addrs.some(isWebRtcDirect))
-      guarded = guardWebRtcListener(listener, {
-        maxPendingPerBlock: limits.maxConnectionsPerIp,
-        isAllowed,
-        onDrop,
-      });
-    if (!guarded)
-      throw new QkmsError(
-        ErrorCode.INTERNAL,
-        `listener ${addrs.join(' ')}: its limits cannot be attached`,
-      );
-  }
-  const listening = libp2p.getMultiaddrs().map((a) => a.toString());
-  if (manager === undefined && listening.some((a) => isWebSocket(a) || isWebRtcDirect(a)))
-    throw new QkmsError(ErrorCode.INTERNAL, 'listeners not found to attach their limits');
-}
-
-interface TransportManagerLike {
-  getListeners(): Listener[];
 }
 
 /** Builds and starts the host. */
@@ -253,16 +261,21 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     },
   });
 
+  const allowed = allowedIps(options.allow);
+  const guards: GuardContext = {
+    limits,
+    isAllowed: (address) => allowed.has(address),
+    onDrop: (reason, block) => {
+      deps.log.debug('connection refused before its upgrade', { reason, block });
+    },
+  };
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
     addresses: { listen: [...options.listen] },
     transports: [
       tcp(),
-      webSockets({
-        http: WS_HTTP_OPTIONS,
-        ...(options.wsTls === undefined ? {} : { https: { ...WS_HTTP_OPTIONS, ...options.wsTls } }),
-      }),
-      ...(await webRtcDirectTransport(options)),
+      webSocketTransport(options, guards),
+      ...(await webRtcDirectTransport(options, guards)),
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [
@@ -284,7 +297,6 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     },
     connectionGater: gate.gater,
   });
-  guardListeners(libp2p, limits, allowedIps(options.allow), deps.log);
 
   let closing: Promise<void> | undefined;
   return {

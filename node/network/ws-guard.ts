@@ -17,7 +17,7 @@
 //     malformed frame from anyone is an uncaught exception that ends the node.
 // The listener's `server`, `http`, `https` and `wsServer` fields are not
 // public API: @libp2p/websockets is pinned to an exact version, and
-// test/e2e/websockets-limits.test.ts fails if they move.
+// test/e2e/websocket-limits.test.ts fails if they move.
 import type { Server as NetServer, Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import type { Listener } from '@libp2p/interface';
@@ -84,11 +84,13 @@ export function guardWebSocketListener(listener: Listener, options: WsGuardOptio
     options.onDrop?.('protocol-error', 'websocket');
   });
   const open = new Map<string, number>();
-  // Keyed by the remote address and port: a wss upgrade hands over the TLS
-  // socket wrapping the one accepted, with the same two.
+  // Keyed by the connection's 4-tuple, unique among live TCP connections: a
+  // wss upgrade hands over the TLS socket wrapping the one accepted, with the
+  // same four. (The remote pair alone is not unique: one client port can
+  // connect to two local addresses of a node listening on 0.0.0.0 or ::.)
   const pending = new Map<string, NodeJS.Timeout>();
   const keyOf = (socket: Socket): string =>
-    `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+    [socket.remoteAddress, socket.remotePort, socket.localAddress, socket.localPort].join('|');
 
   const upgraded = (_req: unknown, socket: Socket): void => {
     const key = keyOf(socket);

@@ -1,7 +1,7 @@
 // The certificate of a secure WebSocket (`/tcp/P/tls/ws`) listener, read
 // once at start from the operator's files: the chain as plain PEM, the key
 // as a private file (mode 0600, not a symbolic link: secret-file.ts).
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ErrorCode, QkmsError } from '../../protocol/internal.ts';
 import type { WsTlsFiles } from '../options.ts';
 import { readPrivateFile } from '../secret-file.ts';
@@ -16,22 +16,34 @@ function pem(text: string, file: string, kind: RegExp, what: string): string {
   return text;
 }
 
-export function readWsTls(files: WsTlsFiles): WsTls {
-  let cert: string;
+/** The certificate chain file as text: a regular file of at most MAX_PEM_BYTES, read no further. */
+function readBounded(file: string): string {
+  let fd: number | undefined;
   try {
-    cert = readFileSync(files.certFile, 'utf8');
+    fd = openSync(file, 'r');
+    if (!fstatSync(fd).isFile())
+      throw new QkmsError(ErrorCode.CONFIG_INVALID, `${file}: not a regular file`);
+    const buffer = Buffer.alloc(MAX_PEM_BYTES + 1);
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    if (n > MAX_PEM_BYTES)
+      throw new QkmsError(ErrorCode.CONFIG_INVALID, `${file}: larger than a certificate chain`);
+    return buffer.subarray(0, n).toString('utf8');
   } catch (e) {
+    if (e instanceof QkmsError) throw e;
     throw new QkmsError(
       ErrorCode.CONFIG_INVALID,
-      `${files.certFile}: cannot read the WebSocket TLS certificate`,
-      { cause: e },
+      `${file}: cannot read the WebSocket TLS certificate`,
+      {
+        cause: e,
+      },
     );
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  if (cert.length > MAX_PEM_BYTES)
-    throw new QkmsError(
-      ErrorCode.CONFIG_INVALID,
-      `${files.certFile}: larger than a certificate chain`,
-    );
+}
+
+export function readWsTls(files: WsTlsFiles): WsTls {
+  const cert = readBounded(files.certFile);
   const key = readPrivateFile(files.keyFile, { maxBytes: MAX_PEM_BYTES });
   return {
     cert: pem(cert, files.certFile, /-----BEGIN CERTIFICATE-----/, 'certificate chain'),

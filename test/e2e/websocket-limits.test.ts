@@ -38,8 +38,11 @@ async function host(
 }
 
 /** A node listening on a WebSocket only, serving an echo protocol. */
-async function wsNode(limits?: Partial<HostLimits>): Promise<{ host: Host; addr: Multiaddr }> {
-  const h = await host(['/ip4/127.0.0.1/tcp/0/ws'], limits === undefined ? {} : { limits });
+async function wsNode(
+  limits?: Partial<HostLimits>,
+  listen = '/ip4/127.0.0.1/tcp/0/ws',
+): Promise<{ host: Host; addr: Multiaddr }> {
+  const h = await host([listen], limits === undefined ? {} : { limits });
   await serveEcho(h.libp2p);
   const addr = h.libp2p.getMultiaddrs().find((a) => a.toString().includes('/ws'));
   if (addr === undefined) throw new Error('node is not listening on a WebSocket');
@@ -56,8 +59,18 @@ interface Tracked {
 }
 
 /** A raw socket from `localAddress` that connects and then says nothing (or `send`). */
-async function rawSocket(port: number, localAddress: string, send?: string): Promise<Tracked> {
-  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+async function rawSocket(
+  port: number,
+  localAddress: string,
+  send?: string,
+  to: { host?: string; localPort?: number } = {},
+): Promise<Tracked> {
+  const socket = net.connect({
+    host: to.host ?? '127.0.0.1',
+    port,
+    localAddress,
+    ...(to.localPort === undefined ? {} : { localPort: to.localPort }),
+  });
   let closed = false;
   socket.on('error', () => {});
   socket.on('close', () => {
@@ -88,6 +101,25 @@ describe('WebSocket listener limits (ws-guard)', () => {
     await until(() => silent.isClosed() && slow.isClosed(), 'idle sockets closed');
     // An honest dial after them is served.
     expect(await echo(addr)).toBe('ping');
+  });
+
+  it('a silent socket sharing its source port with one that upgrades still meets the deadline', async () => {
+    // One client port, two local addresses of a node on 0.0.0.0: the remote
+    // address and port are the same for both connections, only the local
+    // address differs.
+    const { addr } = await wsNode({ inboundUpgradeTimeoutMs: 500 }, '/ip4/0.0.0.0/tcp/0/ws');
+    const localPort = 40_000 + Math.floor(Math.random() * 20_000);
+    const upgrading = await rawSocket(portOf(addr), '127.0.0.7', undefined, {
+      host: '127.0.0.1',
+      localPort,
+    });
+    const silent = await rawSocket(portOf(addr), '127.0.0.7', undefined, {
+      host: '127.0.0.2',
+      localPort,
+    });
+    expect(await upgrade(upgrading.socket)).toBe('HTTP/1.1 101 Switching Protocols');
+    await until(() => silent.isClosed(), 'the silent socket closed by the deadline');
+    expect(upgrading.isClosed()).toBe(false);
   });
 
   it('holds at most maxConnectionsPerIp sockets per address block; other blocks are served', async () => {
@@ -228,6 +260,11 @@ describe('secure WebSocket (wss) with the operator certificate', () => {
     });
     expect(socket.authorized).toBe(true);
     expect(await upgrade(socket)).toBe('HTTP/1.1 101 Switching Protocols');
+  });
+
+  it('refuses a certificate path that is not a regular file, without reading it', () => {
+    const { keyFile } = selfSignedCert('600');
+    expect(() => readWsTls({ certFile: '/dev/zero', keyFile })).toThrow(/not a regular file/);
   });
 
   it('refuses a key file others can read', () => {
