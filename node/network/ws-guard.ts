@@ -71,7 +71,7 @@ function blockOf(socket: Socket): string {
 }
 
 /**
- * Attaches the guard to a WebSocket listener, once it is listening. Returns
+ * Attaches the guard to a WebSocket listener as the transport creates it (host.ts), before it listens. Returns
  * false (and changes nothing) for a listener that is not @libp2p/websockets'.
  */
 export function guardWebSocketListener(listener: Listener, options: WsGuardOptions): boolean {
