@@ -96,20 +96,24 @@ function expectOneSentence(stderr: string, pattern: RegExp): void {
   expect(stderr).not.toContain('faultTolerance');
 }
 
+/** `node start` flags for node `index` of the files: its directory, the node set, `listen`, `http`. */
+function nodeFlags(index: number, listen: readonly string[], http = '127.0.0.1:0'): string[] {
+  return [
+    '--dir',
+    files.dirs[index - 1] ?? '',
+    '--nodeset',
+    files.nodeSetPath,
+    ...listen.flatMap((a) => ['--listen', a]),
+    '--http',
+    http,
+  ];
+}
+
 describe('qkms node start: start failures', () => {
   it('its libp2p port in use: one sentence naming the address, exit 8', async () => {
     const port = files.ports[0] ?? 0;
     await occupy(port);
-    const run = await startToExit([
-      '--dir',
-      files.dirs[0] ?? '',
-      '--nodeset',
-      files.nodeSetPath,
-      '--listen',
-      `/ip4/127.0.0.1/tcp/${port}`,
-      '--http',
-      '127.0.0.1:0',
-    ]);
+    const run = await startToExit(nodeFlags(1, [`/ip4/127.0.0.1/tcp/${port}`]));
     expect(run.code).toBe(EXIT_IN_USE);
     expectOneSentence(
       run.stderr,
@@ -127,18 +131,12 @@ describe('qkms node start: start failures', () => {
     });
     const udp = socket.address().port;
     try {
-      const run = await startToExit([
-        '--dir',
-        files.dirs[0] ?? '',
-        '--nodeset',
-        files.nodeSetPath,
-        '--listen',
-        `/ip4/127.0.0.1/tcp/${files.ports[0] ?? 0}`,
-        '--listen',
-        `/ip4/127.0.0.1/udp/${udp}/webrtc-direct`,
-        '--http',
-        '127.0.0.1:0',
-      ]);
+      const run = await startToExit(
+        nodeFlags(1, [
+          `/ip4/127.0.0.1/tcp/${files.ports[0] ?? 0}`,
+          `/ip4/127.0.0.1/udp/${udp}/webrtc-direct`,
+        ]),
+      );
       expect(run.code).toBe(EXIT_IN_USE);
       expectOneSentence(
         run.stderr,
@@ -158,16 +156,7 @@ describe('qkms node start: start failures', () => {
   it('a data directory another node is running on: one sentence naming the folder, exit 8, the running node unharmed', async () => {
     const first = await spawnNode(files, 1);
     nodes.push(first);
-    const run = await startToExit([
-      '--dir',
-      files.dirs[0] ?? '',
-      '--nodeset',
-      files.nodeSetPath,
-      '--listen',
-      '/ip4/127.0.0.1/tcp/0',
-      '--http',
-      '127.0.0.1:0',
-    ]);
+    const run = await startToExit(nodeFlags(1, ['/ip4/127.0.0.1/tcp/0']));
     expect(run.code).toBe(EXIT_IN_USE);
     expectOneSentence(
       run.stderr,
@@ -182,16 +171,9 @@ describe('qkms node start: start failures', () => {
   it('its HTTP port in use: one sentence naming the address, exit 8', async () => {
     const http = await freePort();
     await occupy(http);
-    const run = await startToExit([
-      '--dir',
-      files.dirs[1] ?? '',
-      '--nodeset',
-      files.nodeSetPath,
-      '--listen',
-      `/ip4/127.0.0.1/tcp/${files.ports[1] ?? 0}`,
-      '--http',
-      `127.0.0.1:${http}`,
-    ]);
+    const run = await startToExit(
+      nodeFlags(2, [`/ip4/127.0.0.1/tcp/${files.ports[1] ?? 0}`], `127.0.0.1:${http}`),
+    );
     expect(run.code).toBe(EXIT_IN_USE);
     expectOneSentence(
       run.stderr,
