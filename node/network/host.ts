@@ -225,6 +225,7 @@ async function webRtcDirectTransport(
       'host options: a webrtc-direct listen address needs webrtcCertificate',
     );
   const { webRTCDirect } = await import('@libp2p/webrtc');
+  webRtcLoaded = true;
   const factory = webRTCDirect({
     certificate: { ...options.webrtcCertificate },
     // No STUN servers: a node is dialled at the address the node set lists.
@@ -304,9 +305,24 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     peerId: libp2p.peerId,
     limits,
     isNodeSetPeer,
-    close: () => (closing ??= Promise.resolve(libp2p.stop())),
+    close: () => (closing ??= Promise.resolve(libp2p.stop()).then(releaseWebRtc)),
   };
 }
+
+/**
+ * Releases node-datachannel's native threads once libp2p has stopped, if this
+ * process loaded it. Left to process exit, their teardown sometimes aborts the
+ * process (a glibc assertion in __pthread_tpp_change_priority: seen in 1 of 6
+ * stops), so a clean stop would exit with SIGABRT.
+ */
+async function releaseWebRtc(): Promise<void> {
+  if (!webRtcLoaded) return;
+  const { cleanup } = await import('node-datachannel');
+  cleanup();
+}
+
+/** Whether this process has loaded @libp2p/webrtc (and so node-datachannel). */
+let webRtcLoaded = false;
 
 export interface NodeHostOptions {
   /** The node's Ed25519 identity seed (its keystore's). */

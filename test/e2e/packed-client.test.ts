@@ -297,7 +297,8 @@ describe('qkms, packed and installed globally into a temporary prefix', () => {
     });
     expect(report).toMatchObject({ ok: true, ready: true });
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    const code = await exited;
+    expect(code, `quorum up's exit after SIGTERM; stderr: ${stderr.slice(-3000)}`).toBe(0);
   });
 
   it('qkms wallet new writes a key file that qkms wallet show reads back, on Node 24', async () => {
