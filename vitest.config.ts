@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{shamir,protocol,revocation,node,client,cli}/**/*.test.ts'],
+    include: ['{shamir,protocol,revocation,node,client,cli}/**/*.test.ts', 'deploy/**/*.test.ts'],
     testTimeout: 60_000,
   },
 });

@@ -132,7 +132,7 @@ export function replacePublicFile(path: string, text: string, label: string): vo
   writeFileAtomically(path, text, { randomSuffix: tempSuffix(), label });
 }
 
-function readJson(io: CliIo, path: string, what: string): unknown {
+export function readJson(io: CliIo, path: string, what: string): unknown {
   let text: string;
   try {
     text = io.readFile(resolve(io.cwd, path));

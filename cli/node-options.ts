@@ -319,6 +319,14 @@ export function parseNodeOptions(input: ParseNodeOptionsInput): ParsedNodeOption
       maxLagMs: v.revocationMaxLagMs,
       refuseStale: v.revocationRefuseStale,
     },
+    policy: {
+      evmRpc: v.evmRpc.map((e) => ({ ...e })),
+      evmQuorum: v.evmQuorum,
+      freshnessMs: v.policyFreshnessMs,
+      pollMs: v.evmPollMs,
+      rpcDeadlineMs: v.evmRpcDeadlineMs,
+      confirmations: v.evmConfirmations,
+    },
     test: { enabled: testFaultsEnabled, delayMs: v.testDelayMs, wrongShare: v.testWrongShare },
   });
   return Object.freeze({ options, passphrase: Object.freeze(passphrase), configFile });

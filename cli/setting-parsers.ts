@@ -135,3 +135,52 @@ export function parseHttp(value: unknown): HttpAddress {
   }
   return { host, port };
 }
+
+/** Endpoints a node may list, all chains together. */
+export const MAX_EVM_ENDPOINTS = 16;
+
+/** What an RPC URL may be shown as: scheme and host only (the path and query often hold an API key). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/…`;
+  } catch {
+    return 'a value that is not a URL';
+  }
+}
+
+/** `CHAIN_ID=URL` entries (the flag repeated, the variable comma-separated, or a JSON array). */
+export function parseEvmRpc(
+  value: unknown,
+  ctx: ParseContext,
+): readonly { chainId: number; url: string }[] {
+  let list: readonly unknown[];
+  if (typeof value === 'string' && ctx.text)
+    list = value === '' ? [] : value.split(',').map((s) => s.trim());
+  else if (Array.isArray(value)) list = value as readonly unknown[];
+  else
+    throw new Expected(ctx.text ? 'expected CHAIN_ID=URL' : 'expected an array of "CHAIN_ID=URL"');
+  if (list.length > MAX_EVM_ENDPOINTS)
+    throw new Expected(`expected at most ${MAX_EVM_ENDPOINTS} endpoints, got ${list.length}`);
+  const out: { chainId: number; url: string }[] = [];
+  for (const entry of list) {
+    const match = typeof entry === 'string' ? /^([1-9][0-9]{0,15})=(.+)$/.exec(entry) : null;
+    if (match === null)
+      throw new Expected('expected CHAIN_ID=URL, such as 31337=http://127.0.0.1:8545');
+    const chainId = Number(match[1]);
+    const url = match[2] ?? '';
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Expected(`chain ${chainId}: expected an http(s) URL after "="`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new Expected(`chain ${chainId}: expected an http or https URL, got ${redactUrl(url)}`);
+    if (!Number.isSafeInteger(chainId)) throw new Expected(`expected a chain id below 2^53`);
+    if (out.some((o) => o.chainId === chainId && o.url === url))
+      throw new Expected(`chain ${chainId}: ${redactUrl(url)} given twice`);
+    out.push({ chainId, url });
+  }
+  return out;
+}

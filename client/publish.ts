@@ -30,6 +30,7 @@ import {
   type NodeEntry,
   type NodeSet,
   type PublishReceipt,
+  normalizePolicy,
 } from '../protocol/internal.ts';
 import { split } from '../shamir/index.ts';
 import { raceSignal } from './abort.ts';
@@ -188,12 +189,8 @@ export async function publishContent(
     if (value !== undefined && (!(value instanceof Uint8Array) || value.length !== length))
       throw new QkmsError(ErrorCode.INVALID_LENGTH, `publish: ${name}: expected ${length} bytes`);
   }
-  const kind: unknown = (options.policy as { kind?: unknown } | undefined)?.kind;
-  if (kind !== 'open' && kind !== 'publisher-only' && kind !== 'allowlist')
-    throw new QkmsError(
-      ErrorCode.INVALID_ARGUMENT,
-      'publish: policy: expected kind open, publisher-only or allowlist',
-    );
+  // Every rule a node's decoder applies (kinds, fields, caps), checked here first.
+  const policy = normalizePolicy(options.policy);
   const contentId = options.contentId?.slice() ?? suite.randomBytes(ID_BYTES);
   if (!session.covers('publish', contentId))
     throw new QkmsError(
@@ -214,7 +211,7 @@ export async function publishContent(
       contentId,
       shares: ys,
       cek,
-      policy: options.policy,
+      policy,
       issuedAt: deps.clock(),
     });
     // What every node will check, checked here first: a bad manifest fails once, locally.

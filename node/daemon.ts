@@ -30,6 +30,9 @@ import { decodeAuditRecord } from './audit/record.ts';
 import { AuditWitness } from './audit/witness.ts';
 import { AUDIT_WITNESS_FILE } from './audit/witness-file.ts';
 import { readinessChecks } from './readiness.ts';
+import { chainSettings } from './policy/settings.ts';
+import { PolicyGate } from './policy/gate.ts';
+import { createPolicyMetrics } from './policy/metrics.ts';
 import { ReplayGuard, replayGuardLimits } from './replay-guard.ts';
 import { RevocationService } from './revocation/service.ts';
 import { RevocationSync, type FreshnessState } from './revocation/sync.ts';
@@ -204,6 +207,17 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       auditHeads: witness,
     });
 
+    // access policies on chain state: followers start polling now, so state is fresh by the first request
+    const policy = new PolicyGate({
+      chains: chainSettings(options.policy),
+      keccak: suite.keccak256,
+      log: nodeLog,
+      clock,
+      metrics: createPolicyMetrics(metrics.registry),
+    });
+    policy.start();
+    closers.push({ name: 'policy', close: () => policy.stop() });
+
     // libp2p
     const blocked = options.test.enabled ? deps.faults?.blocked : undefined;
     const host = await createNodeHost(
@@ -251,6 +265,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       nonces,
       revocations,
       audit,
+      policy,
       clock,
       epochStart: store.replayEpochStart,
       walletRate: (wallet) => admission.takeWallet(wallet),
@@ -341,7 +356,15 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     // HTTP: metrics and health, last up, first down.
     const http: HttpServer = await startHttp(options.http.address, {
       registry: metrics.registry,
-      checks: readinessChecks({ store, libp2p: host.libp2p, nonces, revocations, audit, witness }),
+      checks: readinessChecks({
+        store,
+        libp2p: host.libp2p,
+        nonces,
+        revocations,
+        audit,
+        witness,
+        policy,
+      }),
     });
     closers.push({ name: 'http', close: () => http.close() });
 

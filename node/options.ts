@@ -71,6 +71,31 @@ export interface RevocationOptions {
   readonly refuseStale: boolean;
 }
 
+/** One EVM JSON-RPC endpoint of a chain that access policies read (`--evm-rpc CHAIN_ID=URL`). */
+export interface EvmEndpoint {
+  readonly chainId: number;
+  /** http(s) URL; may hold an API key, so it is never logged. */
+  readonly url: string;
+}
+
+/** Access policies on chain state (decision 0015). */
+export interface PolicyOptions {
+  /** The endpoints, several per chain allowed; a chain with none cannot be named by a policy. */
+  readonly evmRpc: readonly EvmEndpoint[];
+  /** Endpoints of a chain that must agree on a head, a block hash and each value (k). */
+  readonly evmQuorum: number;
+  /** A recover never uses chain state confirmed longer ago than this, milliseconds. */
+  readonly freshnessMs: number;
+  /** How often each chain's head is polled, milliseconds. */
+  readonly pollMs: number;
+  /** Deadline of one RPC call, milliseconds (a cold read on a recover waits at most this). */
+  readonly rpcDeadlineMs: number;
+  /** Follow the head minus this many blocks: 0 follows the latest block (decision 0015). */
+  readonly confirmations: number;
+  /** Chain reads kept fresh at most, all chains together. */
+  readonly maxCachedReads: number;
+}
+
 /** Test-only fault injection; the command line enables it only with QKMS_ENABLE_TEST_FAULTS=1. */
 export interface TestFaultOptions {
   readonly enabled: boolean;
@@ -91,6 +116,7 @@ export interface NodeOptions {
   readonly http: HttpOptions;
   readonly store: StoreOptions;
   readonly revocation: RevocationOptions;
+  readonly policy: PolicyOptions;
   readonly test: TestFaultOptions;
 }
 
@@ -123,6 +149,16 @@ export const REVOCATION_DEFAULTS: RevocationOptions = Object.freeze({
   refuseStale: false,
 });
 
+export const POLICY_DEFAULTS: PolicyOptions = Object.freeze({
+  evmRpc: Object.freeze([]),
+  evmQuorum: 1,
+  freshnessMs: 5_000,
+  pollMs: 1_000,
+  rpcDeadlineMs: 2_000,
+  confirmations: 0,
+  maxCachedReads: 50_000,
+});
+
 export const TEST_FAULT_DEFAULTS: TestFaultOptions = Object.freeze({
   enabled: false,
   delayMs: 0,
@@ -141,6 +177,7 @@ export interface NodeOptionsInput {
   readonly http?: Partial<HttpOptions>;
   readonly store?: Partial<StoreOptions>;
   readonly revocation?: Partial<RevocationOptions>;
+  readonly policy?: Partial<PolicyOptions>;
   readonly test?: Partial<TestFaultOptions>;
 }
 
@@ -161,6 +198,36 @@ function checkPositive(group: string, values: object): void {
       throw invalid(`${group}.${key}: expected a finite number >= 0, got ${String(value)}`);
     }
   }
+}
+
+function checkPolicy(policy: PolicyOptions): void {
+  checkPositive('policy', policy);
+  const perChain = new Map<number, number>();
+  for (const { chainId, url } of policy.evmRpc) {
+    if (!Number.isSafeInteger(chainId) || chainId < 1)
+      throw invalid(`policy.evmRpc: chain id ${String(chainId)} is not a positive integer`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw invalid(`policy.evmRpc: chain ${chainId}: not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw invalid(`policy.evmRpc: chain ${chainId}: expected an http or https URL`);
+    perChain.set(chainId, (perChain.get(chainId) ?? 0) + 1);
+  }
+  if (!Number.isInteger(policy.evmQuorum) || policy.evmQuorum < 1)
+    throw invalid('policy.evmQuorum: expected an integer >= 1');
+  for (const [chainId, n] of perChain) {
+    if (n < policy.evmQuorum)
+      throw invalid(
+        `policy.evmQuorum: ${policy.evmQuorum} endpoints must agree, but chain ${chainId} has ${n}`,
+      );
+  }
+  if (policy.pollMs <= 0 || policy.freshnessMs <= policy.pollMs)
+    throw invalid(
+      `policy.freshnessMs (${policy.freshnessMs}) must exceed policy.pollMs (${policy.pollMs}) > 0`,
+    );
 }
 
 function deepFreeze<T>(value: T): T {
@@ -188,6 +255,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
     http: { ...HTTP_DEFAULTS, ...input.http },
     store: { ...STORE_DEFAULTS, ...input.store },
     revocation: { ...REVOCATION_DEFAULTS, ...input.revocation },
+    policy: { ...POLICY_DEFAULTS, ...input.policy },
     test: { ...TEST_FAULT_DEFAULTS, ...input.test },
   };
   if (options.network.listen.length === 0) throw invalid('network.listen: at least one address');
@@ -203,6 +271,7 @@ export function resolveNodeOptions(input: NodeOptionsInput): NodeOptions {
   checkPositive('store', options.store);
   checkPositive('revocation', options.revocation);
   checkPositive('test', options.test);
+  checkPolicy(options.policy);
   if (!options.http.allowPublic && !isLoopbackHost(options.http.address.host)) {
     throw invalid(
       `http: host ${options.http.address.host} is reachable from other hosts; bind to 127.0.0.1, or set allowPublic`,

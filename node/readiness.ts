@@ -2,12 +2,14 @@
 // while its store is open and writable with nothing acknowledged missing,
 // libp2p listens, its clock has not gone back past the replay guard's mark,
 // its revocations are fresh, its audit log is writable and no peer witnessed
-// a head this log lacks. Each failing check names itself and, where it can,
+// a head this log lacks, and every chain that access policies read is followed
+// within the freshness bound. Each failing check names itself and, where it can,
 // says why in a line for the operator (counts and indices only).
 import type { Libp2p } from 'libp2p';
 import type { AuditLog } from './audit/log.ts';
 import type { AuditWitness } from './audit/witness.ts';
 import type { ReadinessCheck } from './http.ts';
+import type { PolicyGate } from './policy/gate.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import type { RevocationService } from './revocation/service.ts';
 import type { NodeStore } from './store/index.ts';
@@ -19,11 +21,12 @@ export interface ReadinessDeps {
   readonly revocations: Pick<RevocationService, 'fresh' | 'reason'>;
   readonly audit: Pick<AuditLog, 'writable'>;
   readonly witness: Pick<AuditWitness, 'rollback' | 'reason'>;
+  readonly policy: Pick<PolicyGate, 'fresh' | 'reason'>;
 }
 
 /** The node's readiness checks, in the order /readyz lists failures. */
 export function readinessChecks(deps: ReadinessDeps): readonly ReadinessCheck[] {
-  const { store, libp2p, nonces, revocations, audit, witness } = deps;
+  const { store, libp2p, nonces, revocations, audit, witness, policy } = deps;
   return [
     {
       name: 'store',
@@ -59,5 +62,7 @@ export function readinessChecks(deps: ReadinessDeps): readonly ReadinessCheck[] 
       ready: () => witness.rollback() === undefined,
       reason: () => witness.reason(),
     },
+    // A followed chain's state is past the freshness bound: its policies get POLICY_UNAVAILABLE.
+    { name: 'chains', ready: () => policy.fresh(), reason: () => policy.reason() },
   ];
 }

@@ -22,7 +22,7 @@ export const WALLET_SIGNATURE_BYTES = 65;
 export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
 
 /** Nesting the protocol's messages never exceed; deeper CBOR is refused before decoding. */
-export const MAX_CBOR_DEPTH = 8;
+export const MAX_CBOR_DEPTH = 16;
 /** A SIWE delegation message: a few hundred bytes of text plus the ReCap; 4 KiB is generous. */
 export const MAX_DELEGATION_MESSAGE_BYTES = 4096;
 /** Statement, reason and other free text fields. */

@@ -65,5 +65,28 @@ export {
   type Manifest,
   type ManifestBody,
 } from './manifest.ts';
+export {
+  CONTENT_ID,
+  POLICY_LIMITS,
+  USER_ADDRESS,
+  evaluatePolicy,
+  normalizePolicy,
+  policyChains,
+  policyFromCbor,
+  policyFromJson,
+  policyToCbor,
+  policyToJson,
+  readsChain,
+  type CallResult,
+  type ChainRead,
+  type Comparator,
+  type EvmBalanceCondition,
+  type EvmCallCondition,
+  type PolicyContext,
+  type PolicyJson,
+  type TimeCondition,
+  type TokenStandard,
+  type Verdict,
+} from './policy/index.ts';
 export { verifyReceipt, type PublishReceipt, type ReceiptBody } from './messages/receipt.ts';
 export type { NodeHealth, NodeInfo } from './messages/info.ts';

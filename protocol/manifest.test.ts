@@ -1,5 +1,6 @@
 // The content manifest: commitments that catch a wrong CEK or share, a
 // signature and delegation that bind it to its publisher, canonical encoding.
+import { evaluatePolicy } from './policy/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   contentFixture,
@@ -21,7 +22,6 @@ import {
   manifestFromCbor,
   manifestHash,
   manifestToCbor,
-  policyAdmits,
   verifyManifest,
   type Manifest,
 } from './manifest.ts';
@@ -146,6 +146,9 @@ describe('manifest', () => {
     const me = hexToBytes(publisher.wallet.address);
     const someone = new Uint8Array(20).fill(7);
     const body = content.manifest.body;
+    const policyAdmits = (b: typeof body, wallet: Uint8Array): boolean =>
+      evaluatePolicy(suite.keccak256, b.policy, { ...b, wallet, now: at }, () => undefined)
+        .verdict === true;
     expect(policyAdmits({ ...body, policy: { kind: 'open' } }, someone)).toBe(true);
     expect(policyAdmits({ ...body, policy: { kind: 'publisher-only' } }, someone)).toBe(false);
     expect(policyAdmits({ ...body, policy: { kind: 'publisher-only' } }, me)).toBe(true);

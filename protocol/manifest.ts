@@ -1,4 +1,4 @@
-// Long file: one signed document; its types, commitments, policy, CBOR codec and verification share one field list.
+// Long file: one signed document; its types, commitments, CBOR codec and verification share one field list.
 // The content manifest (DESIGN.md, Content manifest): published with the
 // content and served by every node holding a share. It names the content,
 // the node set, t and n, the publisher's address and access policy, and
@@ -11,10 +11,8 @@ import { abytes } from './assert.ts';
 import { concatBytes } from './bytes.ts';
 import { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
 import {
-  malformed,
   readArray,
   readBytes,
-  readLiteral,
   readMap,
   readText,
   readTimestamp,
@@ -26,7 +24,6 @@ import {
   CEK_BYTES,
   COMMITMENT_SALT_BYTES,
   ID_BYTES,
-  MAX_ALLOWLIST_ENTRIES,
   MAX_DELEGATION_MESSAGE_BYTES,
   MAX_FRAME_BYTES,
   MAX_NODES,
@@ -42,12 +39,15 @@ import {
   type Delegation,
   type ParsedDelegation,
 } from './grant/delegation.ts';
+import {
+  normalizePolicy,
+  policyFromCbor,
+  policyToCbor,
+  type AccessPolicy,
+} from './policy/index.ts';
 import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from './suite/types.ts';
 
-export type AccessPolicy =
-  | { readonly kind: 'open' }
-  | { readonly kind: 'publisher-only' }
-  | { readonly kind: 'allowlist'; readonly addresses: readonly Uint8Array[] };
+export type { AccessPolicy };
 
 export interface ManifestBody {
   readonly version: number;
@@ -148,74 +148,6 @@ export function checkShare(
     shareCommitment(suite, body.salt, body.contentId, index, share),
     expected,
   );
-}
-
-/** Whether the policy admits `wallet` (20-byte address) to recover. */
-export function policyAdmits(body: ManifestBody, wallet: Uint8Array): boolean {
-  const same = (a: Uint8Array, b: Uint8Array): boolean =>
-    a.length === b.length && a.every((x, i) => x === b[i]);
-  switch (body.policy.kind) {
-    case 'open':
-      return true;
-    case 'publisher-only':
-      return same(wallet, body.publisher);
-    case 'allowlist':
-      return same(wallet, body.publisher) || body.policy.addresses.some((a) => same(a, wallet));
-  }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
-
-function policyToCbor(policy: AccessPolicy): CborValue {
-  return policy.kind === 'allowlist'
-    ? { kind: policy.kind, addresses: [...policy.addresses] }
-    : { kind: policy.kind };
-}
-
-function policyFromCbor(value: unknown, field: string): AccessPolicy {
-  const kind = readLiteral((value as { kind?: unknown } | null)?.kind, `${field}.kind`, [
-    'open',
-    'publisher-only',
-    'allowlist',
-  ]);
-  if (kind !== 'allowlist') {
-    readMap(value, field, ['kind']);
-    return { kind };
-  }
-  const m = readMap(value, field, ['kind', 'addresses']);
-  const addresses = readArray(m['addresses'], `${field}.addresses`, MAX_ALLOWLIST_ENTRIES, 1).map(
-    (a, i) => readBytes(a, `${field}.addresses[${i}]`, ADDRESS_BYTES),
-  );
-  for (let i = 1; i < addresses.length; i++) {
-    if (
-      compareBytes(addresses[i - 1] ?? new Uint8Array(0), addresses[i] ?? new Uint8Array(0)) >= 0
-    ) {
-      throw malformed(`${field}.addresses`, 'strictly ascending, unique addresses');
-    }
-  }
-  return { kind, addresses };
-}
-
-/** Sorts and de-duplicates an allowlist so its encoding is canonical. */
-export function normalizePolicy(policy: AccessPolicy): AccessPolicy {
-  if (policy.kind !== 'allowlist') return { kind: policy.kind };
-  const sorted = [...policy.addresses]
-    .map((a) => abytes(a, 'allowlist address', ADDRESS_BYTES))
-    .sort(compareBytes);
-  const unique = sorted.filter((a, i) => i === 0 || compareBytes(sorted[i - 1] ?? a, a) !== 0);
-  if (unique.length === 0 || unique.length > MAX_ALLOWLIST_ENTRIES) {
-    throw new QkmsError(
-      ErrorCode.INVALID_ARGUMENT,
-      `allowlist: expected 1..${MAX_ALLOWLIST_ENTRIES} addresses, got ${unique.length}`,
-    );
-  }
-  return { kind: 'allowlist', addresses: unique };
 }
 
 export function manifestBodyToCbor(body: ManifestBody): CborValue {

@@ -59,6 +59,15 @@ export const REJECTIONS = {
     action: 'give-up',
     meaning: "the content's access policy does not admit this wallet",
   },
+  POLICY_UNAVAILABLE: {
+    action: 'back-off',
+    meaning:
+      'the chain state the access policy needs could not be read fresh; nothing was released, try later',
+  },
+  POLICY_UNSUPPORTED: {
+    action: 'give-up',
+    meaning: 'the access policy names a chain this node is not configured to read',
+  },
   REPLAYED: { action: 'give-up', meaning: 'this (session key, nonce) was already used' },
   STALE_EPOCH: {
     action: 'retry-fresh',

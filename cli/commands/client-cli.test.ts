@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../protocol/index.ts';
+import { ErrorCode, policyToJson } from '../../protocol/index.ts';
 import { parsePolicy } from './content.ts';
 import { checkNewOutput, loadWallet, readKeyFile, writeNewOutput } from '../files.ts';
 import { OutputFileError, type CliIo } from '../io.ts';
@@ -35,9 +35,9 @@ const code = (c: string): unknown => expect.objectContaining({ code: c });
 
 describe('--policy', () => {
   it('parses open, publisher-only and allowlists, and refuses anything else as a usage error', () => {
-    expect(parsePolicy(undefined)).toEqual({ kind: 'open' });
-    expect(parsePolicy('publisher-only')).toEqual({ kind: 'publisher-only' });
-    const list = parsePolicy(`allowlist:0x${'11'.repeat(20)},0x${'ab'.repeat(20)}`);
+    expect(parsePolicy(undefined, io)).toEqual({ kind: 'open' });
+    expect(parsePolicy('publisher-only', io)).toEqual({ kind: 'publisher-only' });
+    const list = parsePolicy(`allowlist:0x${'11'.repeat(20)},0x${'ab'.repeat(20)}`, io);
     expect(list.kind === 'allowlist' ? list.addresses.length : 0).toBe(2);
     for (const bad of [
       'everyone',
@@ -45,7 +45,59 @@ describe('--policy', () => {
       'allowlist:0x1234',
       `allowlist:${'11'.repeat(20)}`,
     ]) {
-      expect(() => parsePolicy(bad), bad).toThrow(code(ErrorCode.INVALID_ARGUMENT));
+      expect(() => parsePolicy(bad, io), bad).toThrow(code(ErrorCode.INVALID_ARGUMENT));
+    }
+  });
+});
+
+describe('--policy FILE.json', () => {
+  const contract = `0x${'c0'.repeat(20)}`;
+  const pass = {
+    kind: 'evm-balance',
+    chain: 31337,
+    standard: 'erc1155',
+    contract,
+    tokenId: ':contentId',
+    comparator: '>=',
+    value: '1',
+  };
+
+  it('reads a condition file into the policy every node decodes', () => {
+    writeFileSync(
+      join(dir, 'pass.json'),
+      JSON.stringify({ kind: 'or', conditions: [pass, { kind: 'publisher-only' }] }),
+    );
+    const policy = parsePolicy('pass.json', io);
+    expect(policy.kind).toBe('or');
+    expect(policyToJson(policy)).toEqual({
+      kind: 'or',
+      conditions: [pass, { kind: 'publisher-only' }],
+    });
+  });
+
+  it('refuses a file with an unknown field, a bad value or too deep a tree, naming the field', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ ...pass, extra: 1 }, /policy: expected no field "extra"/],
+      [{ ...pass, comparator: '=~' }, /policy\.comparator/],
+      [{ ...pass, standard: 'erc20' }, /policy\.tokenId: expected no token id for erc20/],
+      [
+        {
+          kind: 'not',
+          condition: {
+            kind: 'not',
+            condition: {
+              kind: 'not',
+              condition: { kind: 'not', condition: { kind: 'not', condition: pass } },
+            },
+          },
+        },
+        /at most 5 deep/,
+      ],
+    ];
+    for (const [json, message] of cases) {
+      writeFileSync(join(dir, 'bad.json'), JSON.stringify(json));
+      expect(() => parsePolicy('bad.json', io)).toThrow(message);
+      expect(() => parsePolicy('bad.json', io)).toThrow(code(ErrorCode.CONFIG_INVALID));
     }
   });
 });

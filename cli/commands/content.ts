@@ -9,6 +9,7 @@ import {
   ADDRESS_BYTES,
   ErrorCode,
   defaultSuite,
+  policyFromJson,
   toHex,
   wipe,
   type AccessPolicy,
@@ -22,6 +23,7 @@ import {
   checkNewOutput,
   loadManifest,
   loadWallet,
+  readJson,
   readKeyFile,
   saveManifest,
   writeNewOutput,
@@ -43,6 +45,7 @@ import {
 import {
   CommandFailure,
   OutputFileError,
+  configError,
   noPositionals,
   parseHexLine,
   printJson,
@@ -55,7 +58,7 @@ import {
 const CLI_SESSION_LIFETIME_MS = 10 * 60_000;
 
 export const PUBLISH_USAGE = `Usage: qkms content publish [--quorum FILE] --wallet-key FILE --out MANIFEST (--cek-out FILE | --cek-in FILE)
-                            [--content-id HEX] [--policy open|publisher-only|allowlist:0x..,0x..] [--json]
+                            [--content-id HEX] [--policy open|publisher-only|allowlist:0x..,0x..|FILE.json] [--json]
 
 Generates a content key (or reads --cek-in), splits it across the quorum,
 seals each share to its node, and sends each node its share.
@@ -67,6 +70,12 @@ The files come first. MANIFEST and --cek-out (the key: one line of hex, mode
 checked before anything else, and written (whole, never over an existing
 file) before any node is asked. So whatever the nodes do, the manifest of
 every share they stored is on disk. With --cek-in, --cek-out may be left out.
+
+--policy says who may recover: open (anyone, the default), publisher-only,
+allowlist:ADDR,..., or a condition file (FILE.json: balances, contract
+calls, time windows, and/or/not; docs/policies.md). A condition file is
+checked here as every node checks it; a node refuses a policy on a chain it
+does not follow (POLICY_UNSUPPORTED), so such content is not published.
 
 Then it prints what each node did: stored (a signed receipt), refused
 (nothing stored), or unconfirmed (no answer or no valid receipt: it may hold
@@ -139,8 +148,24 @@ export const RECOVER_FLAGS = {
   help: 'boolean',
 } as const;
 
-export function parsePolicy(text: string | undefined): AccessPolicy {
+/** A --policy value that names a condition file (docs/policies.md) rather than a keyword. */
+function isPolicyFile(text: string): boolean {
+  return text.endsWith('.json') || text.includes('/');
+}
+
+/** The policy of a condition file, checked as a node would check it (CONFIG_INVALID naming the field). */
+export function loadPolicyFile(io: CliIo, path: string): AccessPolicy {
+  const json = readJson(io, path, 'policy file');
+  try {
+    return policyFromJson(json);
+  } catch (e) {
+    throw configError(`policy file ${path}: ${e instanceof Error ? e.message : 'invalid'}`, e);
+  }
+}
+
+export function parsePolicy(text: string | undefined, io: CliIo): AccessPolicy {
   if (text === undefined || text === 'open') return { kind: 'open' };
+  if (isPolicyFile(text)) return loadPolicyFile(io, text);
   if (text === 'publisher-only') return { kind: 'publisher-only' };
   if (text.startsWith('allowlist:')) {
     const addresses = text
@@ -155,7 +180,9 @@ export function parsePolicy(text: string | undefined): AccessPolicy {
       throw usageError('--policy: allowlist needs addresses');
     return { kind: 'allowlist', addresses };
   }
-  throw usageError('--policy: expected open, publisher-only or allowlist:0x..,0x..');
+  throw usageError(
+    '--policy: expected open, publisher-only, allowlist:0x..,0x.. or a condition file FILE.json',
+  );
 }
 
 function nothingSent(e: OutputFileError): OutputFileError {
@@ -178,7 +205,7 @@ export async function contentPublish(argv: readonly string[], io: CliIo): Promis
     throw usageError('--cek-out: required (unless --cek-in names the key file)');
   if (cekOut !== undefined && resolve(io.cwd, cekOut) === resolve(io.cwd, out))
     throw usageError('--out and --cek-out name the same file');
-  const policy = parsePolicy(v.policy);
+  const policy = parsePolicy(v.policy, io);
   const contentId =
     v['content-id'] === undefined ? undefined : parseHexLine(v['content-id'], '--content-id', 32);
   // Every output, before anything is read from the network or sent to it.
@@ -251,7 +278,9 @@ export async function contentPublish(argv: readonly string[], io: CliIo): Promis
             id,
             '--cek-in',
             keyFile,
-            ...(v.policy === undefined ? [] : ['--policy', v.policy]),
+            ...(v.policy === undefined
+              ? []
+              : ['--policy', isPolicyFile(v.policy) ? resolve(io.cwd, v.policy) : v.policy]),
             '--out',
             nextManifestPath(io, manifestPath),
           ];

@@ -4,8 +4,9 @@
 //                                     quorum; the file mode 0600 is all that guards it)
 //   DIR/admin.key                     the dev admin key, as `qkms admin key new` writes it
 //   DIR/nodeset.json                  the node set, signed by that admin
-//   DIR/quorum.json                   the client config: the signed node set and how to
-//                                     reach each node
+//   DIR/quorum.json                   the client config: the signed node set, how to
+//                                     reach each node, and the dev chain (quorum-up.ts)
+//   DIR/chain/                        the dev chain's state and log (dev-chain.ts)
 //   DIR/quorum-up.pid                 while `qkms quorum up` runs: its pid (lockDevQuorumDir)
 // Running again reuses every key. The node set is rewritten only when it
 // would differ (other --nodes, --threshold or ports, or a key replaced by
@@ -36,6 +37,7 @@ import {
 import { replacePublicFile } from '../files.ts';
 import { configError } from '../io.ts';
 import { createAdminKey, readAdminKey } from './admin-key.ts';
+import type { DevChainConfig } from './dev-chain.ts';
 
 /** Format version of quorum.json (its `qkmsQuorum` field). */
 export const QUORUM_CONFIG_FORMAT = 1;
@@ -67,6 +69,8 @@ export interface DevQuorumLayout {
   readonly threshold: number;
   /** Node `i` listens for libp2p on basePort + i − 1. */
   readonly basePort: number;
+  /** The dev chain, recorded in quorum.json's "chain" for the `dev chain` commands (none: left out). */
+  readonly chain?: DevChainConfig;
 }
 
 export interface DevQuorumNode {
@@ -115,6 +119,8 @@ export interface QuorumConfigJson {
   readonly qkmsQuorum: typeof QUORUM_CONFIG_FORMAT;
   readonly nodeSet: SignedNodeSetJson;
   readonly nodes: readonly QuorumConfigNode[];
+  /** The dev chain `qkms quorum up` runs, when it runs one. */
+  readonly chain?: DevChainConfig;
 }
 
 export function libp2pPort(basePort: number, index: number): number {
@@ -314,6 +320,7 @@ export async function prepareDevQuorum(
       webrtcDirect,
       metrics,
     })),
+    ...(layout.chain === undefined ? {} : { chain: layout.chain }),
   };
   const configFile = join(dir, QUORUM_CONFIG_FILE);
   replacePublicFile(configFile, `${JSON.stringify(config, null, 2)}\n`, configFile);

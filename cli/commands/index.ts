@@ -14,6 +14,13 @@ import {
 import { REVOCATIONS_FLAGS, REVOKE_FLAGS, adminRevocations, adminRevoke } from './admin-revoke.ts';
 import { AUDIT_TAIL_FLAGS, AUDIT_VERIFY_FLAGS, auditTail, auditVerify } from './audit.ts';
 import { PUBLISH_FLAGS, RECOVER_FLAGS, contentPublish, contentRecover } from './content.ts';
+import {
+  DEV_CHAIN_PASS_FLAGS,
+  DEV_CHAIN_POLICY_FLAGS,
+  devChainGrant,
+  devChainPolicy,
+  devChainRevoke,
+} from './dev-chain.ts';
 import { NODE_INIT_FLAGS, nodeInit } from './node-init.ts';
 import { NODE_START_FLAGS, nodeStart } from './node-start.ts';
 import { STATUS_FLAGS, nodeStatus } from './node-status.ts';
@@ -98,6 +105,23 @@ export const COMMANDS: CommandGroups = {
       summary: 'recover a content key from the quorum into a file',
       flags: RECOVER_FLAGS,
       run: contentRecover,
+    },
+  },
+  dev: {
+    'chain policy': {
+      summary: "print a condition file: hold the dev chain's access pass of the content",
+      flags: DEV_CHAIN_POLICY_FLAGS,
+      run: devChainPolicy,
+    },
+    'chain grant': {
+      summary: 'mint a wallet the access pass of a content on the dev chain',
+      flags: DEV_CHAIN_PASS_FLAGS,
+      run: devChainGrant,
+    },
+    'chain revoke': {
+      summary: "burn a wallet's access pass of a content on the dev chain",
+      flags: DEV_CHAIN_PASS_FLAGS,
+      run: devChainRevoke,
     },
   },
   wallet: {

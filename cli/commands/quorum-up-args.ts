@@ -1,13 +1,15 @@
 // The flags of `qkms quorum up`, validated before anything is written or
 // started, and the ports they imply: node i listens for libp2p on
 // base + i - 1 (TCP) and base + WS_PORT_OFFSET + i - 1 (WebSocket), and
-// serves HTTP on base + HTTP_PORT_OFFSET + i - 1. A port
+// serves HTTP on base + HTTP_PORT_OFFSET + i - 1; the dev chain answers on
+// base + CHAIN_PORT_OFFSET. A port
 // that is already taken is found here, named, and refused.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from '../args.ts';
 import { configError, noPositionals, usageError } from '../io.ts';
+import { CHAIN_PORT_OFFSET } from './dev-chain.ts';
 import { DEV_HOST, HTTP_PORT_OFFSET, httpPort, libp2pPort, wsPort } from './dev-quorum.ts';
 
 export const QUORUM_UP_DEFAULTS = { nodes: 5, threshold: 3, dir: '.qkms', basePort: 7101 } as const;
@@ -22,6 +24,8 @@ export interface QuorumUpOptions {
   readonly nodes: number;
   readonly threshold: number;
   readonly basePort: number;
+  /** Run the dev chain (anvil) and point the nodes at it; --no-chain leaves it out. */
+  readonly chain: boolean;
   readonly json: boolean;
 }
 
@@ -37,6 +41,7 @@ export const QUORUM_UP_FLAGS = {
   threshold: 'string',
   dir: 'string',
   'base-port': 'string',
+  'no-chain': 'boolean',
   json: 'boolean',
   help: 'boolean',
 } as const;
@@ -84,12 +89,23 @@ export function parseQuorumUpArgs(argv: readonly string[], cwd: string): QuorumU
     ) ?? QUORUM_UP_DEFAULTS.basePort;
   const dir = flags.dir ?? QUORUM_UP_DEFAULTS.dir;
   if (dir === '') throw usageError('--dir: expected a directory, got ""');
-  return { dir: resolve(cwd, dir), nodes, threshold, basePort, json: flags.json === true };
+  return {
+    dir: resolve(cwd, dir),
+    nodes,
+    threshold,
+    basePort,
+    chain: flags['no-chain'] !== true,
+    json: flags.json === true,
+  };
 }
 
 /** Every port the quorum will listen on. */
-export function quorumPorts(options: Pick<QuorumUpOptions, 'nodes' | 'basePort'>): PortUse[] {
+export function quorumPorts(
+  options: Pick<QuorumUpOptions, 'nodes' | 'basePort'> & { readonly chain?: boolean },
+): PortUse[] {
   const uses: PortUse[] = [];
+  if (options.chain === true)
+    uses.push({ port: chainPort(options.basePort), what: 'dev chain (anvil)' });
   for (let i = 1; i <= options.nodes; i++) {
     uses.push({ port: libp2pPort(options.basePort, i), what: `node ${i} libp2p` });
     uses.push({ port: wsPort(options.basePort, i), what: `node ${i} WebSocket` });
@@ -97,6 +113,11 @@ export function quorumPorts(options: Pick<QuorumUpOptions, 'nodes' | 'basePort'>
     uses.push({ port: httpPort(options.basePort, i), what: `node ${i} metrics` });
   }
   return uses;
+}
+
+/** Where the dev chain's anvil listens: basePort + CHAIN_PORT_OFFSET (7101 → 8545). */
+export function chainPort(basePort: number): number {
+  return basePort + CHAIN_PORT_OFFSET;
 }
 
 /** Whether PORT on 127.0.0.1 can be listened on (bound, for UDP) now: null if so, else the errno ("EADDRINUSE"). */

@@ -26,11 +26,13 @@ import {
 } from './dev-quorum.ts';
 import { EXIT, exitCodeHelp } from '../exit.ts';
 import { CommandFailure, jsonLine, type CliIo } from '../io.ts';
+import { DEV_CHAIN_NODE_FLAGS, startDevChain, type RunningDevChain } from './dev-chain.ts';
 import { describeExit, spawnNodeChild, stopNodeChildren, type NodeChild } from './node-children.ts';
 import {
   QUORUM_UP_DEFAULTS,
   QUORUM_UP_NODES,
   assertPortsFree,
+  chainPort,
   parseQuorumUpArgs,
   quorumPorts,
   type QuorumUpOptions,
@@ -53,7 +55,7 @@ const EXECUTABLE = fileURLToPath(
   new URL(`../../bin/qkms${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 
-export const QUORUM_UP_USAGE = `Usage: qkms quorum up [--nodes N] [--threshold T] [--dir DIR] [--base-port PORT] [--json]
+export const QUORUM_UP_USAGE = `Usage: qkms quorum up [--nodes N] [--threshold T] [--dir DIR] [--base-port PORT] [--no-chain] [--json]
 
 Runs a local development quorum of N nodes, any T of which recover a key, on
 127.0.0.1, in the foreground until Ctrl-C (SIGINT) or SIGTERM.
@@ -65,6 +67,8 @@ Runs a local development quorum of N nodes, any T of which recover a key, on
                      PORT + ${WS_PORT_OFFSET} + i - 1 (WebSocket, and UDP WebRTC-direct,
                      for browsers), and serves
                      /metrics on PORT + ${HTTP_PORT_OFFSET} + i - 1 (default ${QUORUM_UP_DEFAULTS.basePort}: 7101.., 8101.., 9101..)
+  --no-chain         no local EVM chain (by default anvil runs on PORT + 1444:
+                     8545, with the demo access pass deployed; see 'qkms dev chain')
   --json             print the ready report as one JSON object
 
 In DIR it creates, or reuses when present: a keystore per node
@@ -74,7 +78,7 @@ set (DIR/nodeset.json), the client config (DIR/quorum.json: the node set
 and each node's address), and DIR/${SCRATCH_DIR}/, the folder the printed next
 steps write their files to (a wallet key, content keys, manifests). Keys are
 kept from run to run; the node set is rewritten, with the next epoch, when N,
-T or the ports change.
+T or the ports change. The dev chain keeps its state in DIR/chain/.
 
 Each node runs as 'qkms node start' in a child process, its log appended to
 DIR/nodes/<index>/node.log. When every node is ready, one line starting
@@ -110,6 +114,7 @@ function readyReport(
   children: readonly NodeChild[],
   options: QuorumUpOptions,
   cwd: string,
+  chain: RunningDevChain | undefined,
 ): string {
   const steps = nextSteps(quorum, cwd);
   const next = steps.map((s) => s.command);
@@ -134,6 +139,7 @@ function readyReport(
         log: n.log,
         pid: children.find((c) => c.index === n.index)?.pid ?? null,
       })),
+      chain: chain?.config ?? null,
       next,
     });
   }
@@ -144,6 +150,13 @@ function readyReport(
     `What next, in a second terminal from this folder (files go to ${shown(join(quorum.dir, SCRATCH_DIR), cwd)}/):`,
     ...steps.flatMap((s) => [`  # ${s.note}`, `  ${s.command}`]),
     '',
+    ...(chain === undefined
+      ? []
+      : [
+          `A dev chain (anvil, chain ${chain.config.chainId}) runs at ${chain.config.rpc} with the demo access pass ${chain.config.accessPass}:`,
+          `  'qkms dev chain policy' prints a policy for 'content publish --policy FILE.json'; 'dev chain grant' and 'revoke' move passes.`,
+          '',
+        ]),
     `Node logs: ${shown(join(quorum.dir, 'nodes'), cwd)}/<index>/node.log. Ctrl-C stops the quorum.`,
     '',
   ].join('\n');
@@ -304,14 +317,22 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   process.on('exit', onExit);
   let unlock = (): void => undefined;
+  let chain: RunningDevChain | undefined;
   try {
     prepareSecretDir(options.dir);
     unlock = lockDevQuorumDir(options.dir);
+    if (options.chain) {
+      io.stderr.write(
+        `qkms quorum: starting the dev chain (anvil) on port ${chainPort(options.basePort)}…\n`,
+      );
+      chain = await startDevChain(options.dir, chainPort(options.basePort), DEV_HOST);
+    }
     const quorum = await prepareDevQuorum(suite, {
       dir: options.dir,
       nodes: options.nodes,
       threshold: options.threshold,
       basePort: options.basePort,
+      ...(chain === undefined ? {} : { chain: chain.config }),
     });
     io.stderr.write(
       `qkms quorum: a DEV quorum: the node keystores and the admin key in ${shown(quorum.dir, io.cwd)} are NOT encrypted (file mode 0600 only); never use it for real content\n`,
@@ -345,6 +366,13 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
             ...node.listen.flatMap((address) => ['--listen', address]),
             '--http',
             `${DEV_HOST}:${node.httpPort}`,
+            ...(chain === undefined
+              ? []
+              : [
+                  '--evm-rpc',
+                  `${chain.config.chainId}=${chain.config.rpc}`,
+                  ...DEV_CHAIN_NODE_FLAGS,
+                ]),
           ],
           env,
           cwd: io.cwd,
@@ -359,7 +387,7 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
       io.stderr.write(
         `qkms quorum: all ${children.length} nodes ready in ${formatElapsed(performance.now() - waitStarted)}\n`,
       );
-      io.stdout.write(readyReport(quorum, children, options, io.cwd));
+      io.stdout.write(readyReport(quorum, children, options, io.cwd, chain));
       return await supervise(children, stop.signal, io);
     }
     if (outcome.kind === 'stopped') return await stopAll(children, io);
@@ -388,6 +416,8 @@ export async function quorumUp(argv: readonly string[], io: CliIo): Promise<numb
       lines: failed.flatMap(({ child }) => logLines(child)),
     });
   } finally {
+    // After the nodes: anvil writes its state on the way out.
+    await chain?.anvil.stop();
     clearInterval(orphanWatch);
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     process.off('exit', onExit);

@@ -73,6 +73,8 @@ export class PublishService {
       content: body.contentId,
     };
     d.revocations.assertNotRevoked(principals);
+    // Content no node here can evaluate is refused before it is stored.
+    d.policy.assertSupported(body.policy);
 
     const share = await open(
       d.suite,

@@ -24,7 +24,6 @@ import {
   encodeMessage,
   isQkmsError,
   manifestFromCbor,
-  policyAdmits,
   recoverSealContext,
   seal,
   verifyRecoverRequestSignature,
@@ -199,8 +198,14 @@ export class RecoverService {
       // 7. the content and its access policy.
       content = await this.#content(body.contentId);
       const manifest = this.#manifest(content);
-      if (!policyAdmits(manifest.body, parsed.addressBytes))
-        throw reject(ErrorCode.ACCESS_DENIED, 'policy refuses this wallet');
+      // Synchronous unless a chain read is missing from the node's cache (node/policy/).
+      const admitted = d.policy.admit(manifest.body.policy, {
+        wallet: parsed.addressBytes,
+        publisher: manifest.body.publisher,
+        contentId: body.contentId,
+        now,
+      });
+      if (admitted !== undefined) await admitted;
     } catch (e) {
       d.nonces.release(body.sessionKey, body.nonce);
       throw e;

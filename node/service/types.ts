@@ -8,6 +8,7 @@ import type {
   SigningKey,
 } from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
+import type { PolicyCheck } from '../policy/gate.ts';
 import type { NodeMetrics } from '../metrics.ts';
 
 import type { Principals } from '../../revocation/index.ts';
@@ -113,6 +114,8 @@ export interface ServiceDeps {
   readonly nonces: NonceGuard;
   readonly revocations: RevocationCheck;
   readonly audit: CustodyAudit;
+  /** Step 7: the content's access policy, chain conditions from the node's followed state. */
+  readonly policy: PolicyCheck;
   readonly clock: () => number;
   /**
    * Requests issued before this time are refused STALE_EPOCH: after an

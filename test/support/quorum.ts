@@ -65,7 +65,7 @@ export function isPortFree(port: number): Promise<boolean> {
  * (libp2p, WebSocket and metrics), as the command itself lists them.
  */
 export function quorumUpPorts(base: number, n: number): number[] {
-  return quorumPorts({ nodes: n, basePort: base })
+  return quorumPorts({ nodes: n, basePort: base, chain: true })
     .filter((u) => u.udp !== true)
     .map((u) => u.port);
 }

@@ -18,6 +18,8 @@ import {
 } from '../../protocol/internal.ts';
 import { createFingerprinter, silentLogger } from '../../node/log.ts';
 import { createNodeMetrics } from '../../node/metrics.ts';
+import { PolicyGate } from '../../node/policy/gate.ts';
+import { createPolicyMetrics } from '../../node/policy/metrics.ts';
 import { DelegationCache } from '../../node/service/delegation-cache.ts';
 import { PublishService } from '../../node/service/publish.ts';
 import { RecoverService } from '../../node/service/recover.ts';
@@ -98,6 +100,8 @@ export function nodeUnderTest(
   if (keys === undefined) throw new Error(`no node ${index}`);
   const store = new MemoryStore();
   const nonces = new MemoryNonces();
+  const metrics = createNodeMetrics({ defaultMetrics: false });
+  const clock = (): number => options.now ?? FIXTURE_TIME + 10_000;
   const deps: ServiceDeps = {
     suite,
     nodeSet: quorum.nodeSet,
@@ -106,10 +110,18 @@ export function nodeUnderTest(
     nonces,
     revocations: options.revocations ?? new RevocationSet(),
     audit: options.audit ?? { record: () => Promise.resolve() },
-    clock: () => options.now ?? FIXTURE_TIME + 10_000,
+    // No chain configured: wallet-only and time policies decide; chain ones are POLICY_UNSUPPORTED.
+    policy: new PolicyGate({
+      chains: [],
+      keccak: suite.keccak256,
+      log: silentLogger,
+      clock,
+      metrics: createPolicyMetrics(metrics.registry),
+    }),
+    clock,
     epochStart: 0,
     walletRate: () => true,
-    metrics: createNodeMetrics({ defaultMetrics: false }),
+    metrics,
     log: silentLogger,
     fingerprint: createFingerprinter(new Uint8Array(32)),
     faults: {},
