@@ -19,7 +19,7 @@ export const EXIT = {
   usage: 2,
   /** A configuration, keystore, node-set, wallet, manifest or key file is missing, unsafe or malformed. */
   config: 3,
-  /** Fewer than t nodes answered with good shares (down, slow, lying). */
+  /** Fewer than t nodes answered with good shares (down, slow, lying, or busy: asked to come back later). */
   unavailable: 4,
   /** Nodes refused: the access policy, the delegation or a capability does not allow it. */
   denied: 5,
@@ -43,7 +43,8 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   [EXIT.usage]: 'usage: a bad flag or argument, or a required option missing',
   [EXIT.config]:
     'a configuration, keystore, node-set, key or input file is missing, unsafe or malformed',
-  [EXIT.unavailable]: 'too few nodes answered (down, slow or lying)',
+  [EXIT.unavailable]:
+    'too few nodes answered (down, slow, lying, or not able to now: try again later)',
   [EXIT.denied]: 'refused by the nodes: policy, delegation or capability',
   [EXIT.revoked]: 'revoked: the wallet, session, delegation or content',
   [EXIT.output]: 'an output file exists (never overwritten) or cannot be written; nothing was sent',

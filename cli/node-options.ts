@@ -125,6 +125,12 @@ function readConfigFile(
     typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(json)) throw configError(`config file ${shown}: expected a JSON object`);
   const byKey = new Map(NAMES.map((n) => [SETTINGS[n].key, n]));
+  // The groups nested keys live in: "revocation", "policy", "test".
+  const groups = new Set(
+    NAMES.map((n) => SETTINGS[n].key)
+      .filter((k) => k.includes('.'))
+      .map((k) => k.slice(0, k.indexOf('.'))),
+  );
   const ctx: ParseContext = { text: false, baseDir: dirname(path) };
   const out = new Map<SettingName, Raw>();
   const visit = (obj: Record<string, unknown>, prefix: string): void => {
@@ -134,7 +140,7 @@ function readConfigFile(
       const name = k.includes('.') ? undefined : byKey.get(key);
       if (name !== undefined) {
         out.set(name, { value, origin: `config file ${shown}: "${key}"`, ctx });
-      } else if ((key === 'test' || key === 'revocation') && isObject(value)) {
+      } else if (prefix === '' && groups.has(key) && isObject(value)) {
         visit(value, `${key}.`);
       } else {
         throw configError(`config file ${shown}: key "${key}" is not a setting`);

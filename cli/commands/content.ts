@@ -9,7 +9,9 @@ import {
   ADDRESS_BYTES,
   ErrorCode,
   defaultSuite,
+  isRejectionCode,
   policyFromJson,
+  rejectionAction,
   toHex,
   wipe,
   type AccessPolicy,
@@ -399,7 +401,16 @@ export async function contentRecover(argv: readonly string[], io: CliIo): Promis
   } catch (e) {
     if (!(e instanceof RecoverError)) throw e;
     const revoked = e.reason === 'revoked' || e.report.some((r) => r.code === ErrorCode.REVOKED);
-    const denied = e.report.filter((r) => r.outcome === 'rejected').length > 0 && !revoked;
+    // A refusal that says "try later" (POLICY_UNAVAILABLE, BUSY, …) is not a denial: exit 4, retry.
+    const denied =
+      !revoked &&
+      e.report.some(
+        (r) =>
+          r.outcome === 'rejected' &&
+          r.code !== undefined &&
+          isRejectionCode(r.code) &&
+          rejectionAction(r.code) !== 'back-off',
+      );
     throw new CommandFailure(
       revoked ? EXIT.revoked : denied ? EXIT.denied : EXIT.unavailable,
       `failed: ${e.message}`,

@@ -28,6 +28,7 @@ import {
   CLIENT_LAYERS,
   CLIENT_PACKAGE,
   CLI_FORBIDDEN,
+  CLI_RESOLVED_AT_RUN_TIME,
   CLI_LAYERS,
   CLI_PACKAGE,
   DIST,
@@ -177,6 +178,7 @@ export function assembleCli(repo: RepoManifest): BuiltPackage {
     entries: [`${DIST}/bin/qkms.js`],
     imports: emittedImports(repo.imports),
     forbidden: CLI_FORBIDDEN,
+    resolvedAtRunTime: CLI_RESOLVED_AT_RUN_TIME,
   };
   const dependencies = packageDependencies(rules, [DIST], repo);
   writeManifest(dir, cliManifest(repo, dependencies));

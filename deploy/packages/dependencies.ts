@@ -28,6 +28,8 @@ export interface DependencyRules {
   readonly imports: ImportsField;
   /** Packages it must never depend on, each with the reason. */
   readonly forbidden: Readonly<Record<string, string>>;
+  /** Packages its files resolve at run time (no import names them), each with the file that does. */
+  readonly resolvedAtRunTime?: Readonly<Record<string, string>>;
 }
 
 /** Every .js and .d.ts file under `dir`, as absolute paths, sorted. */
@@ -137,6 +139,8 @@ export function computeDependencies(
       if (!found.has(name)) found.set(name, { name, file });
     }
   }
+  for (const [name, file] of Object.entries(rules.resolvedAtRunTime ?? {}))
+    if (!found.has(name)) found.set(name, { name, file: join(rules.root, file) });
   const problems: string[] = [];
   const dependencies: Record<string, string> = {};
   for (const { name, file } of [...found.values()].sort((a, b) => a.name.localeCompare(b.name))) {

@@ -32,6 +32,10 @@ export const CLIENT_FORBIDDEN: Readonly<Record<string, string>> = {
   'prom-client': 'server-only metrics (node/), not for a player',
   node: 'the Node binary the repository pins for its own scripts',
 };
+/** Packages the CLI resolves at run time rather than imports, and the shipped file that does. */
+export const CLI_RESOLVED_AT_RUN_TIME: Readonly<Record<string, string>> = {
+  '@foundry-rs/anvil': `${DIST}/cli/dev-chain/anvil.js`,
+};
 export const CLI_FORBIDDEN: Readonly<Record<string, string>> = {
   node: 'the Node binary the repository pins; an installed qkms runs on the Node of its host',
 };

@@ -1,7 +1,7 @@
 // `qkms quorum up` and `npm start` as a developer runs them: real child
 // processes, real ports on loopback, stopped by a signal.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +23,20 @@ function readmeSteps(dir: string): string[] {
     .trim()
     .split('\n')
     .map((l) => l.replaceAll('.qkms/', `${dir}/`).replace('0xYOUR_WALLET', ADDRESS_PLACEHOLDER));
+}
+/** README's access-pass walk-through, for a quorum in DIR: each command, where its stdout goes, its exit code. */
+function readmePassSteps(dir: string): { command: string; stdoutTo?: string; code: number }[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = /```sh\n(npx qkms dev chain policy[^`]*)```/.exec(readme)?.[1] ?? '';
+  return block
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [text = '', comment = ''] = line.replaceAll('.qkms/', `${dir}/`).split(/\s+#\s*/);
+      const [command = '', stdoutTo] = text.trim().split(' > ');
+      const code = /exit (\d)/.exec(comment)?.[1] ?? (/refused/.test(comment) ? '5' : '0');
+      return { command, ...(stdoutTo === undefined ? {} : { stdoutTo }), code: Number(code) };
+    });
 }
 /** Generous: five nodes start in a few seconds, but CI machines are slow. */
 const READY_TIMEOUT_MS = 60_000;
@@ -229,7 +243,7 @@ describe('qkms quorum up', () => {
     expect(await allFree(ports)).toBe(true);
   });
 
-  it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, a revoked wallet is refused, the audit chain verifies, and a Ctrl-C to its process group stops it', async () => {
+  it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, the README access-pass walk-through holds, a revoked wallet is refused, the audit chain verifies, and a Ctrl-C to its process group stops it', async () => {
     const dir = join(root, 'n');
     const base = await freeQuorumBasePort(5);
     const started = await start('npm', ['start', '--', '--dir', dir, '--base-port', String(base)], {
@@ -285,6 +299,20 @@ describe('qkms quorum up', () => {
     expect(
       cli('npx qkms node status', { env: { QKMS_QUORUM: join(dir, 'quorum.json') } }).code,
     ).toBe(0);
+    // README's access-pass walk-through: refused, granted a pass, recovered, pass burnt, refused.
+    const passSteps = readmePassSteps(dir);
+    expect(passSteps.map((p) => p.code)).toEqual([0, 0, 0, 5, 0, 0, 0, 5]);
+    const quorumEnv = { QKMS_QUORUM: join(dir, 'quorum.json') };
+    for (const step of passSteps) {
+      const r = cli(step.command, { env: quorumEnv });
+      expect(r.code, `${step.command}\n${r.stderr}`).toBe(step.code);
+      if (step.stdoutTo !== undefined) writeFileSync(step.stdoutTo, r.stdout);
+      if (step.code === 5) expect(r.stderr).toMatch(/rejected \(ACCESS_DENIED\)/);
+    }
+    expect(readFileSync(join(scratch, 'fan-2.hex'), 'utf8')).toBe(
+      readFileSync(join(scratch, 'pass-cek.hex'), 'utf8'),
+    );
+
     const revoked = cli(revokeStep ?? '', { address });
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(/^effective: [345] of 5 nodes hold it \(3 needed\)$/m);
@@ -297,7 +325,12 @@ describe('qkms quorum up', () => {
     expect(readdirSync(cwd)).toEqual([]);
     expect(readdirSync(scratch).sort()).toEqual([
       'cek.hex',
+      'fan-2.hex',
+      'fan.key',
       'manifest.json',
+      'pass-cek.hex',
+      'pass-manifest.json',
+      'pass.json',
       'recovered.hex',
       'wallet.key',
     ]);
