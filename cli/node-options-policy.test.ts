@@ -43,6 +43,7 @@ describe('policy settings', () => {
       pollMs: 1_000,
       rpcDeadlineMs: 2_000,
       confirmations: 0,
+      maxBlockAgeMs: 0,
       maxCachedReads: 50_000,
     });
   });

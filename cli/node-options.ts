@@ -332,6 +332,7 @@ export function parseNodeOptions(input: ParseNodeOptionsInput): ParsedNodeOption
       pollMs: v.evmPollMs,
       rpcDeadlineMs: v.evmRpcDeadlineMs,
       confirmations: v.evmConfirmations,
+      maxBlockAgeMs: v.evmMaxBlockAgeMs,
     },
     test: { enabled: testFaultsEnabled, delayMs: v.testDelayMs, wrongShare: v.testWrongShare },
   });

@@ -383,6 +383,17 @@ export const SETTINGS = {
     defaultText: String(POLICY_DEFAULTS.confirmations),
     parse: intParser(0, 1_000, 'blocks'),
   }),
+  evmMaxBlockAgeMs: setting({
+    key: 'policy.maxBlockAgeMs',
+    flag: 'evm-max-block-age-ms',
+    env: 'QKMS_EVM_MAX_BLOCK_AGE_MS',
+    flagKind: 'string',
+    arg: 'MS',
+    help: "Refuse chain policies while the followed block's own timestamp is older than this, which catches an endpoint stuck on an old block; 0 does not check (for chains that mine only on demand). On a chain with regular blocks, set it to a few block times (60000 on Ethereum).",
+    default: POLICY_DEFAULTS.maxBlockAgeMs,
+    defaultText: String(POLICY_DEFAULTS.maxBlockAgeMs),
+    parse: intParser(0, 86_400_000, 'milliseconds'),
+  }),
   testDelayMs: setting({
     key: 'test.delayMs',
     flag: 'test-delay-ms',

@@ -92,6 +92,12 @@ export interface PolicyOptions {
   readonly rpcDeadlineMs: number;
   /** Follow the head minus this many blocks: 0 follows the latest block (decision 0015). */
   readonly confirmations: number;
+  /**
+   * The followed block's own timestamp may be at most this old, milliseconds;
+   * 0 does not check (a chain that mines only on demand, like a dev chain).
+   * Catches an endpoint stuck on an old block that still answers.
+   */
+  readonly maxBlockAgeMs: number;
   /** Chain reads kept fresh at most, all chains together. */
   readonly maxCachedReads: number;
 }
@@ -156,6 +162,7 @@ export const POLICY_DEFAULTS: PolicyOptions = Object.freeze({
   pollMs: 1_000,
   rpcDeadlineMs: 2_000,
   confirmations: 0,
+  maxBlockAgeMs: 0,
   maxCachedReads: 50_000,
 });
 

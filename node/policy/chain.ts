@@ -4,8 +4,9 @@
 // that k of the chain's endpoints agree on; every cached read is valid at
 // exactly that block:
 //   - 'balance' reads are carried forward to each new block unless a transfer
-//     log of their contract names their account in the new range, or the
-//     chain reorganised: then they are read again at the new block;
+//     log of their contract names their account (any transfer of it, for an
+//     ownerOf read) in the new range, or the chain reorganised: then they are
+//     read again at the new block;
 //   - 'call' reads are read again at every new block.
 // Re-reads are one Multicall3 batch per endpoint, and a value is taken only
 // when k endpoints return the same bytes. The state is fresh while the last
@@ -14,7 +15,7 @@
 import type { CallResult, ChainRead } from '../../protocol/internal.ts';
 import { toHex } from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
-import { RpcEndpoint, type BlockRef } from './rpc.ts';
+import { RpcEndpoint, type BlockRef, type BlockStamp } from './rpc.ts';
 
 export interface ChainSettings {
   readonly chainId: number;
@@ -25,6 +26,8 @@ export interface ChainSettings {
   readonly pollMs: number;
   /** Deadline of one RPC call, ms. */
   readonly deadlineMs: number;
+  /** The followed block's own timestamp may be at most this old (0: not checked). */
+  readonly maxBlockAgeMs: number;
   /** Follow the head minus this many blocks (0: the latest block). */
   readonly confirmations: number;
   /** Cached reads at most; the least recently used go first. */
@@ -39,8 +42,8 @@ export interface ChainSettings {
 interface Entry {
   readonly read: ChainRead;
   readonly result: CallResult;
-  /** The block the result is valid at. */
-  readonly block: bigint;
+  /** The commit of the followed state the result is valid at (Followed.generation). */
+  readonly generation: number;
   lastUsed: number;
 }
 
@@ -72,6 +75,20 @@ export function agreed<T>(
 /** Why a chain cannot answer now, for a log line and /readyz. */
 export type ChainProblem = 'stale' | 'overloaded' | 'disagreement' | 'unreachable';
 
+/** The followed block; each commit of the state (a new block, or the same height after a reorg) is a new generation. */
+interface Followed extends BlockRef {
+  readonly generation: number;
+  /** The block's own timestamp, ms. */
+  readonly timestampMs: number;
+}
+
+/**
+ * Endpoints' heads may be this many blocks apart, and no more: past it the node
+ * does not advance (its state ages out) rather than follow the k-th highest
+ * head, which one endpoint reporting an old head could otherwise hold back.
+ */
+export const MAX_HEAD_SPREAD = 16n;
+
 export class ChainUnavailable extends Error {
   readonly problem: ChainProblem;
   constructor(problem: ChainProblem, message: string) {
@@ -96,7 +113,7 @@ export class ChainFollower {
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #observer: ChainObserver;
-  #processed: BlockRef | undefined;
+  #processed: Followed | undefined;
   /** When the poll that last confirmed #processed as the agreed head started. */
   #verifiedAt = Number.NEGATIVE_INFINITY;
   /** The highest head any endpoint reported last poll. */
@@ -123,7 +140,12 @@ export class ChainFollower {
 
   /** Whether the state is within the freshness bound now. */
   fresh(now = this.#clock()): boolean {
-    return this.#processed !== undefined && now - this.#verifiedAt <= this.settings.freshnessMs;
+    const p = this.#processed;
+    return (
+      p !== undefined &&
+      now - this.#verifiedAt <= this.settings.freshnessMs &&
+      (this.settings.maxBlockAgeMs === 0 || now - p.timestampMs <= this.settings.maxBlockAgeMs)
+    );
   }
 
   /** Milliseconds since the state was last confirmed; Infinity before the first poll. */
@@ -184,7 +206,7 @@ export class ChainFollower {
   lookup(read: ChainRead, now: number): CallResult | undefined {
     if (!this.fresh(now)) return undefined;
     const entry = this.#entries.get(read.key);
-    if (entry === undefined || entry.block !== this.#processed?.number) return undefined;
+    if (entry === undefined || entry.generation !== this.#processed?.generation) return undefined;
     entry.lastUsed = now;
     // Map order is the LRU order: a used entry moves to the end.
     this.#entries.delete(read.key);
@@ -204,15 +226,16 @@ export class ChainFollower {
       throw new ChainUnavailable('stale', 'chain state is not fresh');
     const out = new Map<string, CallResult>();
     const todo: ChainRead[] = [];
-    const joined: Promise<void>[] = [];
+    const pending: [ChainRead, Promise<CallResult>][] = [];
     for (const r of reads) {
-      const pending = this.#coldInFlight.get(`${at.number}:${r.key}`);
-      if (pending !== undefined) joined.push(pending.then((v) => void out.set(r.key, v)));
+      const inFlight = this.#coldInFlight.get(`${at.generation}:${r.key}`);
+      if (inFlight !== undefined) pending.push([r, inFlight]);
       else if (!todo.some((t) => t.key === r.key)) todo.push(r);
     }
+    // Refused before any promise is derived, so nothing is left without a handler.
+    if (todo.length > 0 && this.#coldReads >= this.settings.maxColdReads)
+      throw new ChainUnavailable('overloaded', 'too many cold chain reads in flight');
     if (todo.length > 0) {
-      if (this.#coldReads >= this.settings.maxColdReads)
-        throw new ChainUnavailable('overloaded', 'too many cold chain reads in flight');
       this.#coldReads++;
       const batch = this.#readAgreed(todo, at.number);
       for (const [i, r] of todo.entries()) {
@@ -220,28 +243,27 @@ export class ChainFollower {
           const v = results[i];
           if (v === undefined)
             throw new ChainUnavailable('disagreement', 'endpoints did not agree on a value');
+          // Joins the cache only if the state is still the one it was read at (not a reorg of its height).
+          if (this.#processed === at)
+            this.#put({ read: r, result: v, generation: at.generation, lastUsed: this.#clock() });
           return v;
         });
         one.catch(() => undefined);
-        const key = `${at.number}:${r.key}`;
-        this.#coldInFlight.set(key, one);
-        joined.push(
-          one.then((v) => {
-            out.set(r.key, v);
-            // Joins the cache only if the state is still at the block it was read at.
-            if (this.#processed?.number === at.number)
-              this.#put({ read: r, result: v, block: at.number, lastUsed: this.#clock() });
-          }),
-        );
+        this.#coldInFlight.set(`${at.generation}:${r.key}`, one);
+        pending.push([r, one]);
       }
       void batch
         .finally(() => {
           this.#coldReads--;
-          for (const r of todo) this.#coldInFlight.delete(`${at.number}:${r.key}`);
+          for (const r of todo) this.#coldInFlight.delete(`${at.generation}:${r.key}`);
         })
         .catch(() => undefined);
     }
-    await Promise.all(joined);
+    const values = await Promise.all(pending.map(([, p]) => p));
+    pending.forEach(([r], i) => {
+      const v = values[i];
+      if (v !== undefined) out.set(r.key, v);
+    });
     return out;
   }
 
@@ -255,37 +277,73 @@ export class ChainFollower {
     }
   }
 
-  /** Per read, the result k endpoints agree on at `at`, or undefined. Throws when fewer than k answer. */
-  async #readAgreed(reads: readonly ChainRead[], at: bigint): Promise<(CallResult | undefined)[]> {
-    const answers = await Promise.all(
-      this.#endpoints.map((e) => e.calls(reads, at).catch(() => undefined)),
-    );
-    const answered = answers.filter((a) => a !== undefined);
-    if (answered.length < this.settings.quorum)
+  /**
+   * The answers of the endpoints, as they arrive, until `enough` says so or
+   * every endpoint has answered or failed (each within the RPC deadline): an
+   * endpoint that hangs delays nothing that k others settle.
+   */
+  #gather<T>(
+    ask: (e: RpcEndpoint) => Promise<T>,
+    enough: (answered: T[]) => boolean,
+  ): Promise<T[]> {
+    return new Promise((resolve) => {
+      const answered: T[] = [];
+      let settled = 0;
+      let done = false;
+      for (const endpoint of this.#endpoints) {
+        ask(endpoint)
+          .then(
+            (answer) => {
+              answered.push(answer);
+            },
+            () => undefined,
+          )
+          .finally(() => {
+            settled++;
+            if (done) return;
+            if (settled === this.#endpoints.length || enough(answered)) {
+              done = true;
+              resolve([...answered]);
+            }
+          })
+          .catch(() => undefined);
+      }
+    });
+  }
+
+  #enoughAnswered(count: number): void {
+    if (count < this.settings.quorum)
       throw new ChainUnavailable(
         'unreachable',
-        `${answered.length} endpoints answered, ${this.settings.quorum} needed`,
+        `${count} of ${this.#endpoints.length} endpoints answered, ${this.settings.quorum} needed`,
       );
-    const out = reads.map((_, i) =>
-      agreed(
-        answered.map((a) => a[i]),
-        this.settings.quorum,
-        (r) => resultKey(r) ?? '',
-      ),
+  }
+
+  /** Per read, the result k endpoints agree on at `at`, or undefined. Throws when fewer than k answer. */
+  async #readAgreed(reads: readonly ChainRead[], at: bigint): Promise<(CallResult | undefined)[]> {
+    const k = this.settings.quorum;
+    const agreeOn = (answered: readonly CallResult[][]): (CallResult | undefined)[] =>
+      reads.map((_, i) =>
+        agreed(
+          answered.map((a) => a[i]),
+          k,
+          (r) => resultKey(r) ?? '',
+        ),
+      );
+    const answered = await this.#gather(
+      (e) => e.calls(reads, at),
+      (a) => a.length >= k && agreeOn(a).every((r) => r !== undefined),
     );
+    this.#enoughAnswered(answered.length);
+    const out = agreeOn(answered);
     if (out.some((r) => r === undefined)) this.#observer.disagreed(this.chainId);
     return out;
   }
 
   /** The answers of every endpoint that answered; ChainUnavailable when fewer than k did. */
   async #answers<T>(ask: (e: RpcEndpoint) => Promise<T>): Promise<T[]> {
-    const answers = await Promise.all(this.#endpoints.map((e) => ask(e).catch(() => undefined)));
-    const answered = answers.filter((a): a is Awaited<T> => a !== undefined);
-    if (answered.length < this.settings.quorum)
-      throw new ChainUnavailable(
-        'unreachable',
-        `${answered.length} of ${this.#endpoints.length} endpoints answered, ${this.settings.quorum} needed`,
-      );
+    const answered = await this.#gather(ask, () => false);
+    this.#enoughAnswered(answered.length);
     return answered;
   }
 
@@ -311,14 +369,21 @@ export class ChainFollower {
     this.#seenHead = heads.reduce((m, h) => (h.number > m ? h.number : m), 0n);
     // The k-th highest head: at least k endpoints have reached it.
     const sorted = heads.map((h) => h.number).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-    let target = (sorted[k - 1] ?? 0n) - BigInt(this.settings.confirmations);
+    const kth = sorted[k - 1] ?? 0n;
+    if (this.#seenHead - kth > MAX_HEAD_SPREAD)
+      throw new ChainUnavailable(
+        'disagreement',
+        `endpoint heads are ${this.#seenHead - kth} blocks apart (at most ${MAX_HEAD_SPREAD})`,
+      );
+    let target = kth - BigInt(this.settings.confirmations);
     if (target < 0n) target = 0n;
-    const targetHash = await this.#agreedHash(target);
+    const targetBlock = await this.#agreedBlock(target);
+    const targetHash = targetBlock.hash;
     const previous = this.#processed;
     let reorg = false;
     if (previous !== undefined && target >= previous.number) {
       const stillThere =
-        target === previous.number ? targetHash : await this.#agreedHash(previous.number);
+        target === previous.number ? targetHash : (await this.#agreedBlock(previous.number)).hash;
       reorg = stillThere !== previous.hash;
     } else if (previous !== undefined) {
       reorg = true; // the agreed head went back: a reorg, or endpoints behind the last one we used
@@ -327,6 +392,7 @@ export class ChainFollower {
       this.#verifiedAt = started;
       return;
     }
+    const timestampMs = targetBlock.timestamp * 1000;
     if (reorg) {
       this.#observer.reorged(this.chainId);
       this.#log.info('chain reorganised: every cached read is read again', {
@@ -335,7 +401,7 @@ export class ChainFollower {
     }
     this.#dropIdle(started);
     const current = [...this.#entries.values()].filter(
-      (e) => previous !== undefined && e.block === previous.number,
+      (e) => previous !== undefined && e.generation === previous.generation,
     );
     let dirty: Entry[];
     if (previous === undefined || reorg || target - previous.number > MAX_LOG_RANGE) {
@@ -345,8 +411,11 @@ export class ChainFollower {
       dirty = current.filter(
         (e) =>
           e.read.kind === 'call' ||
-          e.read.account === undefined ||
-          touched.has(`${toHex(e.read.contract)}:${toHex(e.read.account)}`),
+          touched.has(
+            e.read.account === undefined
+              ? toHex(e.read.contract)
+              : `${toHex(e.read.contract)}:${toHex(e.read.account)}`,
+          ),
       );
     }
     const results =
@@ -356,24 +425,35 @@ export class ChainFollower {
             dirty.map((e) => e.read),
             target,
           );
-    // Commit: the new block, carried entries moved to it, re-read ones replaced (or dropped without agreement).
+    // Commit: a new generation; carried entries moved to it, re-read ones replaced (or dropped
+    // without agreement), and anything else (a cold read that landed during this poll) dropped.
+    const generation = (previous?.generation ?? 0) + 1;
     const dirtyKeys = new Set(dirty.map((e) => e.read.key));
     for (const e of current) {
       if (dirtyKeys.has(e.read.key)) continue;
-      this.#entries.set(e.read.key, { ...e, block: target });
+      this.#entries.set(e.read.key, { ...e, generation });
     }
     dirty.forEach((e, i) => {
       const r = results[i];
       if (r === undefined) this.#entries.delete(e.read.key);
-      else this.#entries.set(e.read.key, { ...e, result: r, block: target });
+      else this.#entries.set(e.read.key, { ...e, result: r, generation });
     });
-    this.#processed = { number: target, hash: targetHash };
+    for (const [key, e] of this.#entries)
+      if (e.generation !== generation) this.#entries.delete(key);
+    this.#processed = { number: target, hash: targetHash, generation, timestampMs };
     this.#verifiedAt = started;
   }
 
-  async #agreedHash(number: bigint): Promise<string> {
-    const hashes = await this.#answers((e) => e.blockHash(number));
-    const hash = agreed(hashes, this.settings.quorum, (h) => h);
+  /** Block `number` as k endpoints agree on it (by hash). */
+  async #agreedBlock(number: bigint): Promise<BlockStamp> {
+    const k = this.settings.quorum;
+    const key = (b: BlockStamp): string => `${b.hash}:${b.timestamp}`;
+    const blocks = await this.#gather(
+      (e) => e.block(number),
+      (a) => agreed(a, k, key) !== undefined,
+    );
+    this.#enoughAnswered(blocks.length);
+    const hash = agreed(blocks, k, key);
     if (hash === undefined) {
       this.#observer.disagreed(this.chainId);
       throw new ChainUnavailable(
@@ -384,7 +464,10 @@ export class ChainFollower {
     return hash;
   }
 
-  /** contract:account (hex) pairs whose balances moved in [from, to], the union of what endpoints report. */
+  /**
+   * contract:account (hex) pairs whose balances moved in [from, to], and each
+   * such contract alone (what ownerOf reads follow): the union of what endpoints report.
+   */
   async #touched(entries: readonly Entry[], from: bigint, to: bigint): Promise<Set<string>> {
     const contracts = [
       ...new Set(
@@ -394,7 +477,7 @@ export class ChainFollower {
     if (contracts.length === 0) return new Set();
     // A union: an endpoint that hides a transfer cannot keep a stale balance while another reports it.
     const answers = await this.#answers((e) => e.transfers(contracts, from, to));
-    return new Set(answers.flat().map((t) => `${t.contract}:${t.account}`));
+    return new Set(answers.flat().flatMap((t) => [`${t.contract}:${t.account}`, t.contract]));
   }
 
   #dropIdle(now: number): void {

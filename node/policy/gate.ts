@@ -8,6 +8,7 @@ import {
   ErrorCode,
   QkmsError,
   evaluatePolicy,
+  isQkmsError,
   policyChains,
   readsChain,
   type AccessPolicy,
@@ -115,9 +116,14 @@ export class PolicyGate implements PolicyCheck {
       return;
     }
     const started = performance.now();
-    const first = evaluatePolicy(this.#deps.keccak, policy, ctx, (read) =>
-      this.#cached(read, ctx.now),
-    );
+    let first;
+    try {
+      first = evaluatePolicy(this.#deps.keccak, policy, ctx, (read) => this.#cached(read, ctx.now));
+    } catch (e) {
+      if (isQkmsError(e, ErrorCode.POLICY_UNSUPPORTED))
+        this.#observe('unsupported', 'cached', started);
+      throw e;
+    }
     if (first.verdict !== 'unknown' || first.missing.length === 0) {
       this.#decide(first.verdict, 'cached', started);
       return;
@@ -165,12 +171,15 @@ export class PolicyGate implements PolicyCheck {
     this.#decide(second.verdict, 'cold', started);
   }
 
+  #observe(verdict: PolicyVerdictLabel, path: 'cached' | 'cold', started: number): void {
+    this.#deps.metrics.evaluation.observe({ path, verdict }, (performance.now() - started) / 1000);
+  }
+
   #decide(verdict: Verdict, path: 'cached' | 'cold', started: number, why?: string): void {
-    const label: PolicyVerdictLabel =
-      verdict === true ? 'granted' : verdict === false ? 'denied' : 'unavailable';
-    this.#deps.metrics.evaluation.observe(
-      { path, verdict: label },
-      (performance.now() - started) / 1000,
+    this.#observe(
+      verdict === true ? 'granted' : verdict === false ? 'denied' : 'unavailable',
+      path,
+      started,
     );
     if (verdict === true) return;
     if (verdict === false)

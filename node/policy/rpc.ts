@@ -64,6 +64,12 @@ export interface BlockRef {
   readonly hash: string;
 }
 
+export interface BlockStamp {
+  readonly hash: string;
+  /** Seconds since the epoch, as the block says. */
+  readonly timestamp: number;
+}
+
 /** A contract and an account whose balance a transfer in the range moved. */
 export interface Touched {
   /** 20 bytes, hex. */
@@ -106,10 +112,8 @@ export class RpcEndpoint {
         timeout: deadlineMs,
         retryCount: 0,
         fetchOptions: { redirect: 'error' },
-        onFetchResponse: (response) => {
-          const length = Number(response.headers.get('content-length') ?? '0');
-          if (length > MAX_RESPONSE_BYTES) throw new Error('response too large');
-        },
+        // Counted as the body arrives, chunked or not: viem stops reading past it.
+        maxResponseBodySize: MAX_RESPONSE_BYTES,
       }),
     });
   }
@@ -137,10 +141,11 @@ export class RpcEndpoint {
     });
   }
 
-  blockHash(number: bigint): Promise<string> {
+  /** Block `number`'s hash and its timestamp (seconds). */
+  block(number: bigint): Promise<BlockStamp> {
     return this.#track(async () => {
       const block = await this.#client.getBlock({ blockNumber: number });
-      return checkedHash(block.hash);
+      return { hash: checkedHash(block.hash), timestamp: Number(block.timestamp) };
     });
   }
 
@@ -180,42 +185,61 @@ export class RpcEndpoint {
     });
   }
 
-  /** The results of `reads` at block `at`, in order, through aggregate3 batches. */
+  /**
+   * The results of `reads` at block `at`, in order: one aggregate3 batch per
+   * contract (so a contract whose view burns its gas starves only its own
+   * reads, never another publisher's), batches in parallel.
+   */
   calls(reads: readonly ChainRead[], at: bigint): Promise<CallResult[]> {
     return this.#track(async () => {
-      const results: CallResult[] = [];
-      for (let i = 0; i < reads.length; i += MULTICALL_BATCH) {
-        const batch = reads.slice(i, i + MULTICALL_BATCH);
-        const data = encodeFunctionData({
-          abi: AGGREGATE3_ABI,
-          functionName: 'aggregate3',
-          args: [
-            batch.map((r) => ({
-              target: hex(toHex(r.contract)),
-              allowFailure: true,
-              callData: hex(toHex(r.data)),
-            })),
-          ],
-        });
-        const answer = await this.#client.call({ to: this.#multicall, data, blockNumber: at });
-        if (answer.data === undefined)
-          throw new Error('multicall returned nothing (no Multicall3 here?)');
-        const decoded = decodeFunctionResult({
-          abi: AGGREGATE3_ABI,
-          functionName: 'aggregate3',
-          data: answer.data,
-        });
-        if (decoded.length !== batch.length)
-          throw new Error('multicall answered a different count');
-        for (const r of decoded) {
-          results.push(
-            r.success
-              ? { ok: true, data: fromHex(r.returnData.slice(2).toLowerCase()) }
-              : { ok: false },
+      const byContract = new Map<string, number[]>();
+      reads.forEach((r, i) => {
+        const key = toHex(r.contract);
+        byContract.set(key, [...(byContract.get(key) ?? []), i]);
+      });
+      const batches: number[][] = [];
+      for (const indices of byContract.values())
+        for (let i = 0; i < indices.length; i += MULTICALL_BATCH)
+          batches.push(indices.slice(i, i + MULTICALL_BATCH));
+      const results: CallResult[] = new Array<CallResult>(reads.length);
+      await Promise.all(
+        batches.map(async (batch) => {
+          const answers = await this.#aggregate3(
+            batch.map((i) => reads[i] as ChainRead),
+            at,
           );
-        }
-      }
+          batch.forEach((readIndex, j) => {
+            results[readIndex] = answers[j] as CallResult;
+          });
+        }),
+      );
       return results;
     });
+  }
+
+  async #aggregate3(batch: readonly ChainRead[], at: bigint): Promise<CallResult[]> {
+    const data = encodeFunctionData({
+      abi: AGGREGATE3_ABI,
+      functionName: 'aggregate3',
+      args: [
+        batch.map((r) => ({
+          target: hex(toHex(r.contract)),
+          allowFailure: true,
+          callData: hex(toHex(r.data)),
+        })),
+      ],
+    });
+    const answer = await this.#client.call({ to: this.#multicall, data, blockNumber: at });
+    if (answer.data === undefined)
+      throw new Error('multicall returned nothing (no Multicall3 here?)');
+    const decoded = decodeFunctionResult({
+      abi: AGGREGATE3_ABI,
+      functionName: 'aggregate3',
+      data: answer.data,
+    });
+    if (decoded.length !== batch.length) throw new Error('multicall answered a different count');
+    return decoded.map((r) =>
+      r.success ? { ok: true, data: fromHex(r.returnData.slice(2).toLowerCase()) } : { ok: false },
+    );
   }
 }

@@ -19,6 +19,7 @@ export function chainSettings(options: PolicyOptions): ChainSettings[] {
     freshnessMs: options.freshnessMs,
     pollMs: options.pollMs,
     deadlineMs: options.rpcDeadlineMs,
+    maxBlockAgeMs: options.maxBlockAgeMs,
     confirmations: options.confirmations,
     maxEntries: Math.max(1, Math.floor(options.maxCachedReads / chains.length)),
     idleMs: IDLE_MS,

@@ -4,7 +4,6 @@
 // keys, unknown kinds, literals that are not canonical and trees beyond
 // POLICY_LIMITS are MALFORMED, so a manifest a node cannot evaluate is never
 // stored. normalizePolicy puts a policy built by hand into its canonical form.
-import { abytes } from '../assert.ts';
 import type { CborValue } from '../codec/cbor.ts';
 import {
   malformed,
@@ -271,20 +270,38 @@ export function policyToCbor(policy: AccessPolicy): CborValue {
   }
 }
 
-function normalizeTree(policy: AccessPolicy): AccessPolicy {
+function checkUint(value: bigint, field: string): void {
+  if (value < 0n || value > MAX_UINT256) throw malformed(field, 'a uint256 (0 to 2^256 - 1)');
+}
+
+/** Sorts allowlists; checks what the CBOR form cannot carry (negative or too large numbers). */
+function normalizeTree(policy: AccessPolicy, field: string): AccessPolicy {
   switch (policy.kind) {
     case 'allowlist': {
-      const sorted = [...policy.addresses]
-        .map((a) => abytes(a, 'allowlist address', ADDRESS_BYTES))
+      const sorted = policy.addresses
+        .map((a, i) => {
+          if (!(a instanceof Uint8Array) || a.length !== ADDRESS_BYTES)
+            throw malformed(`${field}.addresses[${i}]`, `${ADDRESS_BYTES} bytes`);
+          return a;
+        })
         .sort(compareBytes);
       const unique = sorted.filter((a, i) => i === 0 || compareBytes(sorted[i - 1] ?? a, a) !== 0);
       return { kind: 'allowlist', addresses: unique };
     }
+    case 'evm-balance':
+    case 'evm-call':
+      checkUint(policy.value, `${field}.value`);
+      if (policy.kind === 'evm-balance' && typeof policy.tokenId === 'bigint')
+        checkUint(policy.tokenId, `${field}.tokenId`);
+      return policy;
     case 'and':
     case 'or':
-      return { kind: policy.kind, conditions: policy.conditions.map(normalizeTree) };
+      return {
+        kind: policy.kind,
+        conditions: policy.conditions.map((c, i) => normalizeTree(c, `${field}.conditions[${i}]`)),
+      };
     case 'not':
-      return { kind: 'not', condition: normalizeTree(policy.condition) };
+      return { kind: 'not', condition: normalizeTree(policy.condition, `${field}.condition`) };
     default:
       return policy;
   }
@@ -296,12 +313,8 @@ function normalizeTree(policy: AccessPolicy): AccessPolicy {
  * returns decodes back to itself. A policy that breaks a rule is INVALID_ARGUMENT.
  */
 export function normalizePolicy(policy: AccessPolicy): AccessPolicy {
-  const normal = normalizeTree(policy);
   try {
-    if (normal.kind === 'evm-balance' || normal.kind === 'evm-call') {
-      if (normal.value > MAX_UINT256) throw malformed('policy.value', 'a uint256');
-    }
-    return policyFromCbor(policyToCbor(normal), 'policy');
+    return policyFromCbor(policyToCbor(normalizeTree(policy, 'policy')), 'policy');
   } catch (e) {
     throw new QkmsError(
       ErrorCode.INVALID_ARGUMENT,

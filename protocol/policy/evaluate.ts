@@ -24,12 +24,14 @@ export interface ChainRead {
   readonly contract: Uint8Array;
   readonly data: Uint8Array;
   /**
-   * 'balance': changes only through the token's transfer events naming
-   * `account`, so a node may keep it across blocks until such an event.
+   * 'balance': changes only through the token's transfer events: those
+   * naming `account`, or, without an account (ownerOf(tokenId), shared by
+   * every wallet that asks), any transfer of the contract. A node may keep it
+   * across blocks until such an event.
    * 'call': any state change may change it; re-read at every block.
    */
   readonly kind: 'balance' | 'call';
-  /** For 'balance': the wallet whose transfers change it. */
+  /** For 'balance': the wallet whose transfers change it; none when any transfer of the contract may. */
   readonly account?: Uint8Array;
   /** chain:contract:data in hex: the cache key. */
   readonly key: string;
@@ -101,6 +103,7 @@ export function balanceRead(keccak: Keccak, c: EvmBalanceCondition, ctx: CallCon
         ? ctx.contentId.slice()
         : uintWord(c.tokenId);
   let data: Uint8Array;
+  let account: Uint8Array | undefined = ctx.wallet;
   if (c.standard === 'erc1155' && tokenWord !== undefined) {
     data = new Uint8Array([
       ...selector(keccak, 'balanceOf(address,uint256)'),
@@ -109,10 +112,12 @@ export function balanceRead(keccak: Keccak, c: EvmBalanceCondition, ctx: CallCon
     ]);
   } else if (c.standard === 'erc721' && tokenWord !== undefined) {
     data = new Uint8Array([...selector(keccak, 'ownerOf(uint256)'), ...tokenWord]);
+    // One read for every wallet asking: the owner changes with a transfer naming anyone.
+    account = undefined;
   } else {
     data = new Uint8Array([...selector(keccak, 'balanceOf(address)'), ...owner]);
   }
-  return makeRead(c.chain, c.contract, data, 'balance', ctx.wallet);
+  return makeRead(c.chain, c.contract, data, 'balance', account);
 }
 
 /** The read an evm-call leaf needs for `ctx`. */

@@ -127,7 +127,11 @@ function fromJson(value: unknown, field: string): AccessPolicy {
         chain: chain(o['chain'], `${field}.chain`),
         contract: address(o['contract'], `${field}.contract`),
         function: text(o['function'], `${field}.function`),
-        params: (o['params'] as unknown[]).map((p, i) => text(p, `${field}.params[${i}]`)),
+        // Hex literals in any case, as addresses elsewhere in the file; the canonical form is lower case.
+        params: (o['params'] as unknown[]).map((p, i) => {
+          const param = text(p, `${field}.params[${i}]`);
+          return /^0x[0-9a-fA-F]+$/.test(param) ? param.toLowerCase() : param;
+        }),
         returns,
         comparator: text(o['comparator'], `${field}.comparator`) as Comparator,
         value:
