@@ -149,7 +149,12 @@ Prints a condition file for 'content publish --policy pass.json': the
 recovering wallet must hold the dev chain's access pass of the content it
 opens (ERC-1155, token id = the content id). docs/policies.md has the language.
 
-${QUORUM_FLAG_HELP}`;
+${QUORUM_FLAG_HELP}
+
+${exitCodeHelp([EXIT.ok, EXIT.failure, EXIT.usage, EXIT.config], {
+  [EXIT.ok]: 'printed',
+  [EXIT.config]: 'the quorum file has no dev chain',
+})}`;
 
 const passUsage = (
   verb: 'grant' | 'revoke',

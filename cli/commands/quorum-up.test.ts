@@ -62,14 +62,24 @@ describe('qkms quorum', () => {
 });
 
 describe('qkms quorum up flags', () => {
-  it('defaults: 5 nodes, threshold 3, DIR .qkms under the working directory, base port 7101', () => {
+  it('defaults: 5 nodes, threshold 3, DIR .qkms under the working directory, base port 7101, a dev chain', () => {
     expect(parseQuorumUpArgs([], root)).toEqual({
       dir: join(root, QUORUM_UP_DEFAULTS.dir),
       nodes: 5,
       threshold: 3,
       basePort: 7101,
+      chain: true,
       json: false,
     });
+    expect(parseQuorumUpArgs(['--no-chain'], root)?.chain).toBe(false);
+  });
+
+  it('the dev chain listens on base + 1444 (8545 by default), and only its port is probed when it runs', () => {
+    const withChain = quorumPorts({ nodes: 5, basePort: 7101, chain: true });
+    expect(withChain.find((u) => u.what === 'dev chain (anvil)')?.port).toBe(8545);
+    expect(quorumPorts({ nodes: 5, basePort: 7101 }).some((u) => u.what.includes('chain'))).toBe(
+      false,
+    );
   });
 
   it('the default threshold is 3, or N when fewer nodes are asked for', () => {
