@@ -1,3 +1,4 @@
+// Long file: the composition root wires every subsystem in start order; splitting it would hide that order.
 // The node's composition root (DESIGN.md "The daemon"; Lodestar's pattern):
 // builds keystore -> store -> replay guard -> metrics -> audit log ->
 // revocations -> libp2p -> services, admission and the health monitor ->

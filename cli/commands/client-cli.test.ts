@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, policyToJson } from '../../protocol/index.ts';
-import { parsePolicy } from './content.ts';
+import { parsePolicy } from './content-policy.ts';
 import { checkNewOutput, loadWallet, readKeyFile, writeNewOutput } from '../files.ts';
 import { OutputFileError, type CliIo } from '../io.ts';
 import { walletNew } from './wallet.ts';

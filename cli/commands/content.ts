@@ -6,15 +6,12 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  ADDRESS_BYTES,
   ErrorCode,
   defaultSuite,
   isRejectionCode,
-  policyFromJson,
   rejectionAction,
   toHex,
   wipe,
-  type AccessPolicy,
 } from '../../protocol/index.ts';
 import { RecoverError } from '../../client/index.ts';
 import { QuorumClient } from '../../client/index.ts';
@@ -25,12 +22,12 @@ import {
   checkNewOutput,
   loadManifest,
   loadWallet,
-  readJson,
   readKeyFile,
   saveManifest,
   writeNewOutput,
 } from '../files.ts';
 import { whenSlow } from '../progress.ts';
+import { isPolicyFile, parsePolicy } from './content-policy.ts';
 import {
   nextManifestPath,
   nodeList,
@@ -47,7 +44,6 @@ import {
 import {
   CommandFailure,
   OutputFileError,
-  configError,
   noPositionals,
   parseHexLine,
   printJson,
@@ -149,43 +145,6 @@ export const RECOVER_FLAGS = {
   json: 'boolean',
   help: 'boolean',
 } as const;
-
-/** A --policy value that names a condition file (docs/policies.md) rather than a keyword. */
-function isPolicyFile(text: string): boolean {
-  return text.endsWith('.json') || text.includes('/');
-}
-
-/** The policy of a condition file, checked as a node would check it (CONFIG_INVALID naming the field). */
-export function loadPolicyFile(io: CliIo, path: string): AccessPolicy {
-  const json = readJson(io, path, 'policy file');
-  try {
-    return policyFromJson(json);
-  } catch (e) {
-    throw configError(`policy file ${path}: ${e instanceof Error ? e.message : 'invalid'}`, e);
-  }
-}
-
-export function parsePolicy(text: string | undefined, io: CliIo): AccessPolicy {
-  if (text === undefined || text === 'open') return { kind: 'open' };
-  if (isPolicyFile(text)) return loadPolicyFile(io, text);
-  if (text === 'publisher-only') return { kind: 'publisher-only' };
-  if (text.startsWith('allowlist:')) {
-    const addresses = text
-      .slice('allowlist:'.length)
-      .split(',')
-      .map((a) => {
-        if (!/^0x[0-9a-fA-F]{40}$/.test(a))
-          throw usageError(`--policy: ${JSON.stringify(a)} is not an address (0x + 40 hex)`);
-        return Uint8Array.from(a.slice(2).match(/../g) ?? [], (b) => Number.parseInt(b, 16));
-      });
-    if (addresses.length === 0 || addresses.some((a) => a.length !== ADDRESS_BYTES))
-      throw usageError('--policy: allowlist needs addresses');
-    return { kind: 'allowlist', addresses };
-  }
-  throw usageError(
-    '--policy: expected open, publisher-only, allowlist:0x..,0x.. or a condition file FILE.json',
-  );
-}
 
 function nothingSent(e: OutputFileError): OutputFileError {
   return new OutputFileError(`${e.message}. Nothing was sent to any node.`, { cause: e });

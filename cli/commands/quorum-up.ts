@@ -1,3 +1,4 @@
+// Long file: one command's whole life (dev chain, nodes, readiness, supervision, stop) in the order it runs.
 // `qkms quorum up`: a local development quorum in one command. It prepares
 // (or reuses) the keystores, a dev admin key and the signed node set under one
 // directory (dev-quorum.ts), starts every node as a child process of the real

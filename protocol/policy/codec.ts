@@ -274,8 +274,31 @@ function checkUint(value: bigint, field: string): void {
   if (value < 0n || value > MAX_UINT256) throw malformed(field, 'a uint256 (0 to 2^256 - 1)');
 }
 
-/** Sorts allowlists; checks what the CBOR form cannot carry (negative or too large numbers). */
+/** The fields each kind has: a policy built by hand with another is refused, not silently dropped. */
+const FIELDS: Readonly<Record<string, readonly string[]>> = {
+  open: ['kind'],
+  'publisher-only': ['kind'],
+  allowlist: ['kind', 'addresses'],
+  'evm-balance': ['kind', 'chain', 'standard', 'contract', 'tokenId', 'comparator', 'value'],
+  'evm-call': ['kind', 'chain', 'contract', 'function', 'params', 'returns', 'comparator', 'value'],
+  time: ['kind', 'notBefore', 'notAfter'],
+  and: ['kind', 'conditions'],
+  or: ['kind', 'conditions'],
+  not: ['kind', 'condition'],
+};
+
+/**
+ * Sorts allowlists; checks what the CBOR form cannot carry (fields the kind
+ * does not have, negative or too large numbers).
+ */
 function normalizeTree(policy: AccessPolicy, field: string): AccessPolicy {
+  const fields = FIELDS[(policy as { kind?: unknown }).kind as string] ?? ['kind'];
+  for (const [key, value] of Object.entries(policy))
+    if (value !== undefined && !fields.includes(key))
+      throw malformed(
+        field,
+        `no field '${key.slice(0, 32)}' in a ${String(policy.kind)} condition`,
+      );
   switch (policy.kind) {
     case 'allowlist': {
       const sorted = policy.addresses

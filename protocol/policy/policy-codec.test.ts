@@ -1,3 +1,4 @@
+// Long file: one table of rules, each with its refusal; the round trips and limits share the builders.
 // The condition language's wire and file forms: canonical CBOR and JSON round
 // trips (by example and by property), one strict-decode rejection per rule,
 // POLICY_LIMITS at their edges, a deep policy inside a real signed manifest
@@ -543,6 +544,10 @@ describe('normalizePolicy', () => {
     ['a negative tokenId', balance({ standard: 'erc721', tokenId: -5n })],
     // A wrong-length address is INVALID_ARGUMENT like every other rule.
     ['a 19-byte allowlist address', { kind: 'allowlist', addresses: [new Uint8Array(19)] }],
+    // A field the kind does not have is refused, never dropped: `tokenID` dropped would make
+    // "owns token 5" into "holds any token of the contract".
+    ['a misspelt field', { ...balance({ standard: 'erc721' }), tokenID: 5n }],
+    ['a field of another kind, nested', not({ kind: 'open', addresses: [addr(1)] } as never)],
   ])('refuses %s with INVALID_ARGUMENT', (_, policy) => {
     expect(() => normalizePolicy(policy as AccessPolicy)).toThrow(code(ErrorCode.INVALID_ARGUMENT));
   });

@@ -1,3 +1,4 @@
+// Long file: calldata checks and truth tables share the builders and the lookup stub.
 // Evaluating conditions: the calldata of every chain read (checked against
 // viem's ABI encoder and a real Keccak-256), truth tables of every leaf, the
 // three-valued (Kleene) combinators, what `missing` lists, readsChain and

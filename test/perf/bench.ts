@@ -13,6 +13,7 @@ import {
 import { formatHeader, formatTable, runtimeInfo } from './report.ts';
 import { browserBenches } from './browser.bench.ts';
 import { hashBenches } from './hash.bench.ts';
+import { policyBenches } from './policy.bench.ts';
 import { recoverBenches } from './recover.bench.ts';
 import { revocationBenches } from './revocation.bench.ts';
 import { shamirBenches } from './shamir.bench.ts';
@@ -27,6 +28,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...hashBenches,
   ...revocationBenches,
   ...recoverBenches,
+  ...policyBenches,
   ...browserBenches,
 ];
 
