@@ -8,7 +8,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +33,7 @@ import {
   isQkmsError,
   type AccessPolicy,
 } from '../../protocol/internal.ts';
+import { freePort } from '../../test/support/quorum.ts';
 import { silentLogger } from '../log.ts';
 import type { ChainSettings } from './chain.ts';
 import { PolicyGate } from './gate.ts';
@@ -53,14 +54,6 @@ let pass: DevChainDeployment;
 /** The injected clock: real time plus what tests skip forward. */
 let skippedMs = 0;
 const clock = (): number => Date.now() + skippedMs;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface ProxyOptions {
   /** Every aggregate3 answer becomes all (true, uint256(1)). */

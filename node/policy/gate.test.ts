@@ -7,7 +7,6 @@
 // read (a raw-bytecode token set with anvil_setCode) follows every transfer
 // of its token. Polls are driven by hand, so every step is deterministic.
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { createServer, type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { encodeFunctionData, type Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import {
   isQkmsError,
   type AccessPolicy,
 } from '../../protocol/internal.ts';
+import { freePort } from '../../test/support/quorum.ts';
 import { silentLogger } from '../log.ts';
 import type { ChainSettings } from './chain.ts';
 import { PolicyGate } from './gate.ts';
@@ -41,14 +41,6 @@ const SENDER: Address = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 
 let anvil: Anvil;
 let pass: DevChainDeployment;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function rpc(method: string, params: unknown[] = []): Promise<unknown> {
   const response = await fetch(anvil.url, {

@@ -295,10 +295,7 @@ function normalizeTree(policy: AccessPolicy, field: string): AccessPolicy {
   const fields = FIELDS[(policy as { kind?: unknown }).kind as string] ?? ['kind'];
   for (const [key, value] of Object.entries(policy))
     if (value !== undefined && !fields.includes(key))
-      throw malformed(
-        field,
-        `no field '${key.slice(0, 32)}' in a ${String(policy.kind)} condition`,
-      );
+      throw malformed(field, `no field '${key.slice(0, 32)}' in a ${policy.kind} condition`);
   switch (policy.kind) {
     case 'allowlist': {
       const sorted = policy.addresses

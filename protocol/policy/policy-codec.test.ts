@@ -4,6 +4,7 @@
 // POLICY_LIMITS at their edges, a deep policy inside a real signed manifest
 // and publish frame, and normalizePolicy.
 import fc from 'fast-check';
+import { addr, and, balance, call, not, nots, or } from '../../test/support/policy-builders.ts';
 import { describe, expect, it } from 'vitest';
 import {
   contentFixture,
@@ -33,12 +34,9 @@ import {
   USER_ADDRESS,
   type AbiType,
   type AccessPolicy,
-  type EvmBalanceCondition,
-  type EvmCallCondition,
 } from './index.ts';
 
 const code = (c: string): unknown => expect.objectContaining({ code: c });
-const addr = (b: number): Uint8Array => new Uint8Array(20).fill(b);
 /** n distinct addresses, ascending, starting from `from`. */
 const addresses = (n: number, from = 0): Uint8Array[] =>
   Array.from({ length: n }, (_, i) =>
@@ -52,31 +50,6 @@ const cbor = (p: AccessPolicy): Record<string, unknown> =>
   policyToCbor(p) as Record<string, unknown>;
 
 const OPEN: AccessPolicy = { kind: 'open' };
-const balance = (over: Partial<EvmBalanceCondition> = {}): EvmBalanceCondition => ({
-  kind: 'evm-balance',
-  chain: 1,
-  standard: 'erc20',
-  contract: addr(0xc0),
-  comparator: '>=',
-  value: 1n,
-  ...over,
-});
-const call = (over: Partial<EvmCallCondition> = {}): EvmCallCondition => ({
-  kind: 'evm-call',
-  chain: 10,
-  contract: addr(0xc1),
-  function: 'hasAccess(bytes32,address)',
-  params: [CONTENT_ID, USER_ADDRESS],
-  returns: 'bool',
-  comparator: '==',
-  value: 1n,
-  ...over,
-});
-const and = (...conditions: AccessPolicy[]): AccessPolicy => ({ kind: 'and', conditions });
-const or = (...conditions: AccessPolicy[]): AccessPolicy => ({ kind: 'or', conditions });
-const not = (condition: AccessPolicy): AccessPolicy => ({ kind: 'not', condition });
-const nots = (n: number, leaf: AccessPolicy): AccessPolicy =>
-  n === 0 ? leaf : not(nots(n - 1, leaf));
 
 const EXAMPLES: readonly (readonly [string, AccessPolicy])[] = [
   ['open', OPEN],

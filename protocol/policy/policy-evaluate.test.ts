@@ -3,6 +3,7 @@
 // viem's ABI encoder and a real Keccak-256), truth tables of every leaf, the
 // three-valued (Kleene) combinators, what `missing` lists, readsChain and
 // policyChains.
+import { addr, and, balance, call, not, or } from '../../test/support/policy-builders.ts';
 import { encodeFunctionData, parseAbi, toFunctionSelector, type Abi, type Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../bytes.ts';
@@ -22,14 +23,11 @@ import {
   type CallResult,
   type ChainRead,
   type Comparator,
-  type EvmBalanceCondition,
-  type EvmCallCondition,
   type PolicyContext,
   type Verdict,
 } from './index.ts';
 
 const keccak = requireNativeSuite().keccak256;
-const addr = (b: number): Uint8Array => new Uint8Array(20).fill(b);
 const hex = (b: Uint8Array): Hex => `0x${toHex(b)}`;
 const WALLET = addr(0xaa);
 const PUBLISHER = addr(0xbb);
@@ -37,30 +35,6 @@ const OTHER = addr(0xcc);
 const CONTENT = Uint8Array.from({ length: 32 }, (_, i) => 0xf0 - i);
 const NOW = 1_800_000_000_000;
 const CTX: PolicyContext = { wallet: WALLET, publisher: PUBLISHER, contentId: CONTENT, now: NOW };
-
-const balance = (over: Partial<EvmBalanceCondition> = {}): EvmBalanceCondition => ({
-  kind: 'evm-balance',
-  chain: 1,
-  standard: 'erc20',
-  contract: addr(0xc0),
-  comparator: '>=',
-  value: 1n,
-  ...over,
-});
-const call = (over: Partial<EvmCallCondition> = {}): EvmCallCondition => ({
-  kind: 'evm-call',
-  chain: 10,
-  contract: addr(0xc1),
-  function: 'hasAccess(bytes32,address)',
-  params: [CONTENT_ID, USER_ADDRESS],
-  returns: 'bool',
-  comparator: '==',
-  value: 1n,
-  ...over,
-});
-const and = (...conditions: AccessPolicy[]): AccessPolicy => ({ kind: 'and', conditions });
-const or = (...conditions: AccessPolicy[]): AccessPolicy => ({ kind: 'or', conditions });
-const not = (condition: AccessPolicy): AccessPolicy => ({ kind: 'not', condition });
 
 /** One ABI word holding `v`. */
 const word = (v: bigint): Uint8Array => fromHex(v.toString(16).padStart(64, '0'));

@@ -33,7 +33,7 @@ import {
   hasPass,
 } from '../../cli/dev-chain/deploy.ts';
 import { passPolicy, type DevChainConfig } from '../../cli/commands/dev-chain.ts';
-import { QuorumClient, RecoverError, walletFromPrivateKey } from '../../client/index.ts';
+import { QuorumClient, walletFromPrivateKey } from '../../client/index.ts';
 import type { Daemon } from '../../node/daemon.ts';
 import type { Session } from '../../client/index.ts';
 import {
@@ -44,23 +44,17 @@ import {
   type Manifest,
 } from '../../protocol/internal.ts';
 import { playerSession, startQuorum, stopQuorum, type Quorum } from '../support/in-process.ts';
+import {
+  ADMITTED,
+  BOUND_MS,
+  CHAIN_ID,
+  attemptText,
+  chainArgs,
+  everyNode,
+  expectRefusedByAll,
+  within,
+} from '../support/chain-quorum.ts';
 import { freePort } from '../support/quorum.ts';
-
-const CHAIN_ID = 31337;
-const POLL_MS = 100;
-const FRESHNESS_MS = 1_500;
-/** A chain change reaches every node within the freshness bound and one poll. */
-const BOUND_MS = FRESHNESS_MS + POLL_MS;
-/** Roomy rate limits: the tests retry recovers from one wallet and one peer. */
-const ROOMY = ['--per-ip-burst', '400', '--per-peer-burst', '400', '--per-wallet-burst', '400'];
-const CHAIN_ARGS = (url: string): string[] => [
-  '--evm-rpc',
-  `${CHAIN_ID}=${url}`,
-  '--evm-poll-ms',
-  String(POLL_MS),
-  '--policy-freshness-ms',
-  String(FRESHNESS_MS),
-];
 
 let dir: string;
 let anvil: Anvil;
@@ -74,7 +68,7 @@ beforeAll(async () => {
   anvil = await startAnvil({ port: await freePort(), statePath: join(dir, 'anvil.json') });
   const deployed = await deployDevChain(anvil.url);
   chain = { chainId: deployed.chainId, rpc: anvil.url, accessPass: deployed.accessPass };
-  q = await startQuorum(5, 3, { node: () => ({ args: [...ROOMY, ...CHAIN_ARGS(anvil.url)] }) });
+  q = await startQuorum(5, 3, { node: () => ({ args: chainArgs([anvil.url]) }) });
   // hedge 2: every recover asks all five nodes at once, so each node's answer is in the report.
   client = await QuorumClient.create({ nodeSet: q.files.nodeSet, hedge: 2 });
   // Every node follows the chain before the first request.
@@ -126,58 +120,15 @@ async function publish(publisher: Player, policy: AccessPolicy): Promise<Manifes
   return manifest;
 }
 
-/** undefined when the recover returned the CEK; else its RecoverError. */
-async function recover(manifest: Manifest, p: Player): Promise<RecoverError | undefined> {
-  try {
-    const { cek } = await client.recover(manifest, p.session);
-    cek.fill(0);
-    return undefined;
-  } catch (e) {
-    if (e instanceof RecoverError) return e;
-    throw e;
-  }
-}
-
-const ADMITTED = 'admitted';
-/** What `attempt` returns when every node refused with `code`. */
-const everyNode = (code: ErrorCode): string => Array<string>(5).fill(code).join(' ');
-
 /** A recover as text: 'admitted', or each node's rejection code (or outcome), in node order. */
-async function attempt(manifest: Manifest, p: Player): Promise<string> {
-  const error = await recover(manifest, p);
-  return error === undefined ? ADMITTED : error.report.map((r) => r.code ?? r.outcome).join(' ');
-}
-
-async function expectAdmitted(manifest: Manifest, p: Player): Promise<void> {
+const attempt = (manifest: Manifest, p: Player): Promise<string> =>
+  attemptText(client, manifest, p.session);
+const expectAdmitted = async (manifest: Manifest, p: Player): Promise<void> => {
   expect(await attempt(manifest, p)).toBe(ADMITTED);
-}
-
+};
 /** Every one of the five nodes answered `code`. */
-async function expectRefused(manifest: Manifest, p: Player, code: ErrorCode): Promise<void> {
-  const error = await recover(manifest, p);
-  expect(error?.code).toBe(code);
-  expect(error?.report.map((r) => [r.outcome, r.code])).toEqual(Array(5).fill(['rejected', code]));
-}
-
-/**
- * Retries `observe` every 50 ms until it returns `wanted`; the attempt that
- * does must have started within `ms` of `since` (performance.now()).
- */
-async function within(
-  ms: number,
-  since: number,
-  wanted: string,
-  observe: () => Promise<string>,
-): Promise<void> {
-  let seen = 'nothing';
-  for (;;) {
-    if (performance.now() - since > ms)
-      throw new Error(`not "${wanted}" within ${ms} ms; last seen "${seen}"`);
-    seen = await observe();
-    if (seen === wanted) return;
-    await sleep(50);
-  }
-}
+const expectRefused = (manifest: Manifest, p: Player, code: ErrorCode): Promise<void> =>
+  expectRefusedByAll(client, manifest, p.session, code);
 
 const accessPass = (): Address => chain.accessPass as Address;
 

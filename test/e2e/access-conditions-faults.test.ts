@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnvil, type Anvil } from '../../cli/dev-chain/anvil.ts';
 import { deployDevChain, grantPass } from '../../cli/dev-chain/deploy.ts';
 import { passPolicy, type DevChainConfig } from '../../cli/commands/dev-chain.ts';
-import { QuorumClient, RecoverError, walletFromPrivateKey } from '../../client/index.ts';
+import { QuorumClient, walletFromPrivateKey } from '../../client/index.ts';
 import type { Session } from '../../client/index.ts';
 import {
   DomainTag,
@@ -50,30 +50,23 @@ import {
   type Quorum,
 } from '../support/in-process.ts';
 import { hexToBytes, sessionFixture } from '../support/protocol-fixture.ts';
+import {
+  ADMITTED,
+  BOUND_MS,
+  CHAIN_ID,
+  attemptText,
+  chainArgs,
+  expectRefusedByAll,
+  within,
+} from '../support/chain-quorum.ts';
 import { ask, createClient, freePort } from '../support/quorum.ts';
 import { multicallAnswers, startRpcProxy, type RpcProxy } from '../support/rpc-proxy.ts';
 import { publishFrame } from '../support/service-fixture.ts';
 
 const suite = requireNativeSuite();
-const CHAIN_ID = 31337;
-const POLL_MS = 100;
-const FRESHNESS_MS = 1_500;
-/** No node uses chain state confirmed longer ago than the freshness bound; one poll of slack. */
-const BOUND_MS = FRESHNESS_MS + POLL_MS;
-/** Roomy rate limits: the tests send many requests from one wallet and one peer. */
-const ROOMY = ['--per-ip-burst', '400', '--per-peer-burst', '400', '--per-wallet-burst', '400'];
 const NODES = [1, 2, 3, 4, 5] as const;
 
 /** Node flags: each URL an endpoint of chain 31337, `quorum` of them must agree, short intervals. */
-function chainArgs(urls: readonly string[], quorum = 1): string[] {
-  return [
-    ...ROOMY,
-    ...urls.flatMap((url) => ['--evm-rpc', `${CHAIN_ID}=${url}`]),
-    ...['--evm-rpc-quorum', String(quorum)],
-    ...['--evm-poll-ms', String(POLL_MS), '--policy-freshness-ms', String(FRESHNESS_MS)],
-  ];
-}
-
 let dir: string;
 let anvilPort: number;
 let anvil: Anvil;
@@ -125,65 +118,19 @@ async function publish(
   return manifest;
 }
 
-/** undefined when the recover returned the CEK; else its RecoverError. */
-async function recover(
-  manifest: Manifest,
-  player: Session,
-  by: QuorumClient = client,
-): Promise<RecoverError | undefined> {
-  try {
-    const { cek } = await by.recover(manifest, player);
-    cek.fill(0);
-    return undefined;
-  } catch (e) {
-    if (e instanceof RecoverError) return e;
-    throw e;
-  }
-}
-
-const ADMITTED = 'admitted';
-
 /** A recover as text: 'admitted', or each node's rejection code (or outcome), in node order. */
-async function attempt(manifest: Manifest, player: Session, by = client): Promise<string> {
-  const error = await recover(manifest, player, by);
-  return error === undefined ? ADMITTED : error.report.map((r) => r.code ?? r.outcome).join(' ');
-}
-
-async function expectAdmitted(manifest: Manifest, player: Session, by = client): Promise<void> {
+const attempt = (manifest: Manifest, player: Session, by = client): Promise<string> =>
+  attemptText(by, manifest, player);
+const expectAdmitted = async (manifest: Manifest, player: Session, by = client): Promise<void> => {
   expect(await attempt(manifest, player, by)).toBe(ADMITTED);
-}
-
+};
 /** Every one of the five nodes answered `code`. */
-async function expectRefused(
+const expectRefused = (
   manifest: Manifest,
   player: Session,
   code: ErrorCode,
   by = client,
-): Promise<void> {
-  const error = await recover(manifest, player, by);
-  expect(error?.code).toBe(code);
-  expect(error?.report.map((r) => [r.outcome, r.code])).toEqual(Array(5).fill(['rejected', code]));
-}
-
-/**
- * Retries `observe` every 50 ms until it returns `wanted`; the attempt that
- * does must have started within `ms` of `since` (performance.now()).
- */
-async function within(
-  ms: number,
-  since: number,
-  wanted: string,
-  observe: () => Promise<string>,
-): Promise<void> {
-  let seen = 'nothing';
-  for (;;) {
-    if (performance.now() - since > ms)
-      throw new Error(`not "${wanted}" within ${ms} ms; last seen "${seen}"`);
-    seen = await observe();
-    if (seen === wanted) return;
-    await sleep(50);
-  }
-}
+): Promise<void> => expectRefusedByAll(by, manifest, player, code);
 
 async function readyz(
   quorum: Quorum,
