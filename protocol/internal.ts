@@ -164,6 +164,8 @@ export {
   CONTENT_ID,
   POLICY_LIMITS,
   USER_ADDRESS,
+  balanceRead,
+  callRead,
   evaluatePolicy,
   normalizePolicy,
   policyChains,

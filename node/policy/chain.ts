@@ -15,7 +15,7 @@
 import type { CallResult, ChainRead } from '../../protocol/internal.ts';
 import { toHex } from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
-import { RpcEndpoint, type BlockRef, type BlockStamp } from './rpc.ts';
+import { ANY_ACCOUNT, RpcEndpoint, type BlockRef, type BlockStamp } from './rpc.ts';
 
 export interface ChainSettings {
   readonly chainId: number;
@@ -51,7 +51,7 @@ interface Entry {
 const MAX_LOG_RANGE = 1000n;
 
 function resultKey(r: CallResult | undefined): string | undefined {
-  return r === undefined ? undefined : r.ok ? `1${toHex(r.data)}` : '0';
+  return r === undefined ? undefined : `${r.ok ? '1' : '0'}${toHex(r.data)}`;
 }
 
 /** The value k of the answers agree on (by `key`), if any. */
@@ -322,7 +322,7 @@ export class ChainFollower {
   /** Per read, the result k endpoints agree on at `at`, or undefined. Throws when fewer than k answer. */
   async #readAgreed(reads: readonly ChainRead[], at: bigint): Promise<(CallResult | undefined)[]> {
     const k = this.settings.quorum;
-    const agreeOn = (answered: readonly CallResult[][]): (CallResult | undefined)[] =>
+    const agreeOn = (answered: readonly (CallResult | undefined)[][]): (CallResult | undefined)[] =>
       reads.map((_, i) =>
         agreed(
           answered.map((a) => a[i]),
@@ -407,16 +407,18 @@ export class ChainFollower {
     if (previous === undefined || reorg || target - previous.number > MAX_LOG_RANGE) {
       dirty = current;
     } else {
-      const touched = await this.#touched(current, previous.number + 1n, target);
-      dirty = current.filter(
-        (e) =>
-          e.read.kind === 'call' ||
-          touched.has(
-            e.read.account === undefined
-              ? toHex(e.read.contract)
-              : `${toHex(e.read.contract)}:${toHex(e.read.account)}`,
-          ),
+      // Logs that cannot be had (too many for the endpoint, too large): every value is read again.
+      const touched = await this.#touched(current, previous.number + 1n, target).catch(
+        () => undefined,
       );
+      dirty = current.filter((e) => {
+        if (touched === undefined || e.read.kind === 'call') return true;
+        const contract = toHex(e.read.contract);
+        if (touched.has(`${contract}:${ANY_ACCOUNT}`)) return true;
+        return touched.has(
+          e.read.account === undefined ? contract : `${contract}:${toHex(e.read.account)}`,
+        );
+      });
     }
     const results =
       dirty.length === 0
@@ -425,6 +427,10 @@ export class ChainFollower {
             dirty.map((e) => e.read),
             target,
           );
+    // The block may have been replaced while the values were read (a reorg at its height):
+    // then nothing is committed, and the next poll starts over.
+    if (dirty.length > 0 && (await this.#agreedBlock(target)).hash !== targetHash)
+      throw new ChainUnavailable('disagreement', `block ${target} changed while it was read`);
     // Commit: a new generation; carried entries moved to it, re-read ones replaced (or dropped
     // without agreement), and anything else (a cold read that landed during this poll) dropped.
     const generation = (previous?.generation ?? 0) + 1;

@@ -166,7 +166,8 @@ export class PolicyGate implements PolicyCheck {
       this.#deps.keccak,
       policy,
       ctx,
-      (read) => fetched.get(read.key) ?? this.#follower(read.chain).lookup(read, ctx.now),
+      (read) =>
+        fetched.get(read.key) ?? this.#follower(read.chain).lookup(read, this.#deps.clock()),
     );
     this.#decide(second.verdict, 'cold', started);
   }

@@ -56,6 +56,8 @@ export const TRANSFER_TOPICS = {
 
 /** Reads batched into one aggregate3 call; more are split into several. */
 export const MULTICALL_BATCH = 256;
+/** aggregate3 calls in flight at once per endpoint (providers rate-limit bursts). */
+const BATCHES_AT_ONCE = 4;
 /** A response larger than this is refused (a lying endpoint cannot make the node buffer much). */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
@@ -69,6 +71,9 @@ export interface BlockStamp {
   /** Seconds since the epoch, as the block says. */
   readonly timestamp: number;
 }
+
+/** The account of a transfer whose addresses could not be read: any account of the contract. */
+export const ANY_ACCOUNT = '*';
 
 /** A contract and an account whose balance a transfer in the range moved. */
 export interface Touched {
@@ -174,12 +179,17 @@ export class RpcEndpoint {
         )
           throw new Error('eth_getLogs: not a log');
         const contract = lower(address).slice(2);
-        const [topic0, t1, t2, t3] = topics as (string | undefined)[];
-        const accounts = lower(topic0 ?? '') === TRANSFER_TOPICS.transfer ? [t1, t2] : [t2, t3];
-        for (const a of accounts) {
-          const account = addressOfTopic(a);
+        const [topic0, t1, t2, t3] = topics as unknown[];
+        const accounts = (
+          typeof topic0 === 'string' && lower(topic0) === TRANSFER_TOPICS.transfer
+            ? [t1, t2]
+            : [t2, t3]
+        ).map(addressOfTopic);
+        // A transfer whose addresses are not in its topics (an old token that puts them in
+        // the data): every cached balance of the contract is read again.
+        if (accounts.some((a) => a === undefined)) touched.push({ contract, account: ANY_ACCOUNT });
+        for (const account of accounts)
           if (account !== undefined) touched.push({ contract, account });
-        }
       }
       return touched;
     });
@@ -188,9 +198,12 @@ export class RpcEndpoint {
   /**
    * The results of `reads` at block `at`, in order: one aggregate3 batch per
    * contract (so a contract whose view burns its gas starves only its own
-   * reads, never another publisher's), batches in parallel.
+   * reads), at most BATCHES_AT_ONCE in flight. Each batch settles on its own:
+   * the reads of a batch that fails (too large an answer, out of gas, a
+   * rate limit) are undefined, not the whole answer; only when every batch
+   * fails has the endpoint not answered.
    */
-  calls(reads: readonly ChainRead[], at: bigint): Promise<CallResult[]> {
+  calls(reads: readonly ChainRead[], at: bigint): Promise<(CallResult | undefined)[]> {
     return this.#track(async () => {
       const byContract = new Map<string, number[]>();
       reads.forEach((r, i) => {
@@ -201,18 +214,31 @@ export class RpcEndpoint {
       for (const indices of byContract.values())
         for (let i = 0; i < indices.length; i += MULTICALL_BATCH)
           batches.push(indices.slice(i, i + MULTICALL_BATCH));
-      const results: CallResult[] = new Array<CallResult>(reads.length);
-      await Promise.all(
-        batches.map(async (batch) => {
-          const answers = await this.#aggregate3(
-            batch.map((i) => reads[i] as ChainRead),
-            at,
-          );
-          batch.forEach((readIndex, j) => {
-            results[readIndex] = answers[j] as CallResult;
+      const results = new Array<CallResult | undefined>(reads.length);
+      let failed = 0;
+      let lastError: unknown;
+      for (let i = 0; i < batches.length; i += BATCHES_AT_ONCE) {
+        const group = batches.slice(i, i + BATCHES_AT_ONCE);
+        const settled = await Promise.allSettled(
+          group.map((batch) =>
+            this.#aggregate3(
+              batch.map((j) => reads[j] as ChainRead),
+              at,
+            ),
+          ),
+        );
+        settled.forEach((outcome, g) => {
+          if (outcome.status === 'rejected') {
+            failed++;
+            lastError = outcome.reason;
+            return;
+          }
+          group[g]?.forEach((readIndex, j) => {
+            results[readIndex] = outcome.value[j];
           });
-        }),
-      );
+        });
+      }
+      if (batches.length > 0 && failed === batches.length) throw lastError;
       return results;
     });
   }
@@ -238,8 +264,9 @@ export class RpcEndpoint {
       data: answer.data,
     });
     if (decoded.length !== batch.length) throw new Error('multicall answered a different count');
-    return decoded.map((r) =>
-      r.success ? { ok: true, data: fromHex(r.returnData.slice(2).toLowerCase()) } : { ok: false },
-    );
+    return decoded.map((r): CallResult => ({
+      ok: r.success,
+      data: fromHex(r.returnData.slice(2).toLowerCase()),
+    }));
   }
 }

@@ -37,8 +37,10 @@ export interface ChainRead {
   readonly key: string;
 }
 
-/** What an eth_call returned: its return data, or that it reverted. */
-export type CallResult = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false };
+/** What an eth_call returned: its return data, or that it reverted (with its revert data, maybe empty). */
+export type CallResult =
+  | { readonly ok: true; readonly data: Uint8Array }
+  | { readonly ok: false; readonly data: Uint8Array };
 
 export interface PolicyContext extends CallContext {
   readonly publisher: Uint8Array;
@@ -88,7 +90,9 @@ function makeRead(
     data,
     kind,
     ...(account === undefined ? {} : { account }),
-    key: `${chain}:${toHex(contract)}:${toHex(data)}`,
+    // The kind is part of the key: a balance and a call with the same calldata are kept fresh
+    // differently, and must never share an entry.
+    key: `${kind}:${chain}:${toHex(contract)}:${toHex(data)}`,
   };
 }
 
@@ -132,7 +136,9 @@ function balanceValue(
   wallet: Uint8Array,
 ): bigint | undefined {
   const ownerOf = c.standard === 'erc721' && c.tokenId !== undefined;
-  if (!result.ok) return ownerOf ? 0n : undefined;
+  // ownerOf reverts, with a reason, for a token that does not exist: not the owner. A revert
+  // without data (out of gas, a broken contract) proves nothing.
+  if (!result.ok) return ownerOf && result.data.length > 0 ? 0n : undefined;
   if (result.data.length !== 32) return undefined;
   if (!ownerOf) return wordToUint(result.data);
   if (result.data.subarray(0, 12).some((b) => b !== 0)) return undefined;

@@ -47,15 +47,39 @@ function uint(value: unknown, field: string): bigint {
   throw bad(field, 'a non-negative integer (decimal string)');
 }
 
+const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,3})?(Z|[+-](\d\d):(\d\d))$/;
+
+/** Whether Y-M-D h:m:s (and an offset's hours and minutes) are a real date and time. */
+function realDateTime(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetOk = m[8] === 'Z' || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetOk
+  );
+}
+
 function time(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   if (typeof value === 'string') {
+    // Date.parse alone rolls 2026-02-30 over into March: every field is checked first.
+    const m = RFC3339.exec(value);
     const ms = Date.parse(value);
-    if (
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?(Z|[+-]\d\d:\d\d)$/.test(value) &&
-      Number.isFinite(ms)
-    )
-      return ms;
+    if (m !== null && realDateTime(m) && Number.isFinite(ms) && ms >= 0) return ms;
   }
   throw bad(field, 'an RFC 3339 time (2026-12-31T00:00:00Z) or milliseconds');
 }

@@ -476,6 +476,26 @@ describe('a deep policy in a signed manifest', () => {
   });
 });
 
+describe('JSON times', () => {
+  it('takes RFC 3339 times and refuses impossible ones that Date.parse would roll over', () => {
+    expect(policyFromJson({ kind: 'time', notBefore: '2028-02-29T00:00:00+01:00' })).toEqual({
+      kind: 'time',
+      notBefore: Date.UTC(2028, 1, 28, 23),
+    });
+    for (const t of [
+      '2026-02-30T00:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-12-31T00:00:00+25:00',
+      '2026-12-31',
+    ]) {
+      expect(() => policyFromJson({ kind: 'time', notAfter: t }), t).toThrow(
+        code(ErrorCode.INVALID_ARGUMENT),
+      );
+    }
+  });
+});
+
 describe('normalizePolicy', () => {
   it('sorts and de-duplicates allowlists at any depth, without touching its input', () => {
     const input = and(

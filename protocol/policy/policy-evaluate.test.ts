@@ -41,7 +41,10 @@ const word = (v: bigint): Uint8Array => fromHex(v.toString(16).padStart(64, '0')
 /** An address as the word ownerOf returns. */
 const ownerWord = (a: Uint8Array): Uint8Array => Uint8Array.from([...new Uint8Array(12), ...a]);
 const ok = (data: Uint8Array): CallResult => ({ ok: true, data });
-const REVERT: CallResult = { ok: false };
+/** A revert with a reason (ERC721NonexistentToken(7)'s selector and argument). */
+const REVERT: CallResult = { ok: false, data: Uint8Array.of(0x7e, 0x27, 0x32, 0x89, ...word(7n)) };
+/** A revert without data: out of gas, or a contract that is broken. */
+const BARE_REVERT: CallResult = { ok: false, data: new Uint8Array(0) };
 
 /** A lookup holding `result` for every read (or nothing, for undefined). */
 const always = (result: CallResult | undefined) => (): CallResult | undefined => result;
@@ -109,7 +112,7 @@ describe('chain read calldata matches viem', () => {
       expect(read).toMatchObject({ chain: 1, contract: addr(0xc0), kind: 'balance' });
       // ownerOf is one read for every wallet, followed through any transfer of the contract.
       expect(read.account).toEqual(signature === 'ownerOf(uint256)' ? undefined : WALLET);
-      expect(read.key).toBe(`1:${toHex(addr(0xc0))}:${expected.slice(2)}`);
+      expect(read.key).toBe(`balance:1:${toHex(addr(0xc0))}:${expected.slice(2)}`);
     }
   });
 
@@ -153,9 +156,27 @@ describe('chain read calldata matches viem', () => {
       expect(hex(read.data)).toBe(expected);
       expect(read.kind).toBe('call');
       expect(read.account).toBeUndefined();
-      expect(read.key).toBe(`10:${toHex(addr(0xc1))}:${expected.slice(2)}`);
+      expect(read.key).toBe(`call:10:${toHex(addr(0xc1))}:${expected.slice(2)}`);
     }
     expect(hex(selector(keccak, condition.function))).toBe(toFunctionSelector(condition.function));
+  });
+
+  it('a balance and an evm-call with the same calldata never share a cache entry', () => {
+    const asBalance = balanceRead(keccak, balance(), CTX);
+    const asCall = callRead(
+      keccak,
+      call({
+        chain: 1,
+        contract: addr(0xc0),
+        function: 'balanceOf(address)',
+        params: [USER_ADDRESS],
+        returns: 'uint256',
+      }),
+      CTX,
+    );
+    expect(hex(asCall.data)).toBe(hex(asBalance.data));
+    // The call is re-read every block; the balance only on a transfer: one entry would freeze the call.
+    expect(asCall.key).not.toBe(asBalance.key);
   });
 
   // node/policy/chain.ts keeps one entry per key and invalidates it by its account: two reads with
@@ -207,7 +228,7 @@ describe('leaf truth tables', () => {
     ).toBe(true);
   });
 
-  it('erc721 ownerOf counts 1 when the wallet owns the token, 0 for another owner or a revert', () => {
+  it('erc721 ownerOf counts 1 when the wallet owns the token, 0 for another owner or a revert with a reason', () => {
     const owns = balance({ standard: 'erc721', tokenId: 7n, comparator: '>=', value: 1n });
     const none = balance({ standard: 'erc721', tokenId: 7n, comparator: '==', value: 0n });
     expect(verdict(owns, always(ok(ownerWord(WALLET))))).toBe(true);
@@ -216,6 +237,9 @@ describe('leaf truth tables', () => {
     expect(verdict(owns, always(REVERT))).toBe(false);
     expect(verdict(none, always(REVERT))).toBe(true);
     expect(verdict(not(owns), always(REVERT))).toBe(true);
+    // Out of gas or a broken contract proves nothing: never access under not().
+    expect(verdict(owns, always(BARE_REVERT))).toBe('unknown');
+    expect(verdict(not(owns), always(BARE_REVERT))).toBe('unknown');
   });
 
   it('an ownerOf word that is not an address, or data not 32 bytes, proves nothing', () => {

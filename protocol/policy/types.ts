@@ -47,8 +47,9 @@ export const POLICY_KINDS: readonly PolicyKind[] = [
  * The wallet's balance of a token, compared with `value`. erc20 and erc721
  * without a token id read balanceOf(wallet); erc1155 reads
  * balanceOf(wallet, tokenId); erc721 with a token id reads ownerOf(tokenId)
- * and counts 1 if the wallet owns it, else 0 (also when ownerOf reverts, as it
- * does for a token that does not exist). A token id of ':contentId' is the
+ * and counts 1 if the wallet owns it, else 0 (also when ownerOf reverts with a
+ * reason, as it does for a token that does not exist; a revert without data,
+ * such as out of gas, proves nothing). A token id of ':contentId' is the
  * content id read as a big-endian uint256.
  */
 export interface EvmBalanceCondition {
