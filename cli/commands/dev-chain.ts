@@ -8,7 +8,7 @@
 //   revoke   burns it
 // They send transactions from anvil's well-known account 0: a dev chain only.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   fromHex,
   isQkmsError,
@@ -121,7 +121,7 @@ function loadDevChain(io: CliIo, flag: string | undefined): DevChainConfig {
 function contentIdOf(io: CliIo, value: string): Uint8Array {
   const hex = value.replace(/^0x/, '');
   if (/^[0-9a-fA-F]{64}$/.test(hex)) return fromHex(hex.toLowerCase());
-  if (!existsSync(join(io.cwd, value)) && !existsSync(value))
+  if (!existsSync(resolve(io.cwd, value)))
     throw usageError('--content: expected a content id (64 hex digits) or a manifest file');
   return loadManifest(io, value).body.contentId;
 }

@@ -109,6 +109,8 @@ export class PolicyGate implements PolicyCheck {
   }
 
   admit(policy: AccessPolicy, ctx: PolicyContext): void | Promise<void> {
+    // The common case first: open content costs one comparison.
+    if (policy.kind === 'open') return;
     if (!readsChain(policy)) {
       // Wallet-only and time policies: no chain, nothing to measure.
       if (evaluatePolicy(this.#deps.keccak, policy, ctx, () => undefined).verdict !== true)

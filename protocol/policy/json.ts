@@ -10,7 +10,7 @@ import { toHex } from '../bytes.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 import { normalizePolicy } from './codec.ts';
 import type { AccessPolicy, Comparator, TokenStandard } from './types.ts';
-import { CONTENT_ID } from './types.ts';
+import { CONTENT_ID, POLICY_LIMITS } from './types.ts';
 
 export type PolicyJson = Record<string, unknown>;
 
@@ -179,8 +179,8 @@ function fromJson(value: unknown, field: string): AccessPolicy {
       const o = object(value, field, ['kind', 'conditions']);
       if (!Array.isArray(o['conditions'])) throw bad(`${field}.conditions`, 'an array');
       // Bounded before recursing, so a huge file is refused before it is walked.
-      if ((o['conditions'] as unknown[]).length > 16)
-        throw bad(`${field}.conditions`, 'at most 16 conditions');
+      if ((o['conditions'] as unknown[]).length > POLICY_LIMITS.maxConditions)
+        throw bad(`${field}.conditions`, `at most ${POLICY_LIMITS.maxConditions} conditions`);
       return {
         kind,
         conditions: (o['conditions'] as unknown[]).map((c, i) =>
