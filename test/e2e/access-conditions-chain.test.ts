@@ -175,6 +175,15 @@ async function metric(index: number, name: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 }
 
+/** Successful polls of the chain head by node `index`. */
+async function okPolls(index: number): Promise<number> {
+  const text = await httpGet(q.nodes[index - 1]!, '/metrics');
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('qkms_policy_polls_total{') && l.includes('result="ok"'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 describe('a pass (ERC-1155 balanceOf(wallet, uint256(contentId)) >= 1)', () => {
   it('is refused ACCESS_DENIED at every node without the pass; a grant admits within the freshness bound; a transfer by the holder refuses it again within the bound and admits the recipient', async () => {
     const [publisher, holder, recipient] = [
@@ -302,6 +311,15 @@ describe('a reorganisation', () => {
     const snapshot = await testClient().snapshot();
     const granted = await grant(contentId, holder);
     await within(BOUND_MS, performance.now(), ADMITTED, () => attempt(manifest, holder));
+    // A node counts the reorg only if it followed the grant's block before the revert: three
+    // nodes admitting does not say the other two have. Two polls that end after the grant
+    // (one may have started before it) have each taken the grant's block.
+    const NODES = [1, 2, 3, 4, 5];
+    const polled = await Promise.all(NODES.map(okPolls));
+    await within(BOUND_MS, performance.now(), 'followed', async () => {
+      const now = await Promise.all(NODES.map(okPolls));
+      return now.every((n, i) => n >= (polled[i] ?? 0) + 2) ? 'followed' : now.join(' ');
+    });
 
     await testClient().revert({ id: snapshot });
     await testClient().mine({ blocks: 3 });
