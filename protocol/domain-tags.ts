@@ -42,6 +42,8 @@ export const DomainTag = {
   AUDIT_SIGNATURE: 'qkms/v1/audit-signature',
   /** Node signature over its audit head statement: tag || canonical CBOR of the head body. */
   AUDIT_HEAD: 'qkms/v1/audit-head',
+  /** Node signature over a sharing record's body (decision 0016): tag || canonical CBOR of the body. */
+  SHARING_RECORD: 'qkms/v2/sharing-record',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

@@ -20,6 +20,8 @@ export const LocalErrorCode = {
   INVALID_NODE_SET: 'INVALID_NODE_SET',
   /** A content manifest is malformed, inconsistent or badly signed. */
   INVALID_MANIFEST: 'INVALID_MANIFEST',
+  /** A sharing record (decision 0016) is malformed, names another set, or lacks t node signatures. */
+  INVALID_SHARING_RECORD: 'INVALID_SHARING_RECORD',
   /** A stored value failed authentication or decoding: the disk changed under us. Reported, never used. */
   STORE_CORRUPT: 'STORE_CORRUPT',
   /** A node setting (flag, config file, QKMS_* variable) is invalid; the message names it. */
