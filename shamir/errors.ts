@@ -6,7 +6,7 @@ export const ShamirErrorCode = {
   INVALID_OPTIONS: 'INVALID_OPTIONS',
   /** The secret is not a Uint8Array, is empty, or is longer than MAX_SECRET_BYTES. */
   INVALID_SECRET: 'INVALID_SECRET',
-  /** The threshold is not an integer in 2..255 (or exceeds the share count in split). */
+  /** The threshold is not an integer in 2..255 (1..255 in pedersen/), or exceeds the share count. */
   INVALID_THRESHOLD: 'INVALID_THRESHOLD',
   /** The share count is not an integer in threshold..255, or combine got more than 255 shares. */
   INVALID_SHARE_COUNT: 'INVALID_SHARE_COUNT',
@@ -28,6 +28,20 @@ export const ShamirErrorCode = {
   TOO_MANY_CANDIDATES: 'TOO_MANY_CANDIDATES',
   /** Bytes in the shamir-secret-sharing format are not a Uint8Array of at least 2 bytes. */
   INVALID_SHARE_ENCODING: 'INVALID_SHARE_ENCODING',
+  /** pedersen/: not a 32-byte canonical scalar (little-endian, below the ristretto255 order). */
+  INVALID_SCALAR: 'INVALID_SCALAR',
+  /** pedersen/: not a valid ristretto255 encoding, or the identity where a commitment is due. */
+  INVALID_POINT: 'INVALID_POINT',
+  /** pedersen/: a commitment vector is not an array of 1..255 points, or not t' of them. */
+  INVALID_COMMITMENTS: 'INVALID_COMMITMENTS',
+  /** pedersen/: a dealing is not a plain { dealer, commitments } record. */
+  INVALID_DEALING: 'INVALID_DEALING',
+  /** pedersen/: a redistribution's dealer set does not have exactly the old threshold's size. */
+  INVALID_DEALER_SET: 'INVALID_DEALER_SET',
+  /** pedersen/: redeal's own share does not verify against the old commitments. */
+  SHARE_NOT_VERIFIED: 'SHARE_NOT_VERIFIED',
+  /** pedersen/: a value does not match its commitment (a reconstruction, D_0, or C'_0 vs C_0). */
+  COMMITMENT_MISMATCH: 'COMMITMENT_MISMATCH',
 } as const;
 
 export type ShamirErrorCode = (typeof ShamirErrorCode)[keyof typeof ShamirErrorCode];

@@ -11,3 +11,27 @@ export { MAX_SECRET_BYTES, MAX_SHARES } from './share.ts';
 export type { Share } from './share.ts';
 export { split } from './split.ts';
 export type { SplitOptions } from './split.ts';
+export {
+  combinePedersen,
+  combineSubShares,
+  commitmentAt,
+  dealPedersen,
+  MAX_PEDERSEN_NODES,
+  pedersenH,
+  PEDERSEN_POINT_BYTES,
+  randomScalar,
+  redeal,
+  redistributedCommitments,
+  PEDERSEN_SCALAR_BYTES,
+  verifyShare,
+  verifyShareAt,
+  verifySubShare,
+} from './pedersen/index.ts';
+export type {
+  Dealing,
+  DealingCommitments,
+  DealOptions,
+  PedersenShare,
+  PedersenSharing,
+  SubShareContribution,
+} from './pedersen/index.ts';

@@ -17,6 +17,7 @@ import { policyBenches } from './policy.bench.ts';
 import { recoverBenches } from './recover.bench.ts';
 import { revocationBenches } from './revocation.bench.ts';
 import { shamirBenches } from './shamir.bench.ts';
+import { pedersenBenches } from './pedersen.bench.ts';
 import { signatureBenches } from './signature.bench.ts';
 import { xwingBenches } from './xwing.bench.ts';
 
@@ -25,6 +26,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...xwingBenches,
   ...signatureBenches,
   ...shamirBenches,
+  ...pedersenBenches,
   ...hashBenches,
   ...revocationBenches,
   ...recoverBenches,
