@@ -1,7 +1,8 @@
-// Publish, as the publisher's client does it (DESIGN.md, "Publish"): a CEK
-// (32 random bytes unless given) split t-of-n, a manifest signed by the
-// session under its `publish` delegation, share i sealed to node i's X-Wing
-// key (publishSealContext binds it to node i and to its commitment), every
+// Publish, as the publisher's client does it (DESIGN.md, "Publish"; decision
+// 0016): a CEK (32 random bytes unless given) wrapped under a fresh key scalar
+// shared t-of-n with Pedersen commitments, a manifest signed by the session
+// under its `publish` delegation, share i sealed to node i's X-Wing key
+// (publishSealContext binds it to node i and to the commitments), every
 // node asked at once, and every receipt checked against the node's key from
 // the pinned node set. A node that refuses or is down is reported, not
 // fatal: publishing is idempotent, so the caller re-runs it to fill gaps.
@@ -15,6 +16,7 @@ import {
   ID_BYTES,
   METHODS,
   QkmsError,
+  dealKey,
   decodeMessage,
   encodeMessage,
   manifestHash,
@@ -32,7 +34,6 @@ import {
   type PublishReceipt,
   normalizePolicy,
 } from '../protocol/internal.ts';
-import { split } from '../shamir/index.ts';
 import { raceSignal } from './abort.ts';
 import { nodeReport, type NodeReport } from './report.ts';
 import type { Session } from './session.ts';
@@ -205,11 +206,14 @@ export async function publishContent(
 
   const cek = options.cek ?? suite.randomBytes(CEK_BYTES);
   let ys: Uint8Array[] = [];
+  let keyScalar: Uint8Array | undefined;
   try {
-    ys = split(cek, { threshold: nodeSet.threshold, shares: nodeSet.nodes.length }).map((s) => s.y);
+    const dealt = dealKey(nodeSet.threshold, nodeSet.nodes.length);
+    ({ keyScalar, shares: ys } = dealt);
     const manifest = session.signManifest(grant, {
       contentId,
-      shares: ys,
+      commitments: dealt.commitments,
+      keyScalar,
       cek,
       policy,
       issuedAt: deps.clock(),
@@ -244,5 +248,6 @@ export async function publishContent(
     throw e;
   } finally {
     for (const y of ys) wipe(y);
+    if (keyScalar !== undefined) wipe(keyScalar);
   }
 }

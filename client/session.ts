@@ -79,7 +79,9 @@ export interface Grant {
 /** What signManifest needs beyond what the session supplies itself (node set, publisher, delegation). */
 export interface ManifestInput {
   readonly contentId: Uint8Array;
-  readonly shares: readonly Uint8Array[];
+  /** The sharing's commitments and the key scalar it shares (dealKey). */
+  readonly commitments: readonly Uint8Array[];
+  readonly keyScalar: Uint8Array;
   readonly cek: Uint8Array;
   readonly policy: AccessPolicy;
   readonly issuedAt: number;
@@ -289,7 +291,9 @@ export class Session {
       contentId: input.contentId,
       nodeSetId: this.nodeSet.id,
       threshold: this.nodeSet.threshold,
-      shares: input.shares,
+      shares: this.nodeSet.nodes.length,
+      commitments: input.commitments,
+      keyScalar: input.keyScalar,
       cek: input.cek,
       publisher: this.addressBytes,
       policy: input.policy,

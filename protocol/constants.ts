@@ -1,9 +1,18 @@
 // Protocol constants both sides must agree on, each with its unit and reason.
 
-/** The protocol version this code speaks; carried by every message and signed structure. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this code speaks: carried by every message, request, manifest and
+ * receipt, the structures whose format changes with the protocol (decision 0016).
+ */
+export const PROTOCOL_VERSION = 2;
 /** Versions a node accepts; an unknown version is answered UNSUPPORTED_VERSION naming these. */
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
+/**
+ * Format version of the records a node keeps for good: revocation records, audit records,
+ * audit heads and witness files. Separate from PROTOCOL_VERSION so that a protocol change
+ * never makes a stored revocation or an audit chain unreadable.
+ */
+export const RECORD_VERSION = 1;
 
 /** Content ids, node-set ids, delegation hashes and commitments are SHA-256 sized. */
 export const ID_BYTES = 32;

@@ -44,6 +44,8 @@ export const DomainTag = {
   AUDIT_HEAD: 'qkms/v1/audit-head',
   /** Node signature over a sharing record's body (decision 0016): tag || canonical CBOR of the body. */
   SHARING_RECORD: 'qkms/v2/sharing-record',
+  /** HKDF `info` of the pad that wraps a CEK under its shared key scalar (decision 0016). */
+  CEK_WRAP: 'qkms/v2/cek-wrap',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

@@ -31,14 +31,17 @@ export {
 } from './suite/index.ts';
 export {
   DEFAULT_NODE_SET_PARAMS,
+  MAX_CHAIN_LENGTH,
   MAX_NODE_SET_JSON_CHARS,
   createNodeSetDocument,
   nodeSetId,
+  nodeSetLineage,
   parseNodeSetDocument,
   parseSignedNodeSet,
   parseSignedNodeSetJson,
   serializeSignedNodeSet,
   signNodeSet,
+  verifyNodeSetChain,
   verifyNodeSetSignature,
   type NodeEntry,
   type NodeSet,

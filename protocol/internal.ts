@@ -22,6 +22,7 @@ export {
   MAX_TEXT_BYTES,
   NONCE_BYTES,
   PROTOCOL_VERSION,
+  RECORD_VERSION,
   SUPPORTED_VERSIONS,
 } from './constants.ts';
 export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
@@ -37,6 +38,7 @@ export {
   readText,
   readTimestamp,
   readUint,
+  readRecordVersion,
   readVersion,
   type CborMap,
 } from './codec/read.ts';
@@ -95,14 +97,17 @@ export {
 export { ed25519PublicKeyFromPeerId, peerIdFromEd25519PublicKey } from './peer-id.ts';
 export {
   DEFAULT_NODE_SET_PARAMS,
+  MAX_CHAIN_LENGTH,
   MAX_NODE_SET_JSON_CHARS,
   createNodeSetDocument,
   nodeSetId,
+  nodeSetLineage,
   parseNodeSetDocument,
   parseSignedNodeSet,
   parseSignedNodeSetJson,
   serializeSignedNodeSet,
   signNodeSet,
+  verifyNodeSetChain,
   verifyNodeSetSignature,
   type NodeEntry,
   type NodeSet,
@@ -149,8 +154,8 @@ export {
   manifestFromCbor,
   manifestHash,
   manifestToCbor,
+  openCek,
   publishSealContext,
-  shareCommitment,
   verifyManifest,
   type WalletCheck,
   type AccessPolicy,
@@ -160,6 +165,30 @@ export {
   decodeManifest,
   encodeManifest,
 } from './manifest.ts';
+export {
+  SCALAR_BYTES,
+  SHARE_BYTES,
+  checkShareBytes,
+  combineKey,
+  dealKey,
+  shareFromBytes,
+  shareToBytes,
+  unwrapCek,
+  wrapCek,
+} from './sharing.ts';
+export {
+  COMMITMENT_BYTES,
+  SHARING_RECORD_VERSION,
+  attestSharing,
+  sharingRecordFromCbor,
+  sharingRecordToCbor,
+  verifySharingRecord,
+  withAttestations,
+  type SharingAttestation,
+  type SharingRecord,
+  type SharingRecordBody,
+  type SharingRecordNodeSet,
+} from './sharing-record.ts';
 export {
   CONTENT_ID,
   POLICY_LIMITS,

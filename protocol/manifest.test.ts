@@ -22,9 +22,11 @@ import {
   manifestFromCbor,
   manifestHash,
   manifestToCbor,
+  openCek,
   verifyManifest,
   type Manifest,
 } from './manifest.ts';
+import { combineKey } from './sharing.ts';
 import { requireNativeSuite } from './suite/native.ts';
 import { nobleSuite } from './suite/noble.ts';
 
@@ -61,13 +63,30 @@ describe('manifest', () => {
     expect(checkCek(suite, content.manifest.body, content.cek.subarray(1))).toBe(false);
   });
 
-  it("each share commitment accepts its node's share only", () => {
+  it("the commitments accept each node's share at its own index only", () => {
     content.shares.forEach((share, i) => {
-      expect(checkShare(suite, content.manifest.body, i + 1, share)).toBe(true);
-      expect(checkShare(suite, content.manifest.body, ((i + 1) % 5) + 1, share)).toBe(false);
+      expect(checkShare(content.manifest.body, i + 1, share)).toBe(true);
+      expect(checkShare(content.manifest.body, ((i + 1) % 5) + 1, share)).toBe(false);
     });
-    expect(checkShare(suite, content.manifest.body, 0, content.shares[0]!)).toBe(false);
-    expect(checkShare(suite, content.manifest.body, 6, content.shares[0]!)).toBe(false);
+    expect(checkShare(content.manifest.body, 0, content.shares[0]!)).toBe(false);
+    expect(checkShare(content.manifest.body, 6, content.shares[0]!)).toBe(false);
+    const flipped = content.shares[0]!.slice();
+    flipped[0] = (flipped[0] ?? 0) ^ 1;
+    expect(checkShare(content.manifest.body, 1, flipped)).toBe(false);
+    expect(checkShare(content.manifest.body, 1, content.shares[0]!.subarray(1))).toBe(false);
+  });
+
+  it('any t shares give the key scalar, and it unwraps the committed CEK', () => {
+    const key = combineKey(
+      [3, 1, 5].map((x) => ({ x, bytes: content.shares[x - 1]! })),
+      3,
+      (k) => openCek(suite, content.manifest.body, k) !== undefined,
+    );
+    expect(key).toEqual(content.keyScalar);
+    expect(openCek(suite, content.manifest.body, key)).toEqual(content.cek);
+    const other = content.keyScalar.slice();
+    other[0] = (other[0] ?? 0) ^ 1;
+    expect(openCek(suite, content.manifest.body, other)).toBeUndefined();
   });
 
   it('is refused when any signed field, the signature or the binding to the node set changes', () => {
@@ -79,13 +98,11 @@ describe('manifest', () => {
     };
     const tampered: Record<string, Manifest> = {
       cek: { ...content.manifest, body: { ...body, cekCommitment: flip(body.cekCommitment) } },
-      share: {
+      commitments: {
         ...content.manifest,
-        body: {
-          ...body,
-          shareCommitments: [flip(body.shareCommitments[0]!), ...body.shareCommitments.slice(1)],
-        },
+        body: { ...body, commitments: [body.commitments[1]!, ...body.commitments.slice(1)] },
       },
+      wrappedCek: { ...content.manifest, body: { ...body, wrappedCek: flip(body.wrappedCek) } },
       policy: { ...content.manifest, body: { ...body, policy: { kind: 'publisher-only' } } },
       issuedAt: { ...content.manifest, body: { ...body, issuedAt: body.issuedAt + 1 } },
       signature: { ...content.manifest, signature: flip(content.manifest.signature) },
@@ -127,7 +144,9 @@ describe('manifest', () => {
       contentId: content.contentId,
       nodeSetId: nodeSet.id,
       threshold: nodeSet.threshold,
-      shares: content.shares,
+      shares: content.shares.length,
+      commitments: content.manifest.body.commitments,
+      keyScalar: content.keyScalar,
       cek: content.cek,
       publisher: hexToBytes(publisher.wallet.address),
       policy: { kind: 'open' },

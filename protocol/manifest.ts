@@ -2,13 +2,14 @@
 // The content manifest (DESIGN.md, Content manifest): published with the
 // content and served by every node holding a share. It names the content,
 // the node set, t and n, the publisher's address and access policy, and
-// commits to the CEK and to each share with salted, domain-tagged hashes:
-//   cekCommitment      = SHA-256(tag(CEK_COMMITMENT)   || salt || contentId || cek)
-//   shareCommitment[i] = SHA-256(tag(SHARE_COMMITMENT) || salt || contentId || i || share_i)
-// (i as one byte, 1..n). The body is signed by the publisher's session key
-// under a wallet delegation granting `publish` on the content.
+// commits to the CEK and to the sharing (decision 0016):
+//   cekCommitment = SHA-256(tag(CEK_COMMITMENT) || salt || contentId || cek)
+//   commitments   = the t Pedersen commitments of the key scalar's sharing (sharing.ts)
+//   wrappedCek    = the CEK wrapped under the key scalar (sharing.ts)
+// The body is signed by the publisher's session key under a wallet
+// delegation granting `publish` on the content.
 import { abytes } from './assert.ts';
-import { concatBytes } from './bytes.ts';
+import { concatBytes, wipe } from './bytes.ts';
 import { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
 import {
   readArray,
@@ -45,6 +46,8 @@ import {
   policyToCbor,
   type AccessPolicy,
 } from './policy/index.ts';
+import { COMMITMENT_BYTES } from './sharing-record.ts';
+import { checkShareBytes, unwrapCek, wrapCek } from './sharing.ts';
 import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from './suite/types.ts';
 
 export type { AccessPolicy };
@@ -60,8 +63,10 @@ export interface ManifestBody {
   readonly policy: AccessPolicy;
   readonly salt: Uint8Array;
   readonly cekCommitment: Uint8Array;
-  /** shareCommitments[i - 1] commits to the share of node i. */
-  readonly shareCommitments: readonly Uint8Array[];
+  /** The t Pedersen commitments (ristretto255 points) of the key scalar's sharing. */
+  readonly commitments: readonly Uint8Array[];
+  /** The CEK wrapped under the key scalar. */
+  readonly wrappedCek: Uint8Array;
   readonly issuedAt: number;
   /** The publisher session's Ed25519 key that signs the body. */
   readonly sessionKey: Uint8Array;
@@ -108,46 +113,31 @@ export function cekCommitment(
   );
 }
 
-export function shareCommitment(
-  suite: CryptoSuite,
-  salt: Uint8Array,
-  contentId: Uint8Array,
-  index: number,
-  share: Uint8Array,
-): Uint8Array {
-  abytes(salt, 'salt', COMMITMENT_SALT_BYTES);
-  abytes(contentId, 'contentId', ID_BYTES);
-  if (!Number.isInteger(index) || index < 1 || index > MAX_NODES)
-    throw invalid('share index out of range');
-  return taggedHash(
-    suite.sha256,
-    DomainTag.SHARE_COMMITMENT,
-    salt,
-    contentId,
-    Uint8Array.of(index),
-    abytes(share, 'share'),
-  );
-}
-
 /** Constant-time: does `cek` match the manifest's CEK commitment? */
 export function checkCek(suite: CryptoSuite, body: ManifestBody, cek: Uint8Array): boolean {
   if (cek.length !== CEK_BYTES) return false;
   return suite.equalBytes(cekCommitment(suite, body.salt, body.contentId, cek), body.cekCommitment);
 }
 
-/** Constant-time: does `share` match node `index`'s commitment? */
-export function checkShare(
+/**
+ * Does `share` (64 bytes, sharing.ts) verify as node `index`'s share against the manifest's
+ * commitments? Only a share on the committed polynomial passes; never throws on bad bytes.
+ */
+export function checkShare(body: ManifestBody, index: number, share: Uint8Array): boolean {
+  if (!Number.isInteger(index) || index < 1 || index > body.shares) return false;
+  return checkShareBytes(body.commitments, index, share);
+}
+
+/** The CEK from the reconstructed key scalar, if it matches the CEK commitment; else undefined. */
+export function openCek(
   suite: CryptoSuite,
   body: ManifestBody,
-  index: number,
-  share: Uint8Array,
-): boolean {
-  const expected = body.shareCommitments[index - 1];
-  if (expected === undefined || share.length !== CEK_BYTES) return false;
-  return suite.equalBytes(
-    shareCommitment(suite, body.salt, body.contentId, index, share),
-    expected,
-  );
+  keyScalar: Uint8Array,
+): Uint8Array | undefined {
+  const cek = unwrapCek(suite, keyScalar, body.contentId, body.wrappedCek);
+  if (checkCek(suite, body, cek)) return cek;
+  wipe(cek);
+  return undefined;
 }
 
 export function manifestBodyToCbor(body: ManifestBody): CborValue {
@@ -161,7 +151,8 @@ export function manifestBodyToCbor(body: ManifestBody): CborValue {
     policy: policyToCbor(body.policy),
     salt: body.salt,
     cek: body.cekCommitment,
-    shares: [...body.shareCommitments],
+    commitments: [...body.commitments],
+    wrapped: body.wrappedCek,
     issuedAt: body.issuedAt,
     session: body.sessionKey,
     delegation: body.delegationHash,
@@ -169,6 +160,15 @@ export function manifestBodyToCbor(body: ManifestBody): CborValue {
 }
 
 export function manifestBodyFromCbor(value: unknown, field = 'manifest.body'): ManifestBody {
+  // The version first: a manifest of another format (v1's share hashes) is UNSUPPORTED_VERSION,
+  // not MALFORMED over the fields that format has.
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value)
+  )
+    readVersion((value as Readonly<Record<string, unknown>>)['v'], `${field}.v`);
   const m = readMap(value, field, [
     'v',
     'content',
@@ -179,7 +179,8 @@ export function manifestBodyFromCbor(value: unknown, field = 'manifest.body'): M
     'policy',
     'salt',
     'cek',
-    'shares',
+    'commitments',
+    'wrapped',
     'issuedAt',
     'session',
     'delegation',
@@ -187,8 +188,8 @@ export function manifestBodyFromCbor(value: unknown, field = 'manifest.body'): M
   const version = readVersion(m['v'], `${field}.v`);
   const shares = readUint(m['n'], `${field}.n`, 2, MAX_NODES);
   const threshold = readUint(m['t'], `${field}.t`, 2, shares);
-  const commitments = readArray(m['shares'], `${field}.shares`, shares, shares).map((c, i) =>
-    readBytes(c, `${field}.shares[${i}]`, ID_BYTES),
+  const commitments = readArray(m['commitments'], `${field}.commitments`, threshold, threshold).map(
+    (c, i) => readBytes(c, `${field}.commitments[${i}]`, COMMITMENT_BYTES),
   );
   return {
     version,
@@ -200,7 +201,8 @@ export function manifestBodyFromCbor(value: unknown, field = 'manifest.body'): M
     policy: policyFromCbor(m['policy'], `${field}.policy`),
     salt: readBytes(m['salt'], `${field}.salt`, COMMITMENT_SALT_BYTES),
     cekCommitment: readBytes(m['cek'], `${field}.cek`, ID_BYTES),
-    shareCommitments: commitments,
+    commitments,
+    wrappedCek: readBytes(m['wrapped'], `${field}.wrapped`, CEK_BYTES),
     issuedAt: readTimestamp(m['issuedAt'], `${field}.issuedAt`),
     sessionKey: readBytes(m['session'], `${field}.session`, ED25519_LENGTHS.publicKey),
     delegationHash: readBytes(m['delegation'], `${field}.delegation`, ID_BYTES),
@@ -270,8 +272,11 @@ export interface NewManifest {
   readonly contentId: Uint8Array;
   readonly nodeSetId: Uint8Array;
   readonly threshold: number;
-  /** The shares, in node order: shares[i - 1] is node i's. */
-  readonly shares: readonly Uint8Array[];
+  /** n: the node set's size. */
+  readonly shares: number;
+  /** The sharing's commitments and the key scalar it shares (dealKey in sharing.ts). */
+  readonly commitments: readonly Uint8Array[];
+  readonly keyScalar: Uint8Array;
   readonly cek: Uint8Array;
   readonly publisher: Uint8Array;
   readonly policy: AccessPolicy;
@@ -292,19 +297,20 @@ export function createManifest(
     contentId: abytes(input.contentId, 'contentId', ID_BYTES),
     nodeSetId: abytes(input.nodeSetId, 'nodeSetId', ID_BYTES),
     threshold: input.threshold,
-    shares: input.shares.length,
+    shares: input.shares,
     publisher: abytes(input.publisher, 'publisher', ADDRESS_BYTES),
     policy: normalizePolicy(input.policy),
     salt,
     cekCommitment: cekCommitment(suite, salt, input.contentId, input.cek),
-    shareCommitments: input.shares.map((s, i) =>
-      shareCommitment(suite, salt, input.contentId, i + 1, s),
-    ),
+    commitments: [...input.commitments],
+    wrappedCek: wrapCek(suite, input.keyScalar, input.contentId, input.cek),
     issuedAt: input.issuedAt,
     sessionKey: session.publicKey,
     delegationHash: delegationHash(suite, input.delegation),
   };
   if (body.threshold < 2 || body.threshold > body.shares) throw invalid('threshold outside 2..n');
+  if (body.commitments.length !== body.threshold)
+    throw invalid('one commitment per degree, t in all');
   return { body, signature: session.sign(signingBytes(body)), delegation: input.delegation };
 }
 
@@ -361,21 +367,21 @@ export function verifyManifest(
 /**
  * The HPKE context a publisher seals node `node`'s share under: `info` names
  * the protocol version (in the tag), `aad` binds the node set, the node, the
- * content and that share's commitment, so a sealed share opens only at its
- * node and only as the share the manifest commits to.
+ * content and the sharing's commitments, so a sealed share opens only at
+ * its node and only for the sharing the manifest commits to.
  */
 export function publishSealContext(
   body: ManifestBody,
   node: number,
 ): { info: Uint8Array; aad: Uint8Array } {
-  const commitment = body.shareCommitments[node - 1];
-  if (commitment === undefined) throw invalid(`no share commitment for node ${node}`);
+  if (!Number.isInteger(node) || node < 1 || node > body.shares)
+    throw invalid(`no node ${node} in the sharing`);
   const binding: CborValue = {
     v: body.version,
     nodeSet: body.nodeSetId,
     node,
     content: body.contentId,
-    commitment,
+    commitments: [...body.commitments],
   };
   return {
     info: tagBytes(DomainTag.PUBLISH_SEAL_INFO),

@@ -18,7 +18,7 @@ import {
   ErrorCode,
   ID_BYTES,
   MAX_REVOCATION_BYTES,
-  PROTOCOL_VERSION,
+  RECORD_VERSION,
   QkmsError,
   concatBytes,
   decodeCanonical,
@@ -31,7 +31,7 @@ import {
   readText,
   readTimestamp,
   readUint,
-  readVersion,
+  readRecordVersion,
   tagBytes,
   taggedHash,
   type CborValue,
@@ -99,7 +99,7 @@ function bad(message: string, cause?: unknown): QkmsError {
 
 function bodyToCbor(body: RevocationBody): Record<string, CborValue> {
   return {
-    v: PROTOCOL_VERSION,
+    v: RECORD_VERSION,
     nodeSet: body.nodeSetId,
     kind: body.kind,
     target: body.target,
@@ -113,7 +113,7 @@ const BODY_KEYS = ['v', 'nodeSet', 'kind', 'target', 'issuedAt', 'reason'] as co
 
 function bodyFromCbor(value: unknown): RevocationBody {
   const m = readMap(value, 'body', BODY_KEYS, ['before']);
-  readVersion(m['v'], 'body.v');
+  readRecordVersion(m['v'], 'body.v');
   const kind = readLiteral(m['kind'], 'body.kind', REVOCATION_KINDS);
   const body: RevocationBody = {
     nodeSetId: readBytes(m['nodeSet'], 'body.nodeSet', ID_BYTES),

@@ -379,7 +379,7 @@ describe('qkms admin nodeset sign and show', () => {
     const { doc } = await twoAdmins();
     expect((await sign('a.key', 'nodeset.json')).code).toBe(0);
     const before = readFileSync(join(root, 'nodeset.json'));
-    writeJson('doc.json', { ...doc, epoch: 2 });
+    writeJson('doc.json', { ...doc, params: { ...doc.params, maxGrantAgeMs: 60_000 } });
     const r = await sign('b.key', 'nodeset.json', '--signed', 'nodeset.json');
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
@@ -458,7 +458,10 @@ describe('qkms admin nodeset sign and show', () => {
     expect((await sign('a.key', 'n.json')).code).toBe(0);
     expect((await sign('b.key', 'n.json', '--signed', 'n.json')).code).toBe(0);
     const file = readSigned('n.json');
-    writeJson('n.json', { ...file, document: { ...doc, epoch: 7 } });
+    writeJson('n.json', {
+      ...file,
+      document: { ...doc, params: { ...doc.params, maxGrantAgeMs: 60_000 } },
+    });
     const tampered = await run(['admin', 'nodeset', 'show', '--nodeset', 'n.json']);
     expect(tampered.code).toBe(3);
     expect(tampered.stderr).toMatch(/signatures\[0\]\.signature: expected a valid signature/);

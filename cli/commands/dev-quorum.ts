@@ -239,9 +239,13 @@ export async function prepareDevQuorum(
     const adminKey = suite.hybrid.getPublicKey(seed);
 
     const previous = readPreviousNodeSet(suite, nodeSetFile);
-    const documentFor = (epoch: number): ReturnType<typeof createNodeSetDocument> =>
+    const documentFor = (
+      epoch: number,
+      predecessor: Uint8Array | undefined,
+    ): ReturnType<typeof createNodeSetDocument> =>
       createNodeSetDocument({
         epoch,
+        ...(predecessor === undefined ? {} : { predecessor }),
         threshold,
         nodes: keys.map((k, i) => ({
           index: i + 1,
@@ -256,16 +260,28 @@ export async function prepareDevQuorum(
         admins: { threshold: 1, keys: [adminKey] },
         params: DEV_NODE_SET_PARAMS,
       });
-    const sign = (epoch: number): string => {
-      const document = documentFor(epoch);
-      // seed is assigned above; the closure runs before the finally wipes it.
-      return serializeSignedNodeSet(document, [
-        signNodeSet(suite, document, { index: 0, secretKey: seed ?? new Uint8Array() }),
-      ]);
+    // seed is assigned above; the closures run before the finally wipes it.
+    const admin = (): { index: number; secretKey: Uint8Array } => ({
+      index: 0,
+      secretKey: seed ?? new Uint8Array(),
+    });
+    const sign = (epoch: number, predecessor: Uint8Array | undefined): string => {
+      const document = documentFor(epoch, predecessor);
+      return serializeSignedNodeSet(document, [signNodeSet(suite, document, admin())]);
+    };
+    // A successor names the set it follows and is signed by that set's admin too (the same dev
+    // admin key), so a client that pinned the old set can follow the chain.
+    const successor = (of: NodeSet): string => {
+      const document = documentFor(of.epoch + 1, of.id);
+      return serializeSignedNodeSet(
+        document,
+        [signNodeSet(suite, document, admin())],
+        [signNodeSet(suite, document, admin(), { predecessor: of })],
+      );
     };
 
     if (typeof previous === 'string') {
-      nodeSetText = sign(1);
+      nodeSetText = sign(1, undefined);
       replacePublicFile(nodeSetFile, nodeSetText, nodeSetFile);
       notes.push(
         previous === 'absent'
@@ -273,13 +289,13 @@ export async function prepareDevQuorum(
           : `${nodeSetFile} was not a valid node set; wrote a new one`,
       );
     } else {
-      const same = parseSignedNodeSetJson(suite, sign(previous.epoch));
+      const same = parseSignedNodeSetJson(suite, sign(previous.epoch, previous.predecessor));
       if (suite.equalBytes(same.id, previous.id)) {
         nodeSetText = readFileSync(nodeSetFile, 'utf8');
         notes.push(`reused the node set ${nodeSetFile}`);
       } else {
         const epoch = previous.epoch + 1;
-        nodeSetText = sign(epoch);
+        nodeSetText = successor(previous);
         replacePublicFile(nodeSetFile, nodeSetText, nodeSetFile);
         notes.push(
           `the node set changed (${describeChange(previous, same)}): wrote a new ${nodeSetFile}, epoch ${epoch}; node keys kept`,

@@ -11,6 +11,7 @@ import {
   adminNodeSetShow,
   adminNodeSetSign,
 } from './admin-nodeset.ts';
+import { ADMIN_NODESET_NEW_FLAGS, adminNodeSetNew } from './admin-nodeset-new.ts';
 import { REVOCATIONS_FLAGS, REVOKE_FLAGS, adminRevocations, adminRevoke } from './admin-revoke.ts';
 import { AUDIT_TAIL_FLAGS, AUDIT_VERIFY_FLAGS, auditTail, auditVerify } from './audit.ts';
 import { PUBLISH_FLAGS, RECOVER_FLAGS, contentPublish, contentRecover } from './content.ts';
@@ -54,6 +55,11 @@ export const COMMANDS: CommandGroups = {
       summary: 'create an admin signing key (Ed25519 + ML-DSA-65)',
       flags: ADMIN_KEY_NEW_FLAGS,
       run: adminKeyNew,
+    },
+    'nodeset new': {
+      summary: 'build a node-set document from node entries and admin public keys',
+      flags: ADMIN_NODESET_NEW_FLAGS,
+      run: adminNodeSetNew,
     },
     'nodeset sign': {
       summary: "add this admin's signature to a node-set file",

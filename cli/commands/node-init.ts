@@ -48,8 +48,10 @@ export const NODE_INIT_FLAGS = {
   passphrase: 'string',
 } as const;
 
+/** The host of the placeholder multiaddr: `admin nodeset new` refuses an entry still holding it. */
+export const MULTIADDR_PLACEHOLDER_HOST = 'REPLACE-WITH-THIS-NODE-HOSTNAME';
 /** Placeholder the admin must replace: the hostname other nodes and clients dial. */
-const MULTIADDR_PLACEHOLDER = '/dns4/REPLACE-WITH-THIS-NODE-HOSTNAME/tcp/7101';
+const MULTIADDR_PLACEHOLDER = `/dns4/${MULTIADDR_PLACEHOLDER_HOST}/tcp/7101`;
 
 /**
  * The node's entry for the node set's "nodes" array. Index 0 is a deliberate

@@ -12,7 +12,7 @@ import {
   DomainTag,
   ErrorCode,
   ID_BYTES,
-  PROTOCOL_VERSION,
+  RECORD_VERSION,
   QkmsError,
   REJECTIONS,
   concatBytes,
@@ -25,7 +25,7 @@ import {
   readText,
   readTimestamp,
   readUint,
-  readVersion,
+  readRecordVersion,
   tagBytes,
   taggedHash,
   type CborValue,
@@ -114,7 +114,7 @@ function eventFromCbor(value: unknown): AuditEvent {
 
 function bodyToCbor(body: AuditBody): Record<string, CborValue> {
   return {
-    v: PROTOCOL_VERSION,
+    v: RECORD_VERSION,
     seq: body.seq,
     at: body.at,
     prev: body.prev,
@@ -152,7 +152,7 @@ export function encodeAuditRecord(record: AuditRecord): Uint8Array {
 export function decodeAuditRecord(bytes: Uint8Array): AuditRecord {
   const m = readMap(decodeCanonical(bytes, 4096), 'audit record', ['body', 'hash', 'sig']);
   const b = readMap(m['body'], 'body', ['v', 'seq', 'at', 'prev', 'event']);
-  readVersion(b['v'], 'body.v');
+  readRecordVersion(b['v'], 'body.v');
   return {
     body: {
       seq: readUint(b['seq'], 'body.seq', 1, MAX_AUDIT_SEQ),

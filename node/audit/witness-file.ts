@@ -17,7 +17,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   MAX_NODES,
-  PROTOCOL_VERSION,
+  RECORD_VERSION,
   decodeCanonical,
   encodeCanonical,
   MAX_AUDIT_HEAD_BYTES,
@@ -27,7 +27,7 @@ import {
   readBytes,
   readMap,
   readUint,
-  readVersion,
+  readRecordVersion,
   type CborValue,
   type SignedAuditHead,
 } from '../../protocol/internal.ts';
@@ -44,7 +44,7 @@ export interface WitnessState {
 
 export function encodeWitnessState(state: WitnessState): Uint8Array {
   const value: Record<string, CborValue> = {
-    v: PROTOCOL_VERSION,
+    v: RECORD_VERSION,
     peers: state.peers.map(encodeAuditHead),
     own: state.own.map(({ from, head }) => ({ from, head: encodeAuditHead(head) })),
   };
@@ -58,7 +58,7 @@ export function decodeWitnessState(bytes: Uint8Array): WitnessState {
     'peers',
     'own',
   ]);
-  readVersion(m['v'], 'v');
+  readRecordVersion(m['v'], 'v');
   return {
     peers: readArray(m['peers'], 'peers', MAX_NODES).map((h, i) =>
       decodeAuditHead(readBytes(h, `peers[${i}]`, undefined, MAX_AUDIT_HEAD_BYTES)),

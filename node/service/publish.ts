@@ -85,8 +85,8 @@ export class PublishService {
       throw reject(ErrorCode.SHARE_MISMATCH, 'sealed share does not open for this node');
     });
     try {
-      if (!checkShare(d.suite, body, d.self.index, share))
-        throw reject(ErrorCode.SHARE_MISMATCH, 'share does not match its commitment');
+      if (!checkShare(body, d.self.index, share))
+        throw reject(ErrorCode.SHARE_MISMATCH, 'share is not on the committed polynomial');
       const hash = manifestHash(d.suite, manifest);
       const record: StoredContent = {
         contentId: body.contentId,

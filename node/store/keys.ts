@@ -12,7 +12,13 @@
 // plaintext: canonical CBOR (protocol/codec).
 //
 // Prefixes are printable ASCII so a raw dump of the database reads.
-import { ADDRESS_BYTES, CEK_BYTES, ID_BYTES, NONCE_BYTES } from '../../protocol/internal.ts';
+import {
+  ADDRESS_BYTES,
+  CEK_BYTES,
+  ID_BYTES,
+  NONCE_BYTES,
+  SHARE_BYTES,
+} from '../../protocol/internal.ts';
 
 export const KeyPrefix = {
   /**
@@ -78,8 +84,10 @@ export const STORE_LENGTHS = {
   contentId: ID_BYTES,
   manifestHash: ID_BYTES,
   owner: ADDRESS_BYTES,
-  /** A Shamir share of a 32-byte CEK: its y-values (x is the node index). */
-  share: CEK_BYTES,
+  /** A share as stored since protocol v2: f(x) || g(x), two scalars (decision 0016; x is the node index). */
+  share: SHARE_BYTES,
+  /** A v1 share (GF(2^8), one byte per CEK byte): still read, never served (decision 0016). */
+  shareV1: CEK_BYTES,
   /** Ed25519 public key of a session. */
   sessionKey: 32,
   nonce: NONCE_BYTES,

@@ -238,7 +238,7 @@ describe('RecordCipher, version-1 values', () => {
       manifest: utf8('manifest bytes'),
       manifestHash: new Uint8Array(32).fill(8),
       owner: new Uint8Array(20).fill(9),
-      share: new Uint8Array(32).fill(10),
+      share: new Uint8Array(64).fill(10),
       storedAt: 1_000,
     };
     const runKey = metaKey(MetaName.run);

@@ -24,7 +24,7 @@ const contentArb: fc.Arbitrary<StoredContent> = fc.record({
   manifest: fc.uint8Array({ minLength: 1, maxLength: 512 }),
   manifestHash: bytes(32),
   owner: bytes(20),
-  share: bytes(32),
+  share: bytes(64),
   storedAt: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
 });
 
@@ -42,7 +42,7 @@ const good = {
   manifest: new Uint8Array(8),
   manifestHash: new Uint8Array(32),
   owner: new Uint8Array(20),
-  share: new Uint8Array(32),
+  share: new Uint8Array(64),
   storedAt: 5,
 };
 
@@ -56,10 +56,15 @@ describe('stored record encodings', () => {
   });
 
   it('hand back byte strings that do not alias the plaintext (which the store wipes)', () => {
-    const plaintext = encodeContent({ ...good, share: new Uint8Array(32).fill(7) });
+    const plaintext = encodeContent({ ...good, share: new Uint8Array(64).fill(7) });
     const record = decodeContent(plaintext);
     plaintext.fill(0);
-    expect(record.share).toEqual(new Uint8Array(32).fill(7));
+    expect(record.share).toEqual(new Uint8Array(64).fill(7));
+  });
+
+  it('still read a content record holding a v1 share (32 bytes): kept, never reported corrupt', () => {
+    const v1 = decodeContent(encodeCanonical({ ...good, share: new Uint8Array(32).fill(1) }));
+    expect(v1.share).toEqual(new Uint8Array(32).fill(1));
   });
 
   it('round-trip nonce values and run states', () => {
@@ -76,6 +81,7 @@ describe('stored record encodings', () => {
     ['a missing field', Object.fromEntries(Object.entries(good).filter(([k]) => k !== 'storedAt'))],
     ['an extra field', { ...good, extra: 1 }],
     ['a share of 31 bytes', { ...good, share: new Uint8Array(31) }],
+    ['a share of 48 bytes (neither a v1 nor a v2 share)', { ...good, share: new Uint8Array(48) }],
     ['an owner of 32 bytes', { ...good, owner: new Uint8Array(32) }],
     ['an empty manifest', { ...good, manifest: new Uint8Array(0) }],
     ['a text contentId', { ...good, contentId: 'id' }],
@@ -103,7 +109,7 @@ describe('stored record encodings', () => {
   });
 
   it('refuse to encode bad input with INVALID_LENGTH / INVALID_ARGUMENT', () => {
-    expect(() => encodeContent({ ...good, share: new Uint8Array(33) })).toThrow(
+    expect(() => encodeContent({ ...good, share: new Uint8Array(65) })).toThrow(
       expect.objectContaining({ code: ErrorCode.INVALID_LENGTH }),
     );
     expect(() => encodeNonceValue(-5)).toThrow(

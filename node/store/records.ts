@@ -157,6 +157,14 @@ function readTime(kind: RecordKind, value: unknown): number {
   return value;
 }
 
+/** A stored share: v2's 64 bytes, or a v1 share kept (its manifest is refused at recover). */
+function storedShare(value: unknown): Uint8Array {
+  const share = ownBytes('content', value, STORE_LENGTHS.shareV1, STORE_LENGTHS.share);
+  if (share.length !== STORE_LENGTHS.share && share.length !== STORE_LENGTHS.shareV1)
+    throw corrupt('content');
+  return share;
+}
+
 const CONTENT_FIELDS = ['contentId', 'manifest', 'manifestHash', 'owner', 'share', 'storedAt'];
 
 export function decodeContent(plaintext: Uint8Array): StoredContent {
@@ -166,7 +174,7 @@ export function decodeContent(plaintext: Uint8Array): StoredContent {
     manifest: ownBytes('content', m['manifest'], 1, MAX_STORED_MANIFEST_BYTES),
     manifestHash: ownBytes('content', m['manifestHash'], STORE_LENGTHS.manifestHash),
     owner: ownBytes('content', m['owner'], STORE_LENGTHS.owner),
-    share: ownBytes('content', m['share'], STORE_LENGTHS.share),
+    share: storedShare(m['share']),
     storedAt: readTime('content', m['storedAt']),
   };
 }

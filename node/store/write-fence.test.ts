@@ -34,7 +34,7 @@ function content(i: number): StoredContent {
     manifest: Uint8Array.of(0xa0),
     manifestHash: new Uint8Array(32).fill(1),
     owner: new Uint8Array(20).fill(2),
-    share: new Uint8Array(32).fill(3),
+    share: new Uint8Array(64).fill(3),
     storedAt: 1,
   };
 }

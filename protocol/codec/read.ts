@@ -2,7 +2,7 @@
 // exact key set (no unknown keys, no missing required keys) whose values are
 // checked for type, length and range. Each failure is QkmsError MALFORMED
 // naming the field, never its content.
-import { MAX_TIMESTAMP_MS, SUPPORTED_VERSIONS } from '../constants.ts';
+import { MAX_TIMESTAMP_MS, RECORD_VERSION, SUPPORTED_VERSIONS } from '../constants.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 
 export function malformed(field: string, expected: string): QkmsError {
@@ -96,6 +96,18 @@ export function readVersion(value: unknown, field: string): number {
     throw new QkmsError(
       ErrorCode.UNSUPPORTED_VERSION,
       `${field}: version ${version} is not supported`,
+    );
+  }
+  return version;
+}
+
+/** A record format version (RECORD_VERSION): a version this code does not read is UNSUPPORTED_VERSION. */
+export function readRecordVersion(value: unknown, field: string): number {
+  const version = readUint(value, field, 0, 0xffff);
+  if (version !== RECORD_VERSION) {
+    throw new QkmsError(
+      ErrorCode.UNSUPPORTED_VERSION,
+      `${field}: record version ${version} is not supported`,
     );
   }
   return version;

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { toHex } from '../bytes.ts';
+import { PROTOCOL_VERSION } from '../constants.ts';
 import { REJECTIONS, type RejectionCode } from '../rejection.ts';
 import type { AccessPolicy } from '../manifest.ts';
 import { decodeMessage, encodeMessage, type Message, type MessageType } from './registry.ts';
@@ -13,7 +14,7 @@ const bytes = (n: number): fc.Arbitrary<Uint8Array> =>
 const time = fc.integer({ min: 0, max: 9_999_999_999_999 });
 const text = (max: number): fc.Arbitrary<string> => fc.string({ maxLength: max, unit: 'grapheme' });
 const delegation = fc.record({ message: text(200), signature: bytes(65) });
-const sealed = fc.record({ enc: bytes(1120), ciphertext: bytes(48) });
+const sealed = fc.record({ enc: bytes(1120), ciphertext: bytes(80) });
 const sortedAddresses = fc
   .uniqueArray(bytes(20), { minLength: 1, maxLength: 5, selector: (a) => toHex(a) })
   .map((list) => [...list].sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1)));
@@ -27,7 +28,7 @@ const manifest = fc
   .chain(([n, tOffset]) =>
     fc.record({
       body: fc.record({
-        version: fc.constant(1),
+        version: fc.constant(PROTOCOL_VERSION),
         contentId: bytes(32),
         nodeSetId: bytes(32),
         threshold: fc.constant(2 + (tOffset % (n - 1))),
@@ -36,7 +37,11 @@ const manifest = fc
         policy,
         salt: bytes(32),
         cekCommitment: bytes(32),
-        shareCommitments: fc.array(bytes(32), { minLength: n, maxLength: n }),
+        commitments: fc.array(bytes(32), {
+          minLength: 2 + (tOffset % (n - 1)),
+          maxLength: 2 + (tOffset % (n - 1)),
+        }),
+        wrappedCek: bytes(32),
         issuedAt: time,
         sessionKey: bytes(32),
         delegationHash: bytes(32),
@@ -50,7 +55,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc
     .record({
       body: fc.record({
-        version: fc.constant(1),
+        version: fc.constant(PROTOCOL_VERSION),
         nodeSetId: bytes(32),
         node: fc.integer({ min: 1, max: 255 }),
         contentId: bytes(32),
@@ -72,7 +77,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc
     .record({
       body: fc.record({
-        version: fc.constant(1),
+        version: fc.constant(PROTOCOL_VERSION),
         nodeSetId: bytes(32),
         node: fc.integer({ min: 1, max: 255 }),
         contentId: bytes(32),

@@ -1,6 +1,7 @@
 // The signed audit head statement (decision 0010) and the messages that carry
 // it: it verifies under its node's key only, round-trips strictly, and a
 // statement or witness request out of shape is refused.
+import { PROTOCOL_VERSION } from '../constants.ts';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_TIME, quorumFixture } from '../../test/support/protocol-fixture.ts';
 import { toHex } from '../bytes.ts';
@@ -17,7 +18,7 @@ const { nodeSet } = quorum;
 const code = (c: string): unknown => expect.objectContaining({ code: c });
 const idBytes = (fill: number): Uint8Array => new Uint8Array(ID_BYTES).fill(fill);
 const raw = (t: MessageType, fields: Record<string, CborValue>): Uint8Array =>
-  encodeCanonical({ v: 1, t, ...fields });
+  encodeCanonical({ v: PROTOCOL_VERSION, t, ...fields });
 const refused = (t: MessageType, fields: Record<string, CborValue>): void => {
   expect(() => decodeMessage(raw(t, fields), MAX_FRAME_BYTES.revsync, [t])).toThrow(
     code(ErrorCode.MALFORMED),

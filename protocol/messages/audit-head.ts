@@ -18,8 +18,8 @@
 //                     what it witnessed of the asker's)
 import { concatBytes } from '../bytes.ts';
 import { decodeCanonical, encodeCanonical, type CborValue } from '../codec/cbor.ts';
-import { readBytes, readMap, readTimestamp, readUint, readVersion } from '../codec/read.ts';
-import { ID_BYTES, MAX_NODES, PROTOCOL_VERSION } from '../constants.ts';
+import { readBytes, readMap, readTimestamp, readUint, readRecordVersion } from '../codec/read.ts';
+import { ID_BYTES, MAX_NODES, RECORD_VERSION } from '../constants.ts';
 import { DomainTag, tagBytes } from '../domain-tags.ts';
 import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from '../suite/types.ts';
 import type { MessageCodec } from './codec.ts';
@@ -48,7 +48,7 @@ export interface SignedAuditHead {
 
 function bodyToCbor(body: AuditHeadBody): Record<string, CborValue> {
   return {
-    v: PROTOCOL_VERSION,
+    v: RECORD_VERSION,
     nodeSet: body.nodeSetId,
     node: body.node,
     seq: body.seq,
@@ -65,7 +65,7 @@ export function auditHeadToCbor(head: SignedAuditHead): Record<string, CborValue
 export function auditHeadFromCbor(value: unknown, field: string): SignedAuditHead {
   const m = readMap(value, field, ['head', 'sig']);
   const b = readMap(m['head'], `${field}.head`, ['v', 'nodeSet', 'node', 'seq', 'hash', 'at']);
-  readVersion(b['v'], `${field}.head.v`);
+  readRecordVersion(b['v'], `${field}.head.v`);
   return {
     body: {
       nodeSetId: readBytes(b['nodeSet'], `${field}.head.nodeSet`, ID_BYTES),

@@ -4,11 +4,12 @@
 import type { CborValue } from '../codec/cbor.ts';
 import { malformed, readArray, readBytes, readUint, type CborMap } from '../codec/read.ts';
 import { MAX_REVOCATION_BYTES } from '../constants.ts';
+import { SHARE_BYTES } from '../sharing.ts';
 import type { Sealed } from '../seal.ts';
 import { XWING_LENGTHS } from '../suite/types.ts';
 
-/** A sealed 32-byte share: plaintext plus the 16-byte AES-GCM tag. */
-const SEALED_SHARE_BYTES = 48;
+/** A sealed share (64 bytes: two scalars, decision 0016) plus the 16-byte AES-GCM tag. */
+const SEALED_SHARE_BYTES = SHARE_BYTES + 16;
 /** Records one anti-entropy or listing message may carry (also bounded by the frame cap). */
 export const MAX_REVSYNC_RECORDS = 1024;
 /** Versions a node may list in a reply: it speaks a handful at most. */

@@ -1,5 +1,6 @@
 // A publish receipt is a node's signature: it verifies under that node's key
 // and no other, and not once its body changed.
+import { PROTOCOL_VERSION } from '../constants.ts';
 import { describe, expect, it } from 'vitest';
 import {
   contentFixture,
@@ -18,7 +19,7 @@ const player = await sessionFixture(suite, nodeSet);
 const content = contentFixture(suite, nodeSet, player);
 
 const receipt = signReceipt(quorum.nodes[1]!.identity, {
-  version: 1,
+  version: PROTOCOL_VERSION,
   nodeSetId: nodeSet.id,
   node: 2,
   contentId: content.contentId,

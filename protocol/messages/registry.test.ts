@@ -11,7 +11,7 @@ import {
 } from '../../test/support/protocol-fixture.ts';
 import { toHex } from '../bytes.ts';
 import { encodeCanonical } from '../codec/cbor.ts';
-import { ID_BYTES, MAX_FRAME_BYTES, SUPPORTED_VERSIONS } from '../constants.ts';
+import { ID_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../constants.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 import { signRecoverRequest } from '../grant/request.ts';
 import { manifestHash } from '../manifest.ts';
@@ -43,9 +43,9 @@ const request = signRecoverRequest(suite, player.session, {
   delegationHash: new Uint8Array(32).fill(3),
   nonce: new Uint8Array(16).fill(9),
 });
-const sealed = { enc: new Uint8Array(1120).fill(1), ciphertext: new Uint8Array(48).fill(2) };
+const sealed = { enc: new Uint8Array(1120).fill(1), ciphertext: new Uint8Array(80).fill(2) };
 const receipt = signReceipt(quorum.nodes[1]!.identity, {
-  version: 1,
+  version: PROTOCOL_VERSION,
   nodeSetId: nodeSet.id,
   node: 2,
   contentId: content.contentId,
@@ -146,22 +146,30 @@ describe('messages', () => {
     );
   });
 
-  it('answers an unknown version with UNSUPPORTED_VERSION, before reading its fields', () => {
-    const bytes = encodeCanonical({ v: 2, t: 'recover', whatever: 'future fields' });
-    expect(() => decodeMessage(bytes, MAX_FRAME_BYTES.recover, ['recover'])).toThrow(
-      code(ErrorCode.UNSUPPORTED_VERSION),
-    );
+  it('answers an unknown version (v1, before decision 0016, or a future one) with UNSUPPORTED_VERSION, before reading its fields', () => {
+    for (const v of [1, PROTOCOL_VERSION + 1]) {
+      const bytes = encodeCanonical({ v, t: 'recover', whatever: 'other fields' });
+      expect(() => decodeMessage(bytes, MAX_FRAME_BYTES.recover, ['recover'])).toThrow(
+        code(ErrorCode.UNSUPPORTED_VERSION),
+      );
+    }
   });
 
   it('refuses unknown and missing fields', () => {
     expect(() =>
-      decodeMessage(encodeCanonical({ v: 1, t: 'info', extra: 1 }), 4096, ['info']),
+      decodeMessage(encodeCanonical({ v: PROTOCOL_VERSION, t: 'info', extra: 1 }), 4096, ['info']),
     ).toThrow(code(ErrorCode.MALFORMED));
     expect(() =>
-      decodeMessage(encodeCanonical({ v: 1, t: 'share', enc: sealed.enc }), 4096, ['share']),
+      decodeMessage(encodeCanonical({ v: PROTOCOL_VERSION, t: 'share', enc: sealed.enc }), 4096, [
+        'share',
+      ]),
     ).toThrow(code(ErrorCode.MALFORMED));
     expect(() =>
-      decodeMessage(encodeCanonical({ v: 1, t: 'reject', code: 'NOT_A_CODE' }), 4096, ['reject']),
+      decodeMessage(
+        encodeCanonical({ v: PROTOCOL_VERSION, t: 'reject', code: 'NOT_A_CODE' }),
+        4096,
+        ['reject'],
+      ),
     ).toThrow(code(ErrorCode.MALFORMED));
   });
 

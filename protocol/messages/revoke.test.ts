@@ -1,5 +1,6 @@
 // The /qkms/revoke messages: `after` is empty or one id; records are capped in
 // size and count; status and `more` take only their values.
+import { PROTOCOL_VERSION } from '../constants.ts';
 import { describe, expect, it } from 'vitest';
 import { encodeCanonical, type CborValue } from '../codec/cbor.ts';
 import { ID_BYTES, MAX_FRAME_BYTES, MAX_REVOCATION_BYTES } from '../constants.ts';
@@ -10,7 +11,7 @@ import { decodeMessage, type MessageType } from './registry.ts';
 const code = (c: string): unknown => expect.objectContaining({ code: c });
 const idBytes = (fill: number): Uint8Array => new Uint8Array(ID_BYTES).fill(fill);
 const raw = (t: MessageType, fields: Record<string, CborValue>): Uint8Array =>
-  encodeCanonical({ v: 1, t, ...fields });
+  encodeCanonical({ v: PROTOCOL_VERSION, t, ...fields });
 const decodes = (t: MessageType, fields: Record<string, CborValue>): boolean =>
   decodeMessage(raw(t, fields), MAX_FRAME_BYTES.revsync, [t]).type === t;
 const refused = (t: MessageType, fields: Record<string, CborValue>): void => {

@@ -54,7 +54,20 @@ describe('nodeSetId', () => {
 
   it('changes with any field', () => {
     const variants: readonly (readonly [string, (d: Doc) => void])[] = [
-      ['epoch', (d) => (d.epoch = 2)],
+      [
+        'epoch (and so a predecessor)',
+        (d) => {
+          d.epoch = 2;
+          d.predecessor = toHex(ID);
+        },
+      ],
+      [
+        'the predecessor',
+        (d) => {
+          d.epoch = 2;
+          d.predecessor = flipHex(toHex(ID), 63);
+        },
+      ],
       ['threshold', (d) => (d.threshold = 4)],
       [
         'a KEM key byte',
@@ -113,5 +126,22 @@ describe('nodeSetId', () => {
     expect(toHex(ID)).toBe(PINNED_ID);
     const fromNoble = createNodeSetDocument(fixture(nobleSuite, 5, 2, 2).input);
     expect(toHex(nodeSetId(nobleSuite, fromNoble))).toBe(PINNED_ID);
+  });
+
+  it('a successor hashes its predecessor as bytes, independently checked, and its id is pinned', () => {
+    const successor = edit((d) => {
+      d.epoch = 2;
+      d.predecessor = toHex(ID);
+    });
+    const bytes = nodeSetCanonicalBytes(successor);
+    const withoutPredecessor = nodeSetCanonicalBytes(edit((d) => (d.epoch = 1)));
+    // One more map entry: the text key "predecessor" (1 + 11 bytes) and a 32-byte string (2 + 32).
+    expect(bytes.length - withoutPredecessor.length).toBe(12 + 34);
+    expect(toHex(bytes)).toContain(`${toHex(utf8('predecessor'))}5820${toHex(ID)}`);
+    const id = sha256(concatBytes(utf8('qkms/v1/node-set-id\0'), bytes));
+    expect(toHex(nodeSetId(native, successor))).toBe(toHex(id));
+    expect(toHex(nodeSetId(nobleSuite, successor))).toBe(toHex(id));
+    // Regression pin, as PINNED_ID above.
+    expect(toHex(id)).toBe('14d9a1cb5e707f4b184d3bd8ce9df7a2fa34b65cb0c68da0d876d9c0aa9fec37');
   });
 });

@@ -1,7 +1,9 @@
 // The canonical form of a node-set document and its id (docs/protocol.md §5):
 // the document as a CBOR value — keys exactly as in the JSON, nodes sorted by
 // index, KEM and admin keys as byte strings, PeerIds and multiaddrs as text —
-// in deterministic CBOR (codec/cbor.ts). Then
+// in deterministic CBOR (codec/cbor.ts). A successor's `predecessor` is a
+// 32-byte byte string; a document without one has no such key, so its bytes
+// (and every nodeSetId from before epochs chained) are unchanged. Then
 //   nodeSetId = SHA-256(DomainTag.NODE_SET_ID || canonical bytes)
 // which JSON whitespace, key order and node order cannot change.
 import { encodeCanonical, type CborValue } from '../codec/cbor.ts';
@@ -15,6 +17,7 @@ function canonicalValue(doc: ParsedDocument): CborValue {
   return {
     qkmsNodeSet: NODE_SET_FORMAT_VERSION,
     epoch: doc.epoch,
+    ...(doc.predecessor === undefined ? {} : { predecessor: doc.predecessor }),
     threshold: doc.threshold,
     nodes: doc.nodes.map((node) => ({
       index: node.index,
@@ -39,6 +42,7 @@ export function toNodeSetDocument(doc: ParsedDocument, id: Uint8Array): NodeSetD
   return {
     id,
     epoch: doc.epoch,
+    ...(doc.predecessor === undefined ? {} : { predecessor: doc.predecessor }),
     threshold: doc.threshold,
     nodes: doc.nodes,
     admins: doc.admins,

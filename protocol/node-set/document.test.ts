@@ -11,6 +11,7 @@ import {
   type NodeSetDocumentInput,
 } from './index.ts';
 import {
+  ID,
   SIGS,
   edit,
   expectInvalid,
@@ -52,6 +53,23 @@ describe('document refusals: INVALID_NODE_SET naming the field', () => {
       'document.qkmsNodeSet',
     ],
     ['epoch 0', (d) => (d.epoch = 0), 'document.epoch'],
+    ['a predecessor at epoch 1', (d) => (d.predecessor = toHex(ID)), 'document.predecessor'],
+    ['epoch 2 without a predecessor', (d) => (d.epoch = 2), 'document.predecessor'],
+    [
+      'a 31-byte predecessor',
+      (d) => set(set(d, 'epoch', 2), 'predecessor', toHex(ID).slice(2)),
+      'document.predecessor',
+    ],
+    [
+      'an upper-case predecessor',
+      (d) => set(set(d, 'epoch', 2), 'predecessor', toHex(ID).toUpperCase()),
+      'document.predecessor',
+    ],
+    [
+      'a predecessor as bytes, not hex',
+      (d) => set(set(d, 'epoch', 2), 'predecessor', [...ID]),
+      'document.predecessor',
+    ],
     ['a fractional epoch', (d) => (d.epoch = 1.5), 'document.epoch'],
     ['an epoch as text', (d) => set(d, 'epoch', '1'), 'document.epoch'],
     ['t > n', (d) => (d.threshold = 6), 'document.threshold'],
@@ -239,7 +257,10 @@ describe('document refusals: INVALID_NODE_SET naming the field', () => {
       (d) => (d.params.siweDomain = '[::1]:443'),
       (d) => (d.params.siweDomain = 'a-b.example.com'),
       (d) => (d.params.siweDomain = `${'a.'.repeat(125)}abc`),
-      (d) => (d.epoch = Number.MAX_SAFE_INTEGER),
+      (d) => {
+        d.epoch = Number.MAX_SAFE_INTEGER;
+        d.predecessor = toHex(ID);
+      },
     ];
     for (const change of edges) {
       expect(parseNodeSetDocument(native, edit(change)).id).toHaveLength(32);
@@ -298,6 +319,20 @@ describe('createNodeSetDocument refusals', () => {
       'document.admins.keys[1]',
     );
     expectInvalid(() => createNodeSetDocument({ ...input, threshold: 6 }), 'document.threshold');
+    expectInvalid(
+      () =>
+        createNodeSetDocument({
+          ...input,
+          epoch: 2,
+          predecessor: toHex(ID) as unknown as Uint8Array,
+        }),
+      'document.predecessor',
+    );
+    expectInvalid(
+      () => createNodeSetDocument({ ...input, predecessor: ID }),
+      'document.predecessor',
+    );
+    expectInvalid(() => createNodeSetDocument({ ...input, epoch: 2 }), 'document.predecessor');
     expectInvalid(
       () => createNodeSetDocument({ ...input, params: { ...input.params, siweDomain: 'Q' } }),
       'document.params.siweDomain',

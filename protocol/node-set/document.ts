@@ -1,7 +1,8 @@
 // The `document` object of a node-set file (docs/protocol.md §5): the strict
 // reader that validates it (structure, types, ranges, uniqueness; no
 // signatures), its normalized JSON form, and createNodeSetDocument, which
-// builds one from plain values.
+// builds one from plain values. The epoch rule lives here: epoch 1 has no
+// `predecessor`, every later epoch names one.
 //
 // JSON.parse keeps the last of duplicate object keys; what is hashed and
 // signed is the parsed value, so a file with duplicate keys reads differently
@@ -9,7 +10,7 @@
 // the normalized form serializeSignedNodeSet (json.ts) writes.
 import { toHex } from '../bytes.ts';
 import { readArray, readLiteral, readMap, type CborMap } from '../codec/read.ts';
-import { MAX_NODES } from '../constants.ts';
+import { ID_BYTES, MAX_NODES } from '../constants.ts';
 import { HYBRID_LENGTHS } from '../suite/hybrid.ts';
 import { ED25519_LENGTHS, XWING_LENGTHS } from '../suite/types.ts';
 import {
@@ -36,6 +37,8 @@ import {
 
 const DOCUMENT_KEYS = ['qkmsNodeSet', 'epoch', 'threshold', 'nodes', 'admins', 'params'] as const;
 const INPUT_KEYS = ['epoch', 'threshold', 'nodes', 'admins', 'params'] as const;
+/** Optional in the key set; the epoch rule (readPredecessor) decides whether it must be there. */
+const OPTIONAL_KEYS = ['predecessor'] as const;
 const NODE_KEYS = ['index', 'peerId', 'multiaddrs', 'kemPublicKey'] as const;
 const ADMINS_KEYS = ['threshold', 'keys'] as const;
 const PARAMS_KEYS = [
@@ -49,6 +52,7 @@ const PARAMS_KEYS = [
 /** The validated fields of a `document` object, before its id is computed. */
 export interface ParsedDocument {
   readonly epoch: number;
+  readonly predecessor?: Uint8Array;
   readonly threshold: number;
   readonly nodes: readonly NodeEntry[];
   readonly admins: NodeSetAdmins;
@@ -151,6 +155,19 @@ function readParams(value: unknown): NodeSetParams {
   });
 }
 
+/** The epoch rule: epoch 1 MUST NOT name a predecessor; every later epoch MUST. */
+function readPredecessor(map: CborMap, epoch: number): Uint8Array | undefined {
+  const field = 'document.predecessor';
+  const present = Object.hasOwn(map, 'predecessor');
+  if (epoch === 1) {
+    if (present) throw invalid(field, 'no predecessor at epoch 1 (the first set of a quorum)');
+    return undefined;
+  }
+  if (!present)
+    throw invalid(field, `the nodeSetId of the epoch ${epoch - 1} set, at epoch ${epoch}`);
+  return readHex(map.predecessor, field, ID_BYTES);
+}
+
 function isRecord(value: unknown): value is CborMap {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -162,13 +179,21 @@ export function readDocument(json: unknown): ParsedDocument {
     if (isRecord(json) && Object.hasOwn(json, 'qkmsNodeSet')) {
       readLiteral(json.qkmsNodeSet, 'document.qkmsNodeSet', [NODE_SET_FORMAT_VERSION]);
     }
-    const map = readMap(json, 'document', DOCUMENT_KEYS);
+    const map = readMap(json, 'document', DOCUMENT_KEYS, OPTIONAL_KEYS);
     const epoch = readInt(map.epoch, 'document.epoch', 1, Number.MAX_SAFE_INTEGER);
+    const predecessor = readPredecessor(map, epoch);
     const nodes = readNodes(map.nodes);
     const threshold = readInt(map.threshold, 'document.threshold', 2, nodes.length);
     const admins = readAdmins(map.admins);
     const params = readParams(map.params);
-    return { epoch, threshold, nodes, admins, params };
+    return {
+      epoch,
+      ...(predecessor === undefined ? {} : { predecessor }),
+      threshold,
+      nodes,
+      admins,
+      params,
+    };
   });
 }
 
@@ -177,6 +202,7 @@ export function toDocumentJson(doc: ParsedDocument): NodeSetDocumentJson {
   return {
     qkmsNodeSet: NODE_SET_FORMAT_VERSION,
     epoch: doc.epoch,
+    ...(doc.predecessor === undefined ? {} : { predecessor: toHex(doc.predecessor) }),
     threshold: doc.threshold,
     nodes: doc.nodes.map((node) => ({
       index: node.index,
@@ -206,7 +232,7 @@ export function createNodeSetDocument(input: NodeSetDocumentInput): NodeSetDocum
     return toHex(value);
   };
   const raw = asNodeSetError(() => {
-    const map = readMap(input, 'document', INPUT_KEYS);
+    const map = readMap(input, 'document', INPUT_KEYS, OPTIONAL_KEYS);
     const nodes = readArray(map.nodes, 'document.nodes', MAX_NODES).map((item, position) => {
       const field = `document.nodes[${position}]`;
       const node = readMap(item, field, NODE_KEYS);
@@ -219,6 +245,9 @@ export function createNodeSetDocument(input: NodeSetDocumentInput): NodeSetDocum
     return {
       qkmsNodeSet: NODE_SET_FORMAT_VERSION,
       epoch: map.epoch,
+      ...(Object.hasOwn(map, 'predecessor')
+        ? { predecessor: hexOf(map.predecessor, 'document.predecessor') }
+        : {}),
       threshold: map.threshold,
       nodes,
       admins: { threshold: admins.threshold, keys },

@@ -8,6 +8,7 @@
 //   canonical.ts   canonical CBOR and nodeSetId
 //   signatures.ts  admin signatures, k of m
 //   json.ts        the signed file: parse (the only way to a trusted NodeSet), serialize
+//   chain.ts       epochs: verify the chain of successors from a pinned set, its lineage
 export {
   DEFAULT_NODE_SET_PARAMS,
   MAX_ADMINS,
@@ -33,3 +34,4 @@ export { createNodeSetDocument } from './document.ts';
 export { nodeSetCanonicalBytes, nodeSetId, parseNodeSetDocument } from './canonical.ts';
 export { signNodeSet, verifyNodeSetSignature } from './signatures.ts';
 export { parseSignedNodeSet, parseSignedNodeSetJson, serializeSignedNodeSet } from './json.ts';
+export { MAX_CHAIN_LENGTH, nodeSetLineage, verifyNodeSetChain } from './chain.ts';

@@ -78,7 +78,10 @@ export interface NodeSetAdmins {
 /** A validated document whose admin signatures have not been checked: for tools, never for trust. */
 export interface NodeSetDocument {
   readonly id: Uint8Array;
+  /** 1 for the first set of a quorum; each successor takes its predecessor's + 1. */
   readonly epoch: number;
+  /** The nodeSetId of the set before this one: present exactly when epoch > 1. */
+  readonly predecessor?: Uint8Array;
   readonly threshold: number;
   /** Sorted by index: nodes[i] has index i + 1. */
   readonly nodes: readonly NodeEntry[];
@@ -88,7 +91,11 @@ export interface NodeSetDocument {
   nodeByPeerId(peerId: string): NodeEntry | undefined;
 }
 
-/** A node set signed by at least admins.threshold admins: the only form a node or client trusts. */
+/**
+ * A node set signed by at least admins.threshold of its own admins: the only
+ * form a node or client trusts. For a successor (epoch > 1) that says nothing
+ * of its predecessor's consent: verifyNodeSetChain (chain.ts) checks that.
+ */
 export interface NodeSet extends NodeSetDocument {
   /** Positions in admins.keys of the admins whose signatures verified, ascending. */
   readonly signers: readonly number[];
@@ -106,6 +113,8 @@ export interface NodeEntryJson {
 export interface NodeSetDocumentJson {
   readonly qkmsNodeSet: typeof NODE_SET_FORMAT_VERSION;
   readonly epoch: number;
+  /** Lower-case hex nodeSetId of the previous set: present exactly when epoch > 1. */
+  readonly predecessor?: string;
   readonly threshold: number;
   readonly nodes: readonly NodeEntryJson[];
   readonly admins: { readonly threshold: number; readonly keys: readonly string[] };
@@ -113,7 +122,10 @@ export interface NodeSetDocumentJson {
 }
 
 export interface NodeSetSignatureJson {
-  /** Position of the signing admin's key in admins.keys. */
+  /**
+   * Position of the signing admin's key in admins.keys: this document's for
+   * `signatures`, the predecessor's for `predecessorSignatures`.
+   */
   readonly admin: number;
   /** Lower-case hex hybrid signature over NODE_SET_SIGNATURE || nodeSetId. */
   readonly signature: string;
@@ -121,7 +133,14 @@ export interface NodeSetSignatureJson {
 
 export interface SignedNodeSetJson {
   readonly document: NodeSetDocumentJson;
+  /** By this document's admins: at least its admins.threshold. */
   readonly signatures: readonly NodeSetSignatureJson[];
+  /**
+   * By the predecessor's admins, over this document's id: present exactly when
+   * the document has a predecessor; verifyNodeSetChain needs at least the
+   * predecessor's admins.threshold of them.
+   */
+  readonly predecessorSignatures?: readonly NodeSetSignatureJson[];
 }
 
 export interface NodeEntryInput {
@@ -134,6 +153,8 @@ export interface NodeEntryInput {
 /** The document as plain values with byte keys, for programmatic creation. */
 export interface NodeSetDocumentInput {
   readonly epoch: number;
+  /** The previous set's nodeSetId: required when epoch > 1, refused at epoch 1. */
+  readonly predecessor?: Uint8Array;
   readonly threshold: number;
   /** Any order; the document lists them by index. */
   readonly nodes: readonly NodeEntryInput[];

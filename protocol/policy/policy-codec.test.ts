@@ -429,7 +429,7 @@ describe('a deep policy in a signed manifest', () => {
     { kind: 'allowlist', addresses: [addr(1), addr(2)] },
     or({ kind: 'time', notBefore: FIXTURE_TIME }, and(call(), not(balance()))),
   );
-  const sealed = { enc: new Uint8Array(1120).fill(1), ciphertext: new Uint8Array(48).fill(2) };
+  const sealed = { enc: new Uint8Array(1120).fill(1), ciphertext: new Uint8Array(80).fill(2) };
 
   it('nests deeper than the old CBOR cap of 8 and still decodes through decodeManifest', async () => {
     const publisher = await sessionFixture(suite, nodeSet);

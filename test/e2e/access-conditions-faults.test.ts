@@ -39,8 +39,8 @@ import {
   type CborValue,
   type EvmCallCondition,
   type Manifest,
+  dealKey,
 } from '../../protocol/internal.ts';
-import { split } from '../../shamir/index.ts';
 import { runCli } from '../support/cli.ts';
 import {
   playerSession,
@@ -262,12 +262,14 @@ describe('conditions refused at publish', () => {
     });
     const cek = suite.randomBytes(32);
     const contentId = suite.randomBytes(32);
-    const shares = split(cek, { threshold: 3, shares: 5 }).map((s) => s.y);
+    const { shares, commitments, keyScalar } = dealKey(3, 5);
     const manifest = createManifest(suite, fixture.session, {
       contentId,
       nodeSetId: nodeSet.id,
       threshold: 3,
-      shares,
+      shares: 5,
+      commitments,
+      keyScalar,
       cek,
       publisher: hexToBytes(fixture.wallet.address),
       policy: { kind: 'open' },

@@ -126,7 +126,7 @@ describe('custody records against a 3-node quorum (t = 2)', () => {
       await send(replayed);
       await send(replayed);
       await send(await signedRecoverFrame(player, 2, new Uint8Array(32).fill(0xee)));
-      await send(new Uint8Array([0xa1, 0x61, 0x76, 0x01])); // {"v": 1}: no type
+      await send(new Uint8Array([0xa1, 0x61, 0x76, 0x02])); // {"v": 2}: no type
       expect(answers).toEqual([
         'share',
         'share',

@@ -28,8 +28,8 @@ import {
   requireNativeSuite,
   type Manifest,
   type NodeSet,
+  dealKey,
 } from '../../protocol/internal.ts';
-import { split } from '../../shamir/index.ts';
 import {
   OTHER_WALLET_PRIVATE_KEY,
   WALLET_PRIVATE_KEY,
@@ -175,20 +175,22 @@ describe('publish and recover, 3 nodes, t = 2', () => {
   });
 
   it('a signed manifest whose CEK commitment disagrees with its shares fails closed: no CEK, RecoverError', async () => {
-    // The publisher commits to one CEK and shares another: every share matches its
-    // own commitment, so only the CEK check can catch it — and it must.
+    // The publisher shares one key scalar and wraps the CEK under another: every share is on
+    // the committed polynomial, so only the CEK check can catch it — and it must.
     const fixture = await sessionFixture(suite, q.files.nodeSet, {
       issuedAt: Date.now() - 1000,
       label: 7,
     });
-    const realCek = suite.randomBytes(32);
     const contentId = suite.randomBytes(32);
-    const shares = split(realCek, { threshold: 2, shares: 3 }).map((s) => s.y);
+    const { shares, commitments } = dealKey(2, 3);
+    const { keyScalar } = dealKey(2, 3);
     const lying = createManifest(suite, fixture.session, {
       contentId,
       nodeSetId: q.files.nodeSet.id,
       threshold: 2,
-      shares,
+      shares: 3,
+      commitments,
+      keyScalar,
       cek: suite.randomBytes(32),
       publisher: hexToBytes(fixture.wallet.address),
       policy: { kind: 'open' },

@@ -11,7 +11,9 @@ import { loadKeystore } from '../../node/keystore.ts';
 import { NodeStore } from '../../node/store/index.ts';
 import {
   ErrorCode,
-  checkCek,
+  checkShare,
+  combineKey,
+  openCek,
   encodeCanonical,
   encodeMessage,
   open,
@@ -20,7 +22,6 @@ import {
   toHex,
   verifyReceipt,
 } from '../../protocol/internal.ts';
-import { combine } from '../../shamir/index.ts';
 import {
   contentFixture,
   sessionFixture,
@@ -122,13 +123,13 @@ describe('quorum nodes in one process', () => {
     for (const i of [1, 3]) {
       const share = await recoverShare(files, publisher, content, i);
       if (typeof share === 'string') throw new Error(`recover from ${i}: ${share}`);
-      shares.push({ x: i, y: share });
+      expect(checkShare(content.manifest.body, i, share)).toBe(true);
+      shares.push({ x: i, bytes: share });
     }
-    const { secret } = combine(shares, {
-      threshold: 2,
-      verify: (cek) => checkCek(suite, content.manifest.body, cek),
-    });
-    expect(toHex(secret)).toBe(toHex(content.cek));
+    const keyScalar = combineKey(shares, 2, () => true);
+    expect(toHex(openCek(suite, content.manifest.body, keyScalar) ?? new Uint8Array())).toBe(
+      toHex(content.cek),
+    );
   });
 
   it('answers each refusal on the wire with its code, and a publish again as unchanged', async () => {
@@ -164,21 +165,25 @@ describe('quorum nodes in one process', () => {
     expect(unknown).toMatchObject({ type: 'reject', code: ErrorCode.UNKNOWN_CONTENT });
     const garbage = await ask(client, files, 1, 'recover', new Uint8Array([0xff, 0x00]), 'share');
     expect(garbage).toMatchObject({ type: 'reject', code: ErrorCode.MALFORMED });
-    const future = await ask(
-      client,
-      files,
-      1,
-      'recover',
-      encodeCanonical({ v: 7, t: 'recover' }),
-      'share',
-    );
-    expect(future).toMatchObject({
-      type: 'reject',
-      code: ErrorCode.UNSUPPORTED_VERSION,
-      versions: [1],
-    });
+    // A v1 client (before decision 0016's share format) and a future one are both told which
+    // versions the node speaks.
+    for (const v of [1, 7]) {
+      const other = await ask(
+        client,
+        files,
+        1,
+        'recover',
+        encodeCanonical({ v, t: 'recover' }),
+        'share',
+      );
+      expect(other).toMatchObject({
+        type: 'reject',
+        code: ErrorCode.UNSUPPORTED_VERSION,
+        versions: [2],
+      });
+    }
     const info = await ask(client, files, 2, 'info', encodeMessage({ type: 'info' }), 'info-ok');
-    expect(info).toMatchObject({ type: 'info-ok', info: { node: 2, versions: [1] } });
+    expect(info).toMatchObject({ type: 'info-ok', info: { node: 2, versions: [2] } });
   });
 
   it('refuses a replayed request: sequentially, and of 50 concurrent copies exactly one is served', async () => {

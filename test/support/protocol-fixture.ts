@@ -7,6 +7,7 @@ import {
   createDelegation,
   createManifest,
   createNodeSetDocument,
+  dealKey,
   parseSignedNodeSet,
   peerIdFromEd25519PublicKey,
   serializeSignedNodeSet,
@@ -19,7 +20,6 @@ import {
   type NodeSet,
   type SigningKey,
 } from '../../protocol/internal.ts';
-import { split } from '../../shamir/index.ts';
 
 /** Deterministic bytes: seed i of a given length (not random, not secret: test keys only). */
 export function seedBytes(label: number, length: number): Uint8Array {
@@ -137,7 +137,10 @@ export async function sessionFixture(
 export interface ContentFixture {
   readonly cek: Uint8Array;
   readonly contentId: Uint8Array;
+  /** Node i's share (64 bytes) at shares[i - 1]. */
   readonly shares: readonly Uint8Array[];
+  /** The key scalar the shares share; the manifest wraps the CEK under it. */
+  readonly keyScalar: Uint8Array;
   readonly manifest: Manifest;
 }
 
@@ -150,17 +153,21 @@ export function contentFixture(
 ): ContentFixture {
   const cek = seedBytes(600 + label, 32);
   const contentId = seedBytes(700 + label, 32);
-  const coefficients = seedBytes(800 + label, 32 * (nodeSet.threshold - 1));
-  const shares = split(cek, {
-    threshold: nodeSet.threshold,
-    shares: nodeSet.nodes.length,
-    random: (length) => coefficients.slice(0, length),
-  }).map((s) => s.y);
+  // Deterministic randomness: each draw is the next 64 bytes of a seeded stream.
+  let draw = 0;
+  const random = (length: number): Uint8Array => seedBytes(800 + label * 64 + draw++, length);
+  const { keyScalar, shares, commitments } = dealKey(
+    nodeSet.threshold,
+    nodeSet.nodes.length,
+    random,
+  );
   const manifest = createManifest(suite, publisher.session, {
     contentId,
     nodeSetId: nodeSet.id,
     threshold: nodeSet.threshold,
-    shares,
+    shares: nodeSet.nodes.length,
+    commitments,
+    keyScalar,
     cek,
     publisher: hexToBytes(publisher.wallet.address),
     policy,
@@ -168,7 +175,7 @@ export function contentFixture(
     delegation: publisher.delegation,
     salt: seedBytes(900 + label, 32),
   });
-  return { cek, contentId, shares, manifest };
+  return { cek, contentId, shares, keyScalar, manifest };
 }
 
 export function hexToBytes(hex: string): Uint8Array {

@@ -3,7 +3,7 @@
 // with deterministic targets, signed records, and a hand encoder for records
 // the library itself would never produce (forged, unsorted, malformed).
 import {
-  PROTOCOL_VERSION,
+  RECORD_VERSION,
   createNodeSetDocument,
   encodeCanonical,
   parseSignedNodeSet,
@@ -42,6 +42,8 @@ export function adminsFixture(
   const adminSeeds = Array.from({ length: options.admins }, (_, i) => seedBytes(310 + i, 64));
   const document = createNodeSetDocument({
     epoch: options.epoch ?? 1,
+    // A later epoch names a predecessor (any id will do: these fixtures never walk the chain).
+    ...((options.epoch ?? 1) > 1 ? { predecessor: seedBytes(320, 32) } : {}),
     threshold: base.nodeSet.threshold,
     nodes: base.nodeSet.nodes.map((node) => ({
       index: node.index,
@@ -123,7 +125,7 @@ export function bodyCbor(
   edit: (fields: Record<string, CborValue>) => void = () => undefined,
 ): Record<string, CborValue> {
   const fields: Record<string, CborValue> = {
-    v: PROTOCOL_VERSION,
+    v: RECORD_VERSION,
     nodeSet: body.nodeSetId,
     kind: body.kind,
     target: body.target,

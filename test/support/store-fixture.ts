@@ -45,7 +45,7 @@ export function content(overrides: Partial<StoredContent> = {}): StoredContent {
     manifest: suite.randomBytes(300),
     manifestHash: suite.randomBytes(32),
     owner: suite.randomBytes(20),
-    share: suite.randomBytes(32),
+    share: suite.randomBytes(64),
     storedAt: 1_700_000_000_000,
     ...overrides,
   };

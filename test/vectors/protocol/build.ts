@@ -21,6 +21,7 @@ import {
   type CryptoSuite,
   type Sealed,
 } from '../../../protocol/internal.ts';
+import { PROTOCOL_VERSION } from '../../../protocol/constants.ts';
 import { nodeSetCanonicalBytes } from '../../../protocol/node-set/index.ts';
 import { requestSigningBytes } from '../../../protocol/grant/request.ts';
 import {
@@ -85,7 +86,7 @@ export async function buildVectors(random: RandomizedParts, suite: CryptoSuite =
   const openedRecover = await open(suite, player.kemSeed, recoverContext, recoverSeal);
   const openedPublish = await open(suite, quorum.nodes[0]!.kemSeed, publishContext, publishSeal);
   const receipt = signReceipt(quorum.nodes[1]!.identity, {
-    version: 1,
+    version: PROTOCOL_VERSION,
     nodeSetId: nodeSet.id,
     node: 2,
     contentId: content.contentId,
@@ -136,7 +137,9 @@ export async function buildVectors(random: RandomizedParts, suite: CryptoSuite =
       shares: content.shares.map((s) => toHex(s)),
       salt: toHex(content.manifest.body.salt),
       cekCommitment: toHex(content.manifest.body.cekCommitment),
-      shareCommitments: content.manifest.body.shareCommitments.map((c) => toHex(c)),
+      keyScalar: toHex(content.keyScalar),
+      commitments: content.manifest.body.commitments.map((c) => toHex(c)),
+      wrappedCek: toHex(content.manifest.body.wrappedCek),
       signature: toHex(content.manifest.signature),
       canonical: toHex(encodeCanonical(manifestToCbor(content.manifest))),
       manifestHash: toHex(manifestHash(suite, content.manifest)),
@@ -156,10 +159,10 @@ export async function buildVectors(random: RandomizedParts, suite: CryptoSuite =
     messages: {
       info: toHex(encodeMessage({ type: 'info' })),
       infoOk: toHex(
-        encodeMessage({ type: 'info-ok', info: { nodeSetId: nodeSet.id, node: 2, versions: [1], software: 'qkms/0.1.0' } }),
+        encodeMessage({ type: 'info-ok', info: { nodeSetId: nodeSet.id, node: 2, versions: [PROTOCOL_VERSION], software: 'qkms/0.1.0' } }),
       ),
       rejectReplayed: toHex(encodeMessage({ type: 'reject', code: 'REPLAYED' })),
-      rejectVersion: toHex(encodeMessage({ type: 'reject', code: 'UNSUPPORTED_VERSION', versions: [1] })),
+      rejectVersion: toHex(encodeMessage({ type: 'reject', code: 'UNSUPPORTED_VERSION', versions: [PROTOCOL_VERSION] })),
     },
   };
 }
