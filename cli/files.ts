@@ -53,6 +53,17 @@ function errnoOf(e: unknown): string {
  * exists. `label` names it in the refusal ("--out"). The write checks again,
  * atomically. Returns the absolute path.
  */
+/** Whether two paths name the same existing file (links included). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
 export function checkNewOutput(io: CliIo, path: string, label: string): string {
   const full = resolve(io.cwd, path);
   let taken = true;

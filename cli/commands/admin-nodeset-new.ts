@@ -9,7 +9,7 @@
 // --node and --admin take a file or the value itself. An error about one never
 // quotes its content: an operator who passes a keystore or an admin key file
 // where an entry or a public key goes must not see the secret on the terminal.
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import {
   DEFAULT_NODE_SET_PARAMS,
   ErrorCode,
@@ -25,7 +25,7 @@ import {
 } from '../../protocol/internal.ts';
 import { parseArgs } from '../args.ts';
 import { EXIT, exitCodeHelp } from '../exit.ts';
-import { checkNewOutput, replacePublicFile, writeNewOutput } from '../files.ts';
+import { checkNewOutput, replacePublicFile, sameFile, writeNewOutput } from '../files.ts';
 import {
   OutputFileError,
   abbreviate,
@@ -229,17 +229,6 @@ function flagError(
         ? `, at most the ${admins.length} --admin keys`
         : '';
   return usageError(`${flag}: ${rest}${bound}`);
-}
-
-/** Whether two paths name the same existing file (links included). */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const sa = statSync(a);
-    const sb = statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
 }
 
 function taken(path: string): boolean {

@@ -27,7 +27,7 @@ import {
 } from '../../protocol/index.ts';
 import { parseArgs } from '../args.ts';
 import { EXIT, exitCodeHelp } from '../exit.ts';
-import { replacePublicFile } from '../files.ts';
+import { replacePublicFile, sameFile } from '../files.ts';
 import {
   abbreviate,
   configError,
@@ -145,17 +145,6 @@ function readJsonFile(io: CliIo, origin: string, path: string): unknown {
   } catch {
     // No cause: the SyntaxError quotes the text, which may be a secret given by mistake.
     throw configError(`${origin}: not valid JSON`);
-  }
-}
-
-/** Whether two paths name the same existing file (links included). */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const sa = statSync(a);
-    const sb = statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
   }
 }
 
