@@ -74,6 +74,12 @@ describe('manifest', () => {
     flipped[0] = (flipped[0] ?? 0) ^ 1;
     expect(checkShare(content.manifest.body, 1, flipped)).toBe(false);
     expect(checkShare(content.manifest.body, 1, content.shares[0]!.subarray(1))).toBe(false);
+    // Commitments that are not ristretto255 points (all 0xff) verify nothing, and do not throw.
+    const bad = {
+      ...content.manifest.body,
+      commitments: [0, 1, 2].map(() => new Uint8Array(32).fill(0xff)),
+    };
+    expect(checkShare(bad, 1, content.shares[0]!)).toBe(false);
   });
 
   it('any t shares give the key scalar, and it unwraps the committed CEK', () => {

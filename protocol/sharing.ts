@@ -81,7 +81,8 @@ const points = new WeakMap<readonly Uint8Array[], Map<number, Uint8Array>>();
 
 /**
  * Does `bytes` (64) verify as node `index`'s share against `commitments`? False for a wrong
- * length, a non-canonical scalar or a share off the committed polynomial; never throws on them.
+ * length, a non-canonical scalar, invalid commitments or a share off the committed polynomial;
+ * never throws on them.
  */
 export function checkShareBytes(
   commitments: readonly Uint8Array[],
@@ -96,7 +97,12 @@ export function checkShareBytes(
   }
   let point = cache.get(index);
   if (point === undefined) {
-    point = commitmentAt(commitments, index);
+    // Commitments that are not valid points (a signed but malformed manifest) verify nothing.
+    try {
+      point = commitmentAt(commitments, index);
+    } catch {
+      return false;
+    }
     cache.set(index, point);
   }
   const share = shareFromBytes(index, bytes);
