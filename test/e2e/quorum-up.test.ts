@@ -42,6 +42,10 @@ function readmePassSteps(dir: string): { command: string; stdoutTo?: string; cod
 const READY_TIMEOUT_MS = 60_000;
 /** `quorum up` allows its nodes 10 s to stop, then kills them. */
 const STOP_TIMEOUT_MS = 30_000;
+// The README walk-through runs 18 CLI processes one after another. Each loads the whole
+// CLI from TypeScript source (1.4–3 s here), so the suite's 120 s default is too tight
+// on a loaded 2-core machine: it ran 54 s alone and over 120 s in a full CI run.
+const WALKTHROUGH_TIMEOUT_MS = 300_000;
 
 let root: string;
 const running: { child: ChildProcess; group: boolean; exited: Promise<unknown> }[] = [];
@@ -243,112 +247,120 @@ describe('qkms quorum up', () => {
     expect(await allFree(ports)).toBe(true);
   });
 
-  it('`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, the README access-pass walk-through holds, a revoked wallet is refused, the audit chain verifies, and a Ctrl-C to its process group stops it', async () => {
-    const dir = join(root, 'n');
-    const base = await freeQuorumBasePort(5);
-    const started = await start('npm', ['start', '--', '--dir', dir, '--base-port', String(base)], {
-      group: true,
-    });
-    expect(started.readyLine).toMatch(/^qkms quorum ready: 3 of 5 nodes, /);
-    expect(parseSignedNodeSet(suite, readConfig(dir).nodeSet).nodes).toHaveLength(5);
-
-    // The printed next steps are README's, in its order. A newcomer runs them as printed
-    // (through the executable), from another folder: they write only into DIR/scratch.
-    const printed = started
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('  npx qkms '))
-      .map((l) => l.trim());
-    expect(printed).toEqual(readmeSteps(dir));
-    const cwd = mkdtempSync(join(root, 'cwd-'));
-    const scratch = join(dir, 'scratch');
-    const cli = (
-      command: string,
-      options: { address?: string; env?: Record<string, string> } = {},
-    ): { code: number | null; stdout: string; stderr: string } => {
-      const args = command
-        .replace(ADDRESS_PLACEHOLDER, options.address ?? '')
-        .split(' ')
-        .slice(2); // "npx qkms"
-      const r = spawnSync(process.execPath, [EXECUTABLE, ...args], {
-        cwd,
-        env: { ...shellEnv(), ...options.env },
-        encoding: 'utf8',
-      });
-      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-    };
-    const [walletStep, publishStep, recoverStep, statusStep, revokeStep, auditStep] = printed;
-    const made = cli(walletStep ?? '');
-    expect(made.code).toBe(0);
-    const address = /0x[0-9a-fA-F]{40}/.exec(made.stdout)?.[0] ?? '';
-    const wallet = join(scratch, 'wallet.key');
-    expect(cli(`npx qkms wallet show ${wallet} --json`).stdout).toBe(
-      `${JSON.stringify({ ok: true, address, keyFile: wallet })}\n`,
-    );
-    const published = cli(publishStep ?? '');
-    expect(published.code, published.stderr).toBe(0);
-    const recovered = cli(recoverStep ?? '');
-    expect(recovered.code, recovered.stderr).toBe(0);
-    const cek = readFileSync(join(scratch, 'cek.hex'), 'utf8');
-    expect(cek).toMatch(/^[0-9a-f]{64}\n$/);
-    expect(readFileSync(join(scratch, 'recovered.hex'), 'utf8')).toBe(cek);
-    expect(statSync(join(scratch, 'recovered.hex')).mode & 0o777).toBe(0o600);
-    expect(published.stdout + recovered.stdout).not.toContain(cek.trim());
-    expect(cli(statusStep ?? '').code).toBe(0);
-    // Without --quorum: QKMS_QUORUM names the file.
-    expect(
-      cli('npx qkms node status', { env: { QKMS_QUORUM: join(dir, 'quorum.json') } }).code,
-    ).toBe(0);
-    // README's access-pass walk-through: refused, granted a pass, recovered, pass burnt, refused.
-    const passSteps = readmePassSteps(dir);
-    expect(passSteps.map((p) => p.code)).toEqual([0, 0, 0, 5, 0, 0, 0, 5]);
-    const quorumEnv = { QKMS_QUORUM: join(dir, 'quorum.json') };
-    for (const step of passSteps) {
-      const r = cli(step.command, { env: quorumEnv });
-      expect(r.code, `${step.command}\n${r.stderr}`).toBe(step.code);
-      if (step.stdoutTo !== undefined) writeFileSync(step.stdoutTo, r.stdout);
-      if (step.code === 5) expect(r.stderr).toMatch(/rejected \(ACCESS_DENIED\)/);
-    }
-    expect(readFileSync(join(scratch, 'fan-2.hex'), 'utf8')).toBe(
-      readFileSync(join(scratch, 'pass-cek.hex'), 'utf8'),
-    );
-
-    const revoked = cli(revokeStep ?? '', { address });
-    expect(revoked.code, revoked.stderr).toBe(0);
-    expect(revoked.stdout).toMatch(/^effective: [345] of 5 nodes hold it \(3 needed\)$/m);
-    const refused = cli(
-      (recoverStep ?? '').replace(join(scratch, 'recovered.hex'), join(scratch, 'again.hex')),
-    );
-    expect(refused.code).toBe(6);
-    expect(cli(auditStep ?? '').code).toBe(0);
-    // Nothing was written where the commands ran; everything went to the scratch folder.
-    expect(readdirSync(cwd)).toEqual([]);
-    expect(readdirSync(scratch).sort()).toEqual([
-      'cek.hex',
-      'fan-2.hex',
-      'fan.key',
-      'manifest.json',
-      'pass-cek.hex',
-      'pass-manifest.json',
-      'pass.json',
-      'recovered.hex',
-      'wallet.key',
-    ]);
-
-    // What a terminal does on Ctrl-C: the signal goes to npm, its shell and `quorum up` at once.
-    process.kill(-(started.child.pid ?? 0), 'SIGINT');
-    await started.exited;
-    // npm may end before `quorum up` has stopped its nodes; they stop within its grace.
-    await waitUntil('the nodes to stop', () => allFree(quorumUpPorts(base, 5)), STOP_TIMEOUT_MS);
-    // Stopped, not killed: each log ends with the node's clean-stop line.
-    const stoppedCleanly = (i: number): boolean =>
-      readFileSync(join(dir, 'nodes', String(i), 'node.log'), 'utf8').includes(
-        '"msg":"node stopped"',
+  it(
+    '`npm start` runs the default 5-node quorum, a key published and recovered through the CLI matches, the README access-pass walk-through holds, a revoked wallet is refused, the audit chain verifies, and a Ctrl-C to its process group stops it',
+    async () => {
+      const dir = join(root, 'n');
+      const base = await freeQuorumBasePort(5);
+      const started = await start(
+        'npm',
+        ['start', '--', '--dir', dir, '--base-port', String(base)],
+        {
+          group: true,
+        },
       );
-    await waitUntil(
-      'the nodes to log a clean stop',
-      () => Promise.resolve([1, 2, 3, 4, 5].every(stoppedCleanly)),
-      STOP_TIMEOUT_MS,
-    );
-  });
+      expect(started.readyLine).toMatch(/^qkms quorum ready: 3 of 5 nodes, /);
+      expect(parseSignedNodeSet(suite, readConfig(dir).nodeSet).nodes).toHaveLength(5);
+
+      // The printed next steps are README's, in its order. A newcomer runs them as printed
+      // (through the executable), from another folder: they write only into DIR/scratch.
+      const printed = started
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('  npx qkms '))
+        .map((l) => l.trim());
+      expect(printed).toEqual(readmeSteps(dir));
+      const cwd = mkdtempSync(join(root, 'cwd-'));
+      const scratch = join(dir, 'scratch');
+      const cli = (
+        command: string,
+        options: { address?: string; env?: Record<string, string> } = {},
+      ): { code: number | null; stdout: string; stderr: string } => {
+        const args = command
+          .replace(ADDRESS_PLACEHOLDER, options.address ?? '')
+          .split(' ')
+          .slice(2); // "npx qkms"
+        const r = spawnSync(process.execPath, [EXECUTABLE, ...args], {
+          cwd,
+          env: { ...shellEnv(), ...options.env },
+          encoding: 'utf8',
+        });
+        return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+      };
+      const [walletStep, publishStep, recoverStep, statusStep, revokeStep, auditStep] = printed;
+      const made = cli(walletStep ?? '');
+      expect(made.code).toBe(0);
+      const address = /0x[0-9a-fA-F]{40}/.exec(made.stdout)?.[0] ?? '';
+      const wallet = join(scratch, 'wallet.key');
+      expect(cli(`npx qkms wallet show ${wallet} --json`).stdout).toBe(
+        `${JSON.stringify({ ok: true, address, keyFile: wallet })}\n`,
+      );
+      const published = cli(publishStep ?? '');
+      expect(published.code, published.stderr).toBe(0);
+      const recovered = cli(recoverStep ?? '');
+      expect(recovered.code, recovered.stderr).toBe(0);
+      const cek = readFileSync(join(scratch, 'cek.hex'), 'utf8');
+      expect(cek).toMatch(/^[0-9a-f]{64}\n$/);
+      expect(readFileSync(join(scratch, 'recovered.hex'), 'utf8')).toBe(cek);
+      expect(statSync(join(scratch, 'recovered.hex')).mode & 0o777).toBe(0o600);
+      expect(published.stdout + recovered.stdout).not.toContain(cek.trim());
+      expect(cli(statusStep ?? '').code).toBe(0);
+      // Without --quorum: QKMS_QUORUM names the file.
+      expect(
+        cli('npx qkms node status', { env: { QKMS_QUORUM: join(dir, 'quorum.json') } }).code,
+      ).toBe(0);
+      // README's access-pass walk-through: refused, granted a pass, recovered, pass burnt, refused.
+      const passSteps = readmePassSteps(dir);
+      expect(passSteps.map((p) => p.code)).toEqual([0, 0, 0, 5, 0, 0, 0, 5]);
+      const quorumEnv = { QKMS_QUORUM: join(dir, 'quorum.json') };
+      for (const step of passSteps) {
+        const r = cli(step.command, { env: quorumEnv });
+        expect(r.code, `${step.command}\n${r.stderr}`).toBe(step.code);
+        if (step.stdoutTo !== undefined) writeFileSync(step.stdoutTo, r.stdout);
+        if (step.code === 5) expect(r.stderr).toMatch(/rejected \(ACCESS_DENIED\)/);
+      }
+      expect(readFileSync(join(scratch, 'fan-2.hex'), 'utf8')).toBe(
+        readFileSync(join(scratch, 'pass-cek.hex'), 'utf8'),
+      );
+
+      const revoked = cli(revokeStep ?? '', { address });
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toMatch(/^effective: [345] of 5 nodes hold it \(3 needed\)$/m);
+      const refused = cli(
+        (recoverStep ?? '').replace(join(scratch, 'recovered.hex'), join(scratch, 'again.hex')),
+      );
+      expect(refused.code).toBe(6);
+      expect(cli(auditStep ?? '').code).toBe(0);
+      // Nothing was written where the commands ran; everything went to the scratch folder.
+      expect(readdirSync(cwd)).toEqual([]);
+      expect(readdirSync(scratch).sort()).toEqual([
+        'cek.hex',
+        'fan-2.hex',
+        'fan.key',
+        'manifest.json',
+        'pass-cek.hex',
+        'pass-manifest.json',
+        'pass.json',
+        'recovered.hex',
+        'wallet.key',
+      ]);
+
+      // What a terminal does on Ctrl-C: the signal goes to npm, its shell and `quorum up` at once.
+      process.kill(-(started.child.pid ?? 0), 'SIGINT');
+      await started.exited;
+      // npm may end before `quorum up` has stopped its nodes; they stop within its grace.
+      await waitUntil('the nodes to stop', () => allFree(quorumUpPorts(base, 5)), STOP_TIMEOUT_MS);
+      // Stopped, not killed: each log ends with the node's clean-stop line.
+      const stoppedCleanly = (i: number): boolean =>
+        readFileSync(join(dir, 'nodes', String(i), 'node.log'), 'utf8').includes(
+          '"msg":"node stopped"',
+        );
+      await waitUntil(
+        'the nodes to log a clean stop',
+        () => Promise.resolve([1, 2, 3, 4, 5].every(stoppedCleanly)),
+        STOP_TIMEOUT_MS,
+      );
+    },
+    WALKTHROUGH_TIMEOUT_MS,
+  );
 });
