@@ -41,6 +41,7 @@ import { DelegationCache } from './service/delegation-cache.ts';
 import { handleInfo } from './service/info.ts';
 import { PublishService } from './service/publish.ts';
 import { RecoverService } from './service/recover.ts';
+import { ReshareService } from './service/reshare.ts';
 import { type ServiceDeps, type TestFaults } from './service/types.ts';
 import { NodeStore } from './store/index.ts';
 
@@ -283,6 +284,16 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     });
     const recover = new RecoverService(serviceDeps, delegations);
     const publish = new PublishService(serviceDeps, delegations);
+    const reshare = new ReshareService({
+      suite,
+      nodeSet,
+      identity,
+      kem: serviceDeps.self.kem,
+      store,
+      audit,
+      clock,
+      log: nodeLog,
+    });
     const sync = new RevocationSync(
       {
         libp2p: host.libp2p,
@@ -331,6 +342,8 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         ),
       ),
       revoke: admit((f) => revocations.handleRevoke(f)),
+      // An admin's coordinator: every request carries its ticket, checked before any work.
+      reshare: admit((f) => reshare.handle(f)),
       // Node-to-node: no rate limit (peers are the node set, admitted by PeerId), bounded by streams.
       revsync: (f, ctx) => revocations.handleRevsyncFrom(f, ctx.remotePeer),
     };

@@ -46,6 +46,9 @@ export const AUDIT_KINDS = [
   'recover-refused',
   'share-published',
   'revocation-accepted',
+  'reshare-dealt',
+  'reshare-committed',
+  'reshare-held',
 ] as const;
 
 /** Where a revocation record came from: an admin or anyone (/qkms/revoke), a peer's push, anti-entropy. */

@@ -62,4 +62,9 @@ export const MAX_FRAME_BYTES = {
   revoke: 64 * 1024,
   /** Node-to-node anti-entropy: a digest level (9 KiB), an id list, or a batch of records. */
   revsync: 1024 * 1024,
+  /**
+   * A handover batch (decision 0016): up to 128 contents, each with its
+   * manifest (<= 64 KiB) and a sealed sub-share per new node.
+   */
+  reshare: 16 * 1024 * 1024,
 } as const;

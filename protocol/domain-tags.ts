@@ -44,8 +44,18 @@ export const DomainTag = {
   AUDIT_HEAD: 'qkms/v1/audit-head',
   /** Node signature over a sharing record's body (decision 0016): tag || canonical CBOR of the body. */
   SHARING_RECORD: 'qkms/v2/sharing-record',
+  /** recordHash = SHA-256(tag || canonical CBOR of a sharing record): what a dealer vouches for. */
+  SHARING_RECORD_HASH: 'qkms/v2/sharing-record-hash',
   /** HKDF `info` of the pad that wraps a CEK under its shared key scalar (decision 0016). */
   CEK_WRAP: 'qkms/v2/cek-wrap',
+  /** One admin's signature authorising a handover between two node sets: tag || canonical CBOR of the ticket body. */
+  RESHARE_TICKET: 'qkms/v2/reshare-ticket',
+  /** An old node's signature over the public part of its dealing: tag || canonical CBOR of it. */
+  RESHARE_DEALING: 'qkms/v2/reshare-dealing',
+  /** HPKE `info` for the sub-shares an old node seals to one new node. */
+  RESHARE_SEAL_INFO: 'qkms/v2/reshare-seal',
+  /** HPKE `aad` prefix for a reshare seal: tag || canonical CBOR of its binding. */
+  RESHARE_SEAL_AAD: 'qkms/v2/reshare-seal-aad',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

@@ -240,3 +240,34 @@ export {
   type PublishReceipt,
   type ReceiptBody,
 } from './messages/receipt.ts';
+export {
+  MAX_RESHARE_BATCH,
+  MAX_RESHARE_LIST,
+  type ReshareCommitResult,
+  type ReshareEnvelope,
+  type ReshareRecordStatus,
+} from './messages/reshare.ts';
+export {
+  commitBatch,
+  dealBatch,
+  parseSource,
+  recordHash,
+  type BlameReason,
+  type CommitOutcome,
+  type DealInput,
+  type DealerChoice,
+  type DealtBatch,
+  type Dealing,
+  type DealtItem,
+  type ForwardedDealing,
+  type Handover,
+  type ParsedSource,
+  type SharingSource,
+} from './reshare/dealing.ts';
+export {
+  MAX_TICKET_LIFETIME_MS,
+  signTicket,
+  verifyTicket,
+  type ReshareTicket,
+  type ReshareTicketBody,
+} from './reshare/ticket.ts';

@@ -12,7 +12,15 @@
 import { MAX_FRAME_BYTES } from './constants.ts';
 
 /** Every method a node serves, by name. */
-export const METHOD_NAMES = ['recover', 'publish', 'info', 'revoke', 'revsync', 'channel'] as const;
+export const METHOD_NAMES = [
+  'recover',
+  'publish',
+  'info',
+  'revoke',
+  'revsync',
+  'reshare',
+  'channel',
+] as const;
 export type Method = (typeof METHOD_NAMES)[number];
 
 /**
@@ -121,6 +129,25 @@ export const METHODS = {
     },
     answerDeadlineMs: ANSWER_DEADLINE_MS,
     streams: PER_STREAM,
+  },
+  /**
+   * A handover between node sets (§7d): an admin's coordinator, authorised by
+   * its ticket. Few streams: a batch is large and a coordinator sends one at a time.
+   */
+  reshare: {
+    protocol: '/qkms/reshare/1',
+    audience: 'anyone',
+    maxRequestBytes: MAX_FRAME_BYTES.reshare,
+    maxReplyBytes: MAX_FRAME_BYTES.reshare,
+    exchanges: {
+      'reshare-list': ['reshare-list-ok', 'reject'],
+      'reshare-deal': ['reshare-dealt', 'reject'],
+      'reshare-commit': ['reshare-committed', 'reject'],
+      'reshare-record': ['reshare-record-ok', 'reject'],
+      'reshare-status': ['reshare-status-ok', 'reject'],
+    },
+    answerDeadlineMs: 60_000,
+    streams: { inbound: 2, outbound: 2 },
   },
   /**
    * Many requests of the carried methods on one long-lived stream per

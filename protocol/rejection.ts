@@ -89,6 +89,11 @@ export const REJECTIONS = {
     meaning:
       'the revocation record is malformed, names another node set, or lacks enough valid admin signatures',
   },
+  RESHARE_DENIED: {
+    action: 'give-up',
+    meaning:
+      'the reshare ticket, or the node sets it names, do not authorise this handover for this node',
+  },
   BUSY: { action: 'back-off', meaning: 'the node is at capacity; nothing was done' },
   RATE_LIMITED: { action: 'back-off', meaning: 'this peer or wallet exceeded its rate' },
   TIMEOUT: {

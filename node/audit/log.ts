@@ -199,6 +199,10 @@ export class AuditLog implements CustodyAudit {
           ...(p.content === undefined ? {} : { content: fp(p.content) }),
         };
       }
+      case 'reshare-dealt':
+      case 'reshare-committed':
+      case 'reshare-held':
+        return { kind, content: fp(event.content), detail: `to ${fp(event.nodeSetId)}` };
       case 'revocation-accepted':
         return {
           kind,

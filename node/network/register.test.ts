@@ -26,6 +26,7 @@ const HANDLERS: MethodHandlers = {
   info: echo,
   revoke: echo,
   revsync: echo,
+  reshare: echo,
 };
 
 /** A host that records what is registered on it, and admits no peer as a node-set member. */

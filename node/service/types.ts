@@ -72,6 +72,13 @@ export type CustodyEvent =
       readonly status: 'stored' | 'unchanged';
     }
   | {
+      /** A handover step for one content (decision 0016): sub-shares dealt, a new share stored, its record complete. */
+      readonly kind: 'reshare-dealt' | 'reshare-committed' | 'reshare-held';
+      readonly content: Uint8Array;
+      /** The successor set the content is moving to. */
+      readonly nodeSetId: Uint8Array;
+    }
+  | {
       readonly kind: 'revocation-accepted';
       readonly id: Uint8Array;
       readonly revocationKind: string;

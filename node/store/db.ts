@@ -8,10 +8,11 @@
 // and records.ts (plaintexts).
 import { StoreCore, type NodeStoreOptions } from './core.ts';
 import type { IntegrityFinding } from './integrity-check.ts';
-import type { AuditHeadRecord, NonceEntry, StoredContent } from './records.ts';
+import type { AuditHeadRecord, NonceEntry, PendingContent, StoredContent } from './records.ts';
 import { AuditRepository, type AuditEntry, type CorruptAuditEntry } from './repositories/audit.ts';
 import { ContentRepository } from './repositories/content.ts';
 import { NonceRepository } from './repositories/nonces.ts';
+import { PendingRepository } from './repositories/pending.ts';
 import { RevocationRepository } from './repositories/revocations.ts';
 import type { WriteFence } from './write-queue.ts';
 
@@ -25,6 +26,7 @@ export class NodeStore {
   readonly #nonces: NonceRepository;
   readonly #audit: AuditRepository;
   readonly #revocations: RevocationRepository;
+  readonly #pending: PendingRepository;
 
   private constructor(core: StoreCore) {
     this.#core = core;
@@ -34,6 +36,7 @@ export class NodeStore {
     this.#nonces = new NonceRepository(core);
     this.#audit = new AuditRepository(core);
     this.#revocations = new RevocationRepository(core);
+    this.#pending = new PendingRepository(core);
   }
 
   /**
@@ -98,6 +101,22 @@ export class NodeStore {
   /** How many content records the store holds (a gauge; keys only, not authenticated). */
   countContent(): Promise<number> {
     return this.#content.count();
+  }
+
+  /** Up to `limit` content ids after `after`, ascending (keys only, not authenticated). */
+  listContentIds(after: Uint8Array, limit: number): Promise<Uint8Array[]> {
+    return this.#content.listIds(after, limit);
+  }
+
+  // ---- pending shares for a successor set (repositories/pending.ts) ----
+
+  getPending(nodeSetId: Uint8Array, contentId: Uint8Array): Promise<PendingContent | undefined> {
+    return this.#pending.get(nodeSetId, contentId);
+  }
+
+  /** Durable (synced) before it resolves. */
+  putPending(record: PendingContent): Promise<void> {
+    return this.#pending.put(record);
   }
 
   // ---- nonces (repositories/nonces.ts; node/replay-guard.ts NonceStore) ----
@@ -185,4 +204,4 @@ export class NodeStore {
 export type { NodeStoreOptions } from './core.ts';
 export type { IntegrityFinding } from './integrity-check.ts';
 export type { WriteFence } from './write-queue.ts';
-export type { NonceEntry, RunState, StoredContent } from './records.ts';
+export type { NonceEntry, PendingContent, RunState, StoredContent } from './records.ts';

@@ -5,6 +5,7 @@ export { STORAGE_KEY_BYTES } from './record-cipher.ts';
 export {
   MAX_STORED_MANIFEST_BYTES,
   type NonceEntry,
+  type PendingContent,
   type RunState,
   type StoredContent,
 } from './records.ts';

@@ -27,7 +27,7 @@ function within(key: Uint8Array, range: { gte: Uint8Array; lt: Uint8Array }): bo
 
 describe('the key prefix table', () => {
   it('holds every kind the design names, the reserved ones included', () => {
-    expect(KINDS.sort()).toEqual(['audit', 'content', 'meta', 'nonce', 'revocation']);
+    expect(KINDS.sort()).toEqual(['audit', 'content', 'meta', 'nonce', 'pending', 'revocation']);
   });
 
   it('reuses no prefix', () => {

@@ -61,6 +61,15 @@ export const KeyPrefix = {
    * effect; never deleted.
    */
   audit: 0x61, // 'a'
+  /**
+   * A share this node holds for a successor node set, dealt to it in a
+   * handover (decision 0016) and not yet in force. Key: 'p' || successor's
+   * nodeSetId (32) || contentId (32). Value: a content record (as 'c', with
+   * its sharing record) plus { nodeSet, held }: held once the complete
+   * sharing record (t' node signatures) is stored. Durability: synced put,
+   * before the node's attestation or acknowledgement leaves.
+   */
+  pending: 0x70, // 'p'
 } as const;
 export type RecordKind = keyof typeof KeyPrefix;
 
@@ -98,6 +107,14 @@ export function contentKey(contentId: Uint8Array): Uint8Array {
   const key = new Uint8Array(1 + STORE_LENGTHS.contentId);
   key[0] = KeyPrefix.content;
   key.set(contentId, 1);
+  return key;
+}
+
+export function pendingKey(nodeSetId: Uint8Array, contentId: Uint8Array): Uint8Array {
+  const key = new Uint8Array(1 + ID_BYTES + STORE_LENGTHS.contentId);
+  key[0] = KeyPrefix.pending;
+  key.set(nodeSetId, 1);
+  key.set(contentId, 1 + ID_BYTES);
   return key;
 }
 

@@ -23,6 +23,21 @@ export interface StoredContent {
   readonly share: Uint8Array;
   /** When this node stored it, ms since the epoch. */
   readonly storedAt: number;
+  /**
+   * Canonical CBOR of the sharing record the share lies on, for a share dealt
+   * in a handover (decision 0016); absent for a share the publisher dealt,
+   * which lies on the manifest's commitments.
+   */
+  readonly sharing?: Uint8Array;
+}
+
+/** A share held for a successor node set, not yet in force (keys.ts 'pending'). */
+export interface PendingContent {
+  /** The share and its sharing record: until `held`, the body with this node's attestation only. */
+  readonly content: StoredContent & { readonly sharing: Uint8Array };
+  readonly nodeSetId: Uint8Array;
+  /** The complete record (t' attestations) is stored. */
+  readonly held: boolean;
 }
 
 /** A used (session key, nonce) pair and when its record may be forgotten (ms). */
@@ -78,6 +93,12 @@ export function checkContent(record: StoredContent): StoredContent {
   checkBytes(record.owner, 'owner', STORE_LENGTHS.owner);
   checkBytes(record.share, 'share', STORE_LENGTHS.share);
   checkTime(record.storedAt, 'storedAt');
+  if (record.sharing !== undefined) {
+    if (!(record.sharing instanceof Uint8Array))
+      throw invalid(`sharing: expected Uint8Array, got ${typeof record.sharing}`);
+    if (record.sharing.length === 0 || record.sharing.length > MAX_STORED_MANIFEST_BYTES)
+      throw invalid(`sharing: expected 1..${MAX_STORED_MANIFEST_BYTES} bytes`, true);
+  }
   return record;
 }
 
@@ -89,15 +110,30 @@ export function checkNonceEntry(entry: NonceEntry): NonceEntry {
 }
 
 /** Plaintext of a content record. Secret (holds the share): the caller wipes it once sealed. */
-export function encodeContent(record: StoredContent): Uint8Array {
+function contentFields(record: StoredContent): Record<string, Uint8Array | number> {
   checkContent(record);
-  return encodeCanonical({
+  return {
     contentId: record.contentId,
     manifest: record.manifest,
     manifestHash: record.manifestHash,
     owner: record.owner,
     share: record.share,
     storedAt: record.storedAt,
+    ...(record.sharing === undefined ? {} : { sharing: record.sharing }),
+  };
+}
+
+export function encodeContent(record: StoredContent): Uint8Array {
+  return encodeCanonical(contentFields(record));
+}
+
+/** Plaintext of a pending record: secret like a content record's. */
+export function encodePending(record: PendingContent): Uint8Array {
+  checkBytes(record.nodeSetId, 'nodeSetId', STORE_LENGTHS.contentId);
+  return encodeCanonical({
+    ...contentFields(record.content),
+    nodeSet: record.nodeSetId,
+    held: record.held,
   });
 }
 
@@ -124,11 +160,12 @@ function corrupt(kind: RecordKind, cause?: unknown): QkmsError {
   );
 }
 
-/** The decoded map with exactly `fields`, or STORE_CORRUPT. */
+/** The decoded map with exactly `fields` (and any of `optional`), or STORE_CORRUPT. */
 function readMap(
   kind: RecordKind,
   plaintext: Uint8Array,
   fields: readonly string[],
+  optional: readonly string[] = [],
 ): Readonly<Record<string, unknown>> {
   let value: unknown;
   try {
@@ -140,7 +177,10 @@ function readMap(
   if (value instanceof Uint8Array) throw corrupt(kind);
   const map = value as Record<string, unknown>;
   const keys = Object.keys(map);
-  if (keys.length !== fields.length || !fields.every((f) => Object.hasOwn(map, f)))
+  if (
+    !fields.every((f) => Object.hasOwn(map, f)) ||
+    !keys.every((k) => fields.includes(k) || optional.includes(k))
+  )
     throw corrupt(kind);
   return map;
 }
@@ -168,7 +208,22 @@ function storedShare(value: unknown): Uint8Array {
 const CONTENT_FIELDS = ['contentId', 'manifest', 'manifestHash', 'owner', 'share', 'storedAt'];
 
 export function decodeContent(plaintext: Uint8Array): StoredContent {
-  const m = readMap('content', plaintext, CONTENT_FIELDS);
+  return contentFromMap('content', readMap('content', plaintext, CONTENT_FIELDS, ['sharing']));
+}
+
+export function decodePending(plaintext: Uint8Array): PendingContent {
+  const m = readMap('pending', plaintext, [...CONTENT_FIELDS, 'sharing', 'nodeSet', 'held']);
+  const content = contentFromMap('pending', m);
+  const held = m['held'];
+  if (typeof held !== 'boolean' || content.sharing === undefined) throw corrupt('pending');
+  return {
+    content: { ...content, sharing: content.sharing },
+    nodeSetId: ownBytes('pending', m['nodeSet'], STORE_LENGTHS.contentId),
+    held,
+  };
+}
+
+function contentFromMap(kind: RecordKind, m: Readonly<Record<string, unknown>>): StoredContent {
   return {
     contentId: ownBytes('content', m['contentId'], STORE_LENGTHS.contentId),
     manifest: ownBytes('content', m['manifest'], 1, MAX_STORED_MANIFEST_BYTES),
@@ -176,6 +231,9 @@ export function decodeContent(plaintext: Uint8Array): StoredContent {
     owner: ownBytes('content', m['owner'], STORE_LENGTHS.owner),
     share: storedShare(m['share']),
     storedAt: readTime('content', m['storedAt']),
+    ...(m['sharing'] === undefined
+      ? {}
+      : { sharing: ownBytes(kind, m['sharing'], 1, MAX_STORED_MANIFEST_BYTES) }),
   };
 }
 

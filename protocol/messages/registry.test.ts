@@ -74,6 +74,40 @@ function idBytes(fill: number): Uint8Array {
 }
 const revocationBytes = new Uint8Array(3_500).fill(0x5a);
 
+const envelope = {
+  ticket: {
+    body: { from: idBytes(11), to: idBytes(12), notAfter: FIXTURE_TIME + 3_600_000 },
+    admin: 0,
+    signature: new Uint8Array(64 + 3309).fill(0x33),
+  },
+  from: new TextEncoder().encode(quorum.nodeSetFile),
+  to: new TextEncoder().encode(quorum.nodeSetFile.replace('7101', '7201')),
+};
+const dealing = {
+  dealer: 2,
+  items: [
+    {
+      contentId: idBytes(13),
+      status: 'ok' as const,
+      manifestHash: idBytes(14),
+      commitments: [idBytes(15), idBytes(16)],
+    },
+    {
+      contentId: idBytes(17),
+      status: 'ok' as const,
+      manifestHash: idBytes(18),
+      recordHash: idBytes(19),
+      commitments: [idBytes(20), idBytes(21)],
+    },
+    { contentId: idBytes(22), status: 'absent' as const },
+    { contentId: idBytes(23), status: 'failed' as const },
+  ],
+  sealDigests: [idBytes(24), idBytes(25), idBytes(26)],
+  signature: new Uint8Array(64).fill(0x27),
+};
+const batchSeal = { enc: new Uint8Array(1120).fill(3), ciphertext: new Uint8Array(144).fill(4) };
+const source = { contentId: idBytes(13), manifest: new Uint8Array(300).fill(5) };
+
 const samples: Message[] = [
   { type: 'recover', request, delegation: player.delegation },
   { type: 'share', sealed },
@@ -126,6 +160,44 @@ const samples: Message[] = [
   { type: 'audit-head', head: auditHead },
   { type: 'audit-head-ok', head: auditHead },
   { type: 'audit-head-ok', head: auditHead, witnessed: witnessedHead },
+  { type: 'reshare-list', ...envelope, after: new Uint8Array(0) },
+  { type: 'reshare-list', ...envelope, after: idBytes(28) },
+  { type: 'reshare-list-ok', contents: [idBytes(29), idBytes(30)], more: true },
+  { type: 'reshare-deal', ...envelope, contents: [idBytes(13), idBytes(17)] },
+  {
+    type: 'reshare-dealt',
+    dealing,
+    sealed: [batchSeal, batchSeal, batchSeal],
+    sources: [source, { ...source, contentId: idBytes(17), record: new Uint8Array(90).fill(6) }],
+  },
+  {
+    type: 'reshare-commit',
+    ...envelope,
+    dealings: [{ ...dealing, sealed: batchSeal }],
+    sources: [source],
+    choose: [{ contentId: idBytes(13), dealers: [1, 2] }],
+  },
+  {
+    type: 'reshare-committed',
+    node: 3,
+    results: [
+      { contentId: idBytes(13), status: 'ok', signature: new Uint8Array(64).fill(7) },
+      { contentId: idBytes(17), status: 'blame', blamed: [{ dealer: 2, reason: 'bad-sub-share' }] },
+      { contentId: idBytes(22), status: 'failed' },
+    ],
+  },
+  { type: 'reshare-record', ...envelope, records: [new Uint8Array(200).fill(8)] },
+  {
+    type: 'reshare-record-ok',
+    results: [
+      { contentId: idBytes(13), status: 'held' },
+      { contentId: idBytes(17), status: 'missing' },
+      { contentId: idBytes(22), status: 'mismatch' },
+    ],
+  },
+  { type: 'reshare-status', ...envelope, contents: [idBytes(13)] },
+  { type: 'reshare-status-ok', held: [true, false] },
+  { type: 'reject', code: 'RESHARE_DENIED' },
 ];
 const ALL: readonly MessageType[] = MESSAGE_TYPES;
 

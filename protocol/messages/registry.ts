@@ -12,6 +12,12 @@
 //                      'revsync-fetch'  -> 'revsync-records'
 //                      'revsync-push'   -> 'revsync-push-ok'   (each, or 'reject')
 //                      'audit-head'     -> 'audit-head-ok'     audit-head.ts (decision 0010)
+//   on /qkms/reshare:  an admin's coordinator, with its ticket:              reshare.ts
+//                      'reshare-list' -> 'reshare-list-ok'
+//                      'reshare-deal' -> 'reshare-dealt'
+//                      'reshare-commit' -> 'reshare-committed'
+//                      'reshare-record' -> 'reshare-record-ok'
+//                      'reshare-status' -> 'reshare-status-ok'   (each, or 'reject')
 //   'reject' answers on every protocol                                       reject.ts
 //
 // This file is the registry: CODECS lists each message type's codec once, and
@@ -36,6 +42,18 @@ import { infoCodec, infoOkCodec } from './info.ts';
 import { publishCodec, receiptCodec } from './publish.ts';
 import { recoverCodec, shareCodec } from './recover.ts';
 import { rejectCodec } from './reject.ts';
+import {
+  reshareCommitCodec,
+  reshareCommittedCodec,
+  reshareDealCodec,
+  reshareDealtCodec,
+  reshareListCodec,
+  reshareListOkCodec,
+  reshareRecordCodec,
+  reshareRecordOkCodec,
+  reshareStatusCodec,
+  reshareStatusOkCodec,
+} from './reshare.ts';
 import { revocationsCodec, revocationsOkCodec, revokeCodec, revokeOkCodec } from './revoke.ts';
 import {
   revsyncDigestCodec,
@@ -68,6 +86,16 @@ const CODECS = [
   revsyncPushOkCodec,
   auditHeadCodec,
   auditHeadOkCodec,
+  reshareListCodec,
+  reshareListOkCodec,
+  reshareDealCodec,
+  reshareDealtCodec,
+  reshareCommitCodec,
+  reshareCommittedCodec,
+  reshareRecordCodec,
+  reshareRecordOkCodec,
+  reshareStatusCodec,
+  reshareStatusOkCodec,
   rejectCodec,
 ] as const;
 

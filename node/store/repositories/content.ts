@@ -80,6 +80,23 @@ export class ContentRepository {
     });
   }
 
+  /** Up to `limit` content ids after `after` (empty: from the first), ascending; keys only. */
+  listIds(after: Uint8Array, limit: number): Promise<Uint8Array[]> {
+    const range = kindRange('content');
+    const gt = after.length === 0 ? undefined : contentKey(checkContentId(after));
+    return this.#core.run(async () => {
+      const it = this.#core.db.keys(
+        gt === undefined ? { ...range, limit } : { gt, lt: range.lt, limit },
+      );
+      try {
+        const keys = await it.nextv(limit);
+        return keys.map((k) => k.slice(1));
+      } finally {
+        await it.close();
+      }
+    });
+  }
+
   /** How many content records the store holds (a gauge; keys only, not authenticated). */
   count(): Promise<number> {
     return this.#core.run(async () => {
