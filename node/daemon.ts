@@ -293,6 +293,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       audit,
       clock,
       log: nodeLog,
+      faults,
     });
     const sync = new RevocationSync(
       {

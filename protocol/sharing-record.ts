@@ -144,6 +144,20 @@ export function attestSharing(
   return { node, signature: nodeKey.sign(signingBytes(body)) };
 }
 
+/** Whether `attestation` is a valid signature over `body` by the node it names in `nodeSet`. */
+export function attestationVerifies(
+  suite: CryptoSuite,
+  nodeSet: SharingRecordNodeSet,
+  body: SharingRecordBody,
+  attestation: SharingAttestation,
+): boolean {
+  const node = nodeSet.node(attestation.node);
+  return (
+    node !== undefined &&
+    suite.ed25519.verify(attestation.signature, signingBytes(body), node.nodePublicKey)
+  );
+}
+
 /** The record with `attestations` merged in node order (a node's later attestation replaces its earlier one). */
 export function withAttestations(
   body: SharingRecordBody,

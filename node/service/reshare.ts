@@ -69,6 +69,8 @@ export interface ReshareDeps {
   readonly audit: CustodyAudit;
   readonly clock: () => number;
   readonly log: Logger;
+  /** Test faults (QKMS_ENABLE_TEST_FAULTS=1): `wrongShare` makes this node a dealer of bad sub-shares. */
+  readonly faults?: { readonly wrongShare?: boolean };
 }
 
 type ReshareRequest = MessageOf<
@@ -227,7 +229,13 @@ export class ReshareService {
           });
         }
       }
-      const batch = await dealBatch(d.suite, h, { index: dealer, identity: d.identity }, inputs);
+      const batch = await dealBatch(
+        d.suite,
+        h,
+        { index: dealer, identity: d.identity },
+        inputs,
+        { corruptSubShares: d.faults?.wrongShare === true },
+      );
       // Custody first: sub-shares leave this node only once the log says so.
       await this.#audit(
         batch.dealing.items.filter((i) => i.status === 'ok').map((i) => i.contentId),

@@ -218,6 +218,8 @@ export async function dealBatch(
   handover: Handover,
   dealer: { readonly index: number; readonly identity: SigningKey },
   inputs: readonly DealInput[],
+  /** Test fault (a byzantine dealer): seal sub-shares off the committed polynomial, signed as if honest. */
+  faults: { readonly corruptSubShares?: boolean } = {},
 ): Promise<DealtBatch> {
   const newXs = handover.to.nodes.map((n) => n.index);
   const t = handover.to.threshold;
@@ -243,7 +245,9 @@ export async function dealBatch(
       try {
         const dealt = redeal(share, parsed.commitments, t, newXs);
         dealt.subShares.forEach((sub, j) => {
-          perNode[j]?.push(shareToBytes(sub));
+          const bytes = shareToBytes(sub);
+          if (faults.corruptSubShares === true) bytes[0] = (bytes[0] ?? 0) ^ 0x01;
+          perNode[j]?.push(bytes);
           wipe(sub.s, sub.r);
         });
         items.push({
@@ -284,6 +288,37 @@ export async function dealBatch(
   } finally {
     for (const list of perNode) wipe(...list);
   }
+}
+
+/**
+ * The sharing-record body a new node signs when it combines `contentId` from
+ * `dealers`' dealings: what a coordinator computes from public data alone, to
+ * check the nodes' attestations and assemble the record. Throws (ShamirError)
+ * if a chosen dealing lacks the content or its D_0 does not fit.
+ */
+export function redistributedBody(
+  handover: Handover,
+  contentId: Uint8Array,
+  parsed: ParsedSource,
+  dealings: ReadonlyMap<number, Dealing>,
+  dealers: readonly number[],
+): SharingRecordBody {
+  const chosen = dealers.map((dealer) => {
+    const item = dealings
+      .get(dealer)
+      ?.items.find((i) => i.status === 'ok' && toHex(i.contentId) === toHex(contentId));
+    if (item?.commitments === undefined)
+      throw sourceError(`old node ${dealer} dealt no commitments for the content`);
+    return { dealer, commitments: item.commitments };
+  });
+  return {
+    contentId,
+    nodeSetId: handover.to.id,
+    threshold: handover.to.threshold,
+    commitments: redistributedCommitments(parsed.commitments, chosen, handover.to.threshold),
+    dealers: [...dealers],
+    previousNodeSetId: handover.from.id,
+  };
 }
 
 /** A dealing as the coordinator forwards it to one new node: with that node's seal only. */
