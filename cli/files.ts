@@ -159,13 +159,23 @@ export function readJson(io: CliIo, path: string, what: string): unknown {
 
 /** The node set from a quorum file ({"qkmsQuorum": 1, "nodeSet": <signed node set>, …}) or a bare signed node-set file. */
 export function loadNodeSet(io: CliIo, suite: CryptoSuite, path: string): NodeSet {
+  return loadSignedNodeSet(io, suite, path).set;
+}
+
+/** loadNodeSet, with the signed node-set file's JSON text (what a handover request carries). */
+export function loadSignedNodeSet(
+  io: CliIo,
+  suite: CryptoSuite,
+  path: string,
+): { set: NodeSet; text: string } {
   const json = readJson(io, path, 'quorum file');
   const signed =
     typeof json === 'object' && json !== null && 'qkmsQuorum' in json
       ? (json as { nodeSet?: unknown }).nodeSet
       : json;
+  const text = JSON.stringify(signed);
   try {
-    return parseSignedNodeSetJson(suite, JSON.stringify(signed));
+    return { set: parseSignedNodeSetJson(suite, text), text };
   } catch (e) {
     throw configError(
       `quorum file ${path}: ${e instanceof Error ? e.message : 'invalid node set'}`,

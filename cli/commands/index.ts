@@ -12,6 +12,7 @@ import {
   adminNodeSetSign,
 } from './admin-nodeset.ts';
 import { ADMIN_NODESET_NEW_FLAGS, adminNodeSetNew } from './admin-nodeset-new.ts';
+import { RESHARE_FLAGS, adminReshare } from './admin-reshare.ts';
 import { REVOCATIONS_FLAGS, REVOKE_FLAGS, adminRevocations, adminRevoke } from './admin-revoke.ts';
 import { AUDIT_TAIL_FLAGS, AUDIT_VERIFY_FLAGS, auditTail, auditVerify } from './audit.ts';
 import { PUBLISH_FLAGS, RECOVER_FLAGS, contentPublish, contentRecover } from './content.ts';
@@ -70,6 +71,11 @@ export const COMMANDS: CommandGroups = {
       summary: 'verify a signed node set and print it',
       flags: ADMIN_NODESET_SHOW_FLAGS,
       run: adminNodeSetShow,
+    },
+    reshare: {
+      summary: "move every content's shares to the quorum's successor node set",
+      flags: RESHARE_FLAGS,
+      run: adminReshare,
     },
     revoke: {
       summary: 'revoke a wallet, session, delegation or content across the quorum',
