@@ -89,6 +89,20 @@ export function encodeScalar(k: bigint): Uint8Array {
 }
 
 /**
+ * Points decoded lately, by their encoding: decoding costs a square root (~40 µs), and the same
+ * commitments are decoded again and again (each sub-share check, each new commitment vector of a
+ * redistribution). Commitments are public; points are immutable. Cleared whole when full.
+ */
+const DECODED_POINTS = 4096;
+const decoded = new Map<string, Point>();
+
+function hexOf(bytes: Uint8Array): string {
+  let hex = '';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
  * A valid ristretto255 point, or ShamirError INVALID_POINT. A commitment (`commitment` true) is
  * also refused when it is the identity: no honest dealer produces one but with negligible odds.
  */
@@ -99,11 +113,16 @@ export function decodePoint(value: unknown, name: string, commitment: boolean): 
       `${name}: expected a Uint8Array of ${PEDERSEN_POINT_BYTES} bytes, got ${describe(value)}`,
     );
   }
-  let point: Point;
-  try {
-    point = RistrettoPoint.fromBytes(value);
-  } catch {
-    throw new ShamirError('INVALID_POINT', `${name}: expected a ristretto255 encoding`);
+  const key = hexOf(value);
+  let point = decoded.get(key);
+  if (point === undefined) {
+    try {
+      point = RistrettoPoint.fromBytes(value);
+    } catch {
+      throw new ShamirError('INVALID_POINT', `${name}: expected a ristretto255 encoding`);
+    }
+    if (decoded.size >= DECODED_POINTS) decoded.clear();
+    decoded.set(key, point);
   }
   if (commitment && point.is0()) {
     throw new ShamirError('INVALID_POINT', `${name}: expected a commitment, got the identity`);

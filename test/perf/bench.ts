@@ -18,6 +18,7 @@ import { recoverBenches } from './recover.bench.ts';
 import { revocationBenches } from './revocation.bench.ts';
 import { shamirBenches } from './shamir.bench.ts';
 import { pedersenBenches } from './pedersen.bench.ts';
+import { reshareBenches } from './reshare.bench.ts';
 import { signatureBenches } from './signature.bench.ts';
 import { xwingBenches } from './xwing.bench.ts';
 
@@ -27,6 +28,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...signatureBenches,
   ...shamirBenches,
   ...pedersenBenches,
+  ...reshareBenches,
   ...hashBenches,
   ...revocationBenches,
   ...recoverBenches,

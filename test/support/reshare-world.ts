@@ -72,17 +72,25 @@ export class ReshareWorld {
       contentFixture(suite, old.nodeSet, publisher, { kind: 'open' }, i + 1),
     );
     const world = new ReshareWorld(suite, old, contents);
+    const encoded = contents.map((c) => ({
+      manifest: encodeCanonical(manifestToCbor(c.manifest)),
+      hash: manifestHash(suite, c.manifest),
+    }));
     for (const node of old.nodes) {
       const member = await world.#member(node, old.nodeSet);
-      for (const c of contents)
-        await member.store.putContent({
-          contentId: c.contentId,
-          manifest: encodeCanonical(manifestToCbor(c.manifest)),
-          manifestHash: manifestHash(suite, c.manifest),
-          owner: c.manifest.body.publisher,
-          share: c.shares[node.index - 1]!.slice(),
-          storedAt: WORLD_TIME,
-        });
+      // Concurrent puts: the store's write queue syncs them in groups.
+      await Promise.all(
+        contents.map((c, i) =>
+          member.store.putContent({
+            contentId: c.contentId,
+            manifest: encoded[i]!.manifest,
+            manifestHash: encoded[i]!.hash,
+            owner: c.manifest.body.publisher,
+            share: c.shares[node.index - 1]!.slice(),
+            storedAt: WORLD_TIME,
+          }),
+        ),
+      );
     }
     return world;
   }
