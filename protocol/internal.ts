@@ -181,6 +181,7 @@ export {
   SHARING_RECORD_VERSION,
   attestSharing,
   attestationVerifies,
+  sharingBodyHash,
   sharingRecordFromCbor,
   sharingRecordToCbor,
   verifySharingRecord,

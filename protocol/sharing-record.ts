@@ -13,7 +13,7 @@ import { concatBytes } from './bytes.ts';
 import { encodeCanonical, type CborValue } from './codec/cbor.ts';
 import { readArray, readBytes, readLiteral, readMap, readUint } from './codec/read.ts';
 import { ID_BYTES, MAX_NODES } from './constants.ts';
-import { DomainTag, tagBytes } from './domain-tags.ts';
+import { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 import { ErrorCode, QkmsError } from './errors.ts';
 import { ED25519_LENGTHS, type CryptoSuite, type SigningKey } from './suite/types.ts';
 
@@ -142,6 +142,14 @@ export function attestSharing(
   body: SharingRecordBody,
 ): SharingAttestation {
   return { node, signature: nodeKey.sign(signingBytes(body)) };
+}
+
+/**
+ * bodyHash = SHA-256(SHARING_RECORD_HASH tag || canonical CBOR of the body): names a sharing
+ * whatever attestations travel with it (reshare-status compares holders by it).
+ */
+export function sharingBodyHash(suite: CryptoSuite, body: SharingRecordBody): Uint8Array {
+  return taggedHash(suite.sha256, DomainTag.SHARING_RECORD_HASH, encodeCanonical(bodyToCbor(body)));
 }
 
 /** Whether `attestation` is a valid signature over `body` by the node it names in `nodeSet`. */

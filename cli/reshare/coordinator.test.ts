@@ -134,6 +134,23 @@ describe('admin reshare: the coordinator against in-process nodes with real stor
     await expectRecoverable(w, s);
   });
 
+  it('a new node that missed a re-commit holds another sharing: the content is not taken as done until all agree', async () => {
+    const w = await world(2);
+    const s = await w.successor([...w.old.nodes, freshNodeKeys(suite, 6)], 4);
+    const key = (i: number): string =>
+      Buffer.from(s.newNodes[i - 1]!.identity.publicKey).toString('hex');
+    w.down.add(key(6));
+    expect(await runHandover(options(w, s))).toMatchObject({ held: 0, partial: 2 });
+    w.down.delete(key(6));
+    // Nodes 1-4 and 6 move to a fresh sharing; node 5, down, keeps the first one.
+    w.down.add(key(5));
+    expect(await runHandover(options(w, s))).toMatchObject({ held: 0, partial: 2 });
+    w.down.delete(key(5));
+    const last = await runHandover(options(w, s));
+    expect(last).toMatchObject({ held: 2, alreadyHeld: 0, partial: 0 });
+    await expectRecoverable(w, s);
+  });
+
   it('nodes refuse an expired ticket, or one another admin key signed: nothing is dealt', async () => {
     const w = await world(1);
     const s = await w.successor(w.old.nodes, 3);

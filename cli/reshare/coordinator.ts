@@ -243,7 +243,7 @@ export async function runHandover(options: CoordinatorOptions): Promise<Handover
           ...envelope,
           contents: ids.slice(s, s + MAX_RESHARE_LIST),
         });
-        held += answer?.held.filter(Boolean).length ?? 0;
+        held += answer?.held.filter((h) => h.length > 0).length ?? 0;
       }
       tally('new', node.index).contents = held;
     }),
@@ -272,25 +272,32 @@ export async function runHandover(options: CoordinatorOptions): Promise<Handover
   };
 
   async function runBatch(batch: readonly Uint8Array[]): Promise<ContentReport[]> {
-    // Which new nodes already hold what.
-    const heldBy = new Map<string, number[]>(batch.map((id) => [hex(id), []]));
+    // Which new nodes already hold what, under which sharing: a content is done only when every
+    // new node holds a share under the same record (a node missed by a re-commit holds another).
+    const heldBy = new Map<string, Map<string, number[]>>(batch.map((id) => [hex(id), new Map()]));
     await Promise.all(
       to.set.nodes.map(async (node) => {
         const answer = await ask('new', node, 'reshare-status', { ...envelope, contents: batch });
-        answer?.held.forEach((h, i) => {
+        answer?.held.forEach((bodyHash, i) => {
           const id = batch[i];
-          if (h && id !== undefined) heldBy.get(hex(id))?.push(node.index);
+          if (bodyHash.length === 0 || id === undefined) return;
+          const bySharing = heldBy.get(hex(id));
+          const list = bySharing?.get(hex(bodyHash)) ?? [];
+          list.push(node.index);
+          bySharing?.set(hex(bodyHash), list);
         });
       }),
     );
     const everyNew = to.set.nodes.length;
-    const todo = batch.filter((id) => (heldBy.get(hex(id))?.length ?? 0) < everyNew);
+    const allHold = (id: Uint8Array): number[] | undefined =>
+      [...(heldBy.get(hex(id))?.values() ?? [])].find((nodes) => nodes.length === everyNew);
+    const todo = batch.filter((id) => allHold(id) === undefined);
     const done: ContentReport[] = batch
-      .filter((id) => (heldBy.get(hex(id))?.length ?? 0) === everyNew)
+      .filter((id) => allHold(id) !== undefined)
       .map((contentId) => ({
         contentId,
         outcome: 'already-held',
-        heldBy: heldBy.get(hex(contentId)) ?? [],
+        heldBy: (allHold(contentId) ?? []).sort((a, b) => a - b),
         dealers: [],
         blamed: [],
       }));

@@ -26,6 +26,7 @@ import {
   isQkmsError,
   manifestFromCbor,
   parseSignedNodeSetJson,
+  sharingBodyHash,
   sharingRecordFromCbor,
   sharingRecordToCbor,
   toHex,
@@ -229,13 +230,9 @@ export class ReshareService {
           });
         }
       }
-      const batch = await dealBatch(
-        d.suite,
-        h,
-        { index: dealer, identity: d.identity },
-        inputs,
-        { corruptSubShares: d.faults?.wrongShare === true },
-      );
+      const batch = await dealBatch(d.suite, h, { index: dealer, identity: d.identity }, inputs, {
+        corruptSubShares: d.faults?.wrongShare === true,
+      });
       // Custody first: sub-shares leave this node only once the log says so.
       await this.#audit(
         batch.dealing.items.filter((i) => i.status === 'ok').map((i) => i.contentId),
@@ -371,11 +368,24 @@ export class ReshareService {
     contents: readonly Uint8Array[],
   ): Promise<MessageOf<'reshare-status-ok'>> {
     const d = this.#deps;
-    const held: boolean[] = [];
+    const held: Uint8Array[] = [];
     for (const contentId of contents) {
       const pending = await this.#store('read', () => d.store.getPending(h.to.id, contentId));
-      if (pending !== undefined) wipe(pending.content.share);
-      held.push(pending?.held === true);
+      if (pending === undefined) {
+        held.push(new Uint8Array(0));
+        continue;
+      }
+      wipe(pending.content.share);
+      held.push(
+        pending.held
+          ? sharingBodyHash(
+              d.suite,
+              sharingRecordFromCbor(
+                decodeCanonical(pending.content.sharing, MAX_FRAME_BYTES.publish),
+              ).body,
+            )
+          : new Uint8Array(0),
+      );
     }
     return { type: 'reshare-status-ok', held };
   }

@@ -196,7 +196,7 @@ const samples: Message[] = [
     ],
   },
   { type: 'reshare-status', ...envelope, contents: [idBytes(13)] },
-  { type: 'reshare-status-ok', held: [true, false] },
+  { type: 'reshare-status-ok', held: [idBytes(31), new Uint8Array(0)] },
   { type: 'reject', code: 'RESHARE_DENIED' },
 ];
 const ALL: readonly MessageType[] = MESSAGE_TYPES;

@@ -125,8 +125,12 @@ export interface ReshareStatusMessage extends ReshareEnvelope {
 
 export interface ReshareStatusOkMessage {
   readonly type: 'reshare-status-ok';
-  /** Per content asked, whether this node holds a share and a complete record for the successor. */
-  readonly held: readonly boolean[];
+  /**
+   * Per content asked: the body hash (sharingBodyHash) of the complete record this node holds a
+   * share under for the successor, or empty bytes when it holds none. Holders agree on a sharing
+   * only if their hashes are equal.
+   */
+  readonly held: readonly Uint8Array[];
 }
 
 const ENVELOPE = ['ticket', 'from', 'to'] as const;
@@ -444,6 +448,11 @@ export const reshareStatusOkCodec: MessageCodec<ReshareStatusOkMessage> = {
   encode: (m) => ({ held: [...m.held] }),
   decode: (m) => ({
     type: 'reshare-status-ok',
-    held: readArray(m['held'], 'held', MAX_RESHARE_LIST).map((v, i) => readBool(v, `held[${i}]`)),
+    held: readArray(m['held'], 'held', MAX_RESHARE_LIST).map((v, i) => {
+      const hash = readBytes(v, `held[${i}]`, undefined, ID_BYTES);
+      if (hash.length !== 0 && hash.length !== ID_BYTES)
+        throw malformed(`held[${i}]`, `0 or ${ID_BYTES} bytes`);
+      return hash;
+    }),
   }),
 };
