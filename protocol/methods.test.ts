@@ -44,6 +44,7 @@ describe('the method table', () => {
       info: '/qkms/info/1',
       revoke: '/qkms/revoke/1',
       revsync: '/qkms/revsync/1',
+      reshare: '/qkms/reshare/1',
       channel: '/qkms/channel/1',
     });
     expect(Object.keys(METHODS).sort()).toEqual([...METHOD_NAMES].sort());
@@ -58,6 +59,7 @@ describe('the method table', () => {
       info: 4 * KIB,
       revoke: 64 * KIB,
       revsync: 1024 * KIB,
+      reshare: 16 * 1024 * KIB,
       channel: 64 * KIB,
     });
     for (const m of METHOD_NAMES) expect(METHODS[m].maxReplyBytes, m).toBe(caps[m]);
