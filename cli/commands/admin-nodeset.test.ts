@@ -20,6 +20,7 @@ import {
   parseSignedNodeSetJson,
   requireNativeSuite,
   toHex,
+  verifyNodeSetChain,
   type NodeSetDocumentJson,
   type SignedNodeSetJson,
 } from '../../protocol/internal.ts';
@@ -467,5 +468,117 @@ describe('qkms admin nodeset sign and show', () => {
     expect(tampered.stderr).toMatch(/signatures\[0\]\.signature: expected a valid signature/);
 
     expect((await run(['admin', 'nodeset', 'show'])).code).toBe(2);
+  });
+});
+
+describe('qkms admin nodeset sign: a successor (epoch 2)', () => {
+  /** A valid 2-of-2 first set in old.json, and a successor document of it in doc.json. */
+  async function successor(): Promise<{
+    a: AdminKey;
+    b: AdminKey;
+    c: AdminKey;
+    old: string;
+    oldId: Uint8Array;
+    first: NodeSetDocumentJson;
+  }> {
+    const { a, b, doc } = await twoAdmins();
+    expect((await sign('a.key', 'old.json')).code).toBe(0);
+    expect((await sign('b.key', 'old.json', '--signed', 'old.json')).code).toBe(0);
+    const oldText = readFileSync(join(root, 'old.json'), 'utf8');
+    const oldSet = parseSignedNodeSetJson(suite, oldText);
+    // The successor keeps admin a and adds c; its own threshold is 1.
+    const c = await newAdminKey('c.key');
+    const next = {
+      ...doc,
+      epoch: 2,
+      predecessor: toHex(oldSet.id),
+      admins: { threshold: 1, keys: [a.publicKey, c.publicKey] },
+    };
+    writeJson('doc.json', next);
+    return { a, b, c, old: 'old.json', oldId: oldSet.id, first: doc };
+  }
+
+  it('admin a (in both sets) signs both lists; admin b completes the predecessor signatures: valid, and the chain verifies', async () => {
+    const { oldId } = await successor();
+    const first = await sign('a.key', 'next.json', '--predecessor', 'old.json');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain("Signed as admins.keys[0] and the predecessor's admins.keys[0]");
+    expect(first.stdout).toContain('Predecessor signatures  1 of 2 needed (admins.keys[0])');
+    expect(first.stdout).toContain(
+      "Not valid yet: needs 1 more predecessor signature, from any of the predecessor's admins.keys[1].",
+    );
+    const second = await sign(
+      'b.key',
+      'next.json',
+      '--predecessor',
+      'old.json',
+      '--signed',
+      'next.json',
+    );
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain("Signed as the predecessor's admins.keys[1]");
+    expect(second.stdout).toContain('Valid: a successor of');
+    const file = readSigned('next.json');
+    expect(file.signatures.map((s) => s.admin)).toEqual([0]);
+    expect(file.predecessorSignatures?.map((s) => s.admin)).toEqual([0, 1]);
+    const oldSet = parseSignedNodeSetJson(suite, readFileSync(join(root, 'old.json'), 'utf8'));
+    expect(toHex(oldSet.id)).toBe(toHex(oldId));
+    expect(verifyNodeSetChain(suite, oldSet, [file]).epoch).toBe(2);
+  });
+
+  it('re-signing keeps the other admins’ predecessor signatures and replaces its own', async () => {
+    await successor();
+    expect((await sign('a.key', 'next.json', '--predecessor', 'old.json')).code).toBe(0);
+    expect(
+      (await sign('b.key', 'next.json', '--predecessor', 'old.json', '--signed', 'next.json')).code,
+    ).toBe(0);
+    const again = await sign(
+      'a.key',
+      'next.json',
+      '--predecessor',
+      'old.json',
+      '--signed',
+      'next.json',
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('(replacing its earlier signature)');
+    expect(readSigned('next.json').predecessorSignatures?.map((s) => s.admin)).toEqual([0, 1]);
+  });
+
+  it('a predecessor signature that does not verify, a missing or wrong --predecessor, or one on a first-epoch document: exit 3', async () => {
+    const { first: firstDoc } = await successor();
+    expect((await sign('a.key', 'next.json', '--predecessor', 'old.json')).code).toBe(0);
+    const file = readSigned('next.json');
+    const forged = file.predecessorSignatures?.[0];
+    writeJson('forged.json', {
+      ...file,
+      predecessorSignatures: [{ admin: 1, signature: forged?.signature ?? '' }],
+    });
+    const bad = await sign(
+      'a.key',
+      'out.json',
+      '--predecessor',
+      'old.json',
+      '--signed',
+      'forged.json',
+    );
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(
+      /the predecessor signature of the predecessor's admins\.keys\[1\] does not verify/,
+    );
+
+    const missing = await sign('a.key', 'out.json');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/--predecessor NODESET: required: .* follows node set/);
+
+    const wrong = await sign('a.key', 'out.json', '--predecessor', 'next.json');
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(/is node set [0-9a-f]{64}, but .* follows [0-9a-f]{64}/);
+
+    writeJson('doc.json', firstDoc);
+    const first = await sign('a.key', 'out.json', '--predecessor', 'old.json');
+    expect(first.code).toBe(3);
+    expect(first.stderr).toMatch(/is a first-epoch document; it follows no node set/);
+    expect(existsSync(join(root, 'out.json'))).toBe(false);
   });
 });

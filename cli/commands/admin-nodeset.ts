@@ -18,6 +18,7 @@ import {
   serializeSignedNodeSet,
   signNodeSet,
   toHex,
+  verifyNodeSetChain,
   verifyNodeSetSignature,
   MAX_NODE_SET_JSON_CHARS,
   wipe,
@@ -42,6 +43,7 @@ export const ADMIN_NODESET_SIGN_FLAGS = {
   document: 'string',
   'admin-key': 'string',
   signed: 'string',
+  predecessor: 'string',
   out: 'string',
   help: 'boolean',
 } as const;
@@ -53,6 +55,7 @@ export const ADMIN_NODESET_SHOW_FLAGS = {
 } as const;
 
 export const ADMIN_NODESET_SIGN_USAGE = `Usage: qkms admin nodeset sign --document FILE --admin-key FILE --out FILE [--signed FILE]
+         [--predecessor NODESET]
 
 Signs a node set as one of its admins.
 
@@ -69,6 +72,13 @@ Signs a node set as one of its admins.
                     may be the --signed file; another existing file is replaced
                     only if it is a file of the same node set whose signatures
                     are all kept. Never the admin key.
+  --predecessor NODESET
+                    for a successor (a document with a "predecessor"): the
+                    signed node-set file it follows, required. The key signs
+                    as an admin of the document, of the predecessor (its
+                    "predecessorSignatures"), or both, wherever it is listed;
+                    the predecessor's signatures already in the file are
+                    verified against its admins and kept.
 
 Prints the node-set id, the signatures present against admins.threshold, and
 whether the file is valid (ready for 'qkms node start --nodeset') or needs
@@ -165,13 +175,20 @@ function exists(path: string): boolean {
  * The verified signatures of an existing node-set file, which must be of the
  * document with id `id`. `file.origin` is "--signed FILE" or "--out FILE".
  */
+interface FileSignatures {
+  readonly own: readonly Signature[];
+  /** By the predecessor's admins: [] for a first-epoch document. */
+  readonly predecessor: readonly Signature[];
+}
+
 function readSignatures(
   suite: CryptoSuite,
   io: CliIo,
   file: { readonly origin: string; readonly path: string },
   document: unknown,
   id: Uint8Array,
-): readonly Signature[] {
+  predecessor: NodeSet | undefined,
+): FileSignatures {
   const { origin } = file;
   const json = readJsonFile(io, origin, file.path);
   if (!isRecord(json) || !Object.hasOwn(json, 'document') || !Object.hasOwn(json, 'signatures')) {
@@ -183,21 +200,39 @@ function readSignatures(
       `${origin}: is node set ${toHex(theirs.id)}, but --document is ${toHex(id)}; they are different documents`,
     );
   }
+  const theirPredecessorSignatures = json['predecessorSignatures'];
   // serializeSignedNodeSet checks the shape (admin positions, lengths, each admin once) and sorts.
   const normalized = JSON.parse(
     fromFile(origin, () =>
-      serializeSignedNodeSet(document, json.signatures as readonly Signature[]),
+      serializeSignedNodeSet(
+        document,
+        json.signatures as readonly Signature[],
+        predecessor === undefined
+          ? undefined
+          : ((theirPredecessorSignatures ?? []) as readonly Signature[]),
+      ),
     ),
   ) as SignedNodeSetJson;
-  for (const { admin, signature } of normalized.signatures) {
-    const key = theirs.admins.keys[admin];
-    if (key === undefined || !verifyNodeSetSignature(suite, id, key, fromHex(signature))) {
-      throw configError(
-        `${origin}: the signature of admins.keys[${admin}] does not verify for this document; remove it, or have that admin sign again`,
-      );
+  const check = (
+    list: readonly Signature[],
+    keys: readonly Uint8Array[],
+    whose: string,
+    field: string,
+  ): void => {
+    for (const { admin, signature } of list) {
+      const key = keys[admin];
+      if (key === undefined || !verifyNodeSetSignature(suite, id, key, fromHex(signature))) {
+        throw configError(
+          `${origin}: the ${field}signature of ${whose}admins.keys[${admin}] does not verify for this document; remove it, or have that admin sign again`,
+        );
+      }
     }
-  }
-  return normalized.signatures;
+  };
+  check(normalized.signatures, theirs.admins.keys, '', '');
+  const predecessorSignatures = normalized.predecessorSignatures ?? [];
+  if (predecessor !== undefined)
+    check(predecessorSignatures, predecessor.admins.keys, "the predecessor's ", 'predecessor ');
+  return { own: normalized.signatures, predecessor: predecessorSignatures };
 }
 
 /** Runs `qkms admin nodeset sign ARGS`. */
@@ -226,93 +261,195 @@ export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
     );
   }
   const doc = fromFile(documentOrigin, () => parseNodeSetDocument(suite, document));
-  const existing =
+  const predecessor = readPredecessorFlag(suite, io, flags.predecessor, doc, documentPath);
+  const existing: FileSignatures =
     signedPath === undefined
-      ? []
+      ? { own: [], predecessor: [] }
       : readSignatures(
           suite,
           io,
           { origin: `--signed ${signedPath}`, path: signedPath },
           document,
           doc.id,
+          predecessor,
         );
 
   const seed = readAdminKey(keyPath);
-  let mine: Signature;
+  let mine: Signature | undefined;
+  let minePredecessor: Signature | undefined;
   try {
     const publicKey = suite.hybrid.getPublicKey(seed);
     const index = doc.admins.keys.findIndex((k) => suite.equalBytes(k, publicKey));
-    if (index === -1) {
+    const predecessorIndex =
+      predecessor?.admins.keys.findIndex((k) => suite.equalBytes(k, publicKey)) ?? -1;
+    if (index === -1 && predecessorIndex === -1) {
       throw configError(
-        `--admin-key ${keyPath}: its public key ${abbreviate(toHex(publicKey))} is not in document.admins.keys of ${documentPath}; sign with the key of a listed admin, or add this one to the document`,
+        predecessor === undefined
+          ? `--admin-key ${keyPath}: its public key ${abbreviate(toHex(publicKey))} is not in document.admins.keys of ${documentPath}; sign with the key of a listed admin, or add this one to the document`
+          : `--admin-key ${keyPath}: its public key ${abbreviate(toHex(publicKey))} is an admin neither of ${documentPath} nor of its predecessor ${toHex(predecessor.id)}`,
       );
     }
-    mine = signNodeSet(suite, document, { index, secretKey: seed });
+    if (index !== -1) mine = signNodeSet(suite, document, { index, secretKey: seed });
+    if (predecessor !== undefined && predecessorIndex !== -1)
+      minePredecessor = signNodeSet(
+        suite,
+        document,
+        { index: predecessorIndex, secretKey: seed },
+        { predecessor },
+      );
   } finally {
     wipe(seed);
   }
-  const replaced = existing.some((s) => s.admin === mine.admin);
-  const signatures = [...existing.filter((s) => s.admin !== mine.admin), mine].sort(
-    (a, b) => a.admin - b.admin,
-  );
+  const merge = (list: readonly Signature[], added: Signature | undefined): Signature[] =>
+    added === undefined
+      ? [...list]
+      : [...list.filter((s) => s.admin !== added.admin), added].sort((a, b) => a.admin - b.admin);
+  const replaced =
+    (mine !== undefined && existing.own.some((s) => s.admin === mine.admin)) ||
+    (minePredecessor !== undefined &&
+      existing.predecessor.some((s) => s.admin === minePredecessor.admin));
+  const signatures = merge(existing.own, mine);
+  const predecessorSignatures = merge(existing.predecessor, minePredecessor);
 
   // An existing --out other than --signed: only a file of this node set whose
   // signatures all survive may be replaced.
   if (out !== signedPath && exists(out)) {
     const outOrigin = `--out ${out}`;
-    let theirs: readonly Signature[];
+    let theirs: FileSignatures;
     try {
-      theirs = readSignatures(suite, io, { origin: outOrigin, path: out }, document, doc.id);
+      theirs = readSignatures(
+        suite,
+        io,
+        { origin: outOrigin, path: out },
+        document,
+        doc.id,
+        predecessor,
+      );
     } catch (e) {
       if (!isQkmsError(e, ErrorCode.CONFIG_INVALID)) throw e;
       throw configError(`${e.message}; refusing to overwrite it (choose another --out)`, e);
     }
-    const dropped = theirs
-      .map((s) => s.admin)
-      .filter((a) => !signatures.some((s) => s.admin === a));
+    const dropped = [
+      ...theirs.own
+        .filter((t) => !signatures.some((s) => s.admin === t.admin))
+        .map((t) => `admins.keys[${t.admin}]`),
+      ...theirs.predecessor
+        .filter((t) => !predecessorSignatures.some((s) => s.admin === t.admin))
+        .map((t) => `the predecessor's admins.keys[${t.admin}]`),
+    ];
     if (dropped.length > 0) {
       throw configError(
-        `${outOrigin}: already holds signatures of ${dropped.map((a) => `admins.keys[${a}]`).join(', ')} that would be lost; pass it as --signed ${out} to keep them`,
+        `${outOrigin}: already holds signatures of ${dropped.join(', ')} that would be lost; pass it as --signed ${out} to keep them`,
       );
     }
   }
 
-  const text = serializeSignedNodeSet(document, signatures);
+  const text = serializeSignedNodeSet(
+    document,
+    signatures,
+    predecessor === undefined ? undefined : predecessorSignatures,
+  );
   const needed = doc.admins.threshold;
+  const predecessorNeeded = predecessor?.admins.threshold ?? 0;
   let valid = true;
   try {
-    parseSignedNodeSetJson(suite, text);
+    const json = JSON.parse(text) as unknown;
+    if (predecessor === undefined) parseSignedNodeSetJson(suite, text);
+    else verifyNodeSetChain(suite, predecessor, [json]);
   } catch (e) {
     // Every signature was verified above, so only too few of them can make it invalid.
-    if (!isQkmsError(e, ErrorCode.INVALID_NODE_SET) || signatures.length >= needed) throw e;
+    if (
+      !isQkmsError(e, ErrorCode.INVALID_NODE_SET) ||
+      (signatures.length >= needed && predecessorSignatures.length >= predecessorNeeded)
+    )
+      throw e;
     valid = false;
   }
   replacePublicFile(out, text, `--out ${out}`);
 
-  const signers = signatures.map((s) => `admins.keys[${s.admin}]`).join(', ');
-  const unsigned = doc.admins.keys
-    .map((_, i) => i)
-    .filter((i) => !signatures.some((s) => s.admin === i))
-    .map((i) => `admins.keys[${i}]`)
-    .join(', ');
+  const missing = (
+    have: readonly Signature[],
+    keys: readonly Uint8Array[],
+    prefix: string,
+  ): string =>
+    keys
+      .map((_, i) => i)
+      .filter((i) => !have.some((s) => s.admin === i))
+      .map((i) => `${prefix}admins.keys[${i}]`)
+      .join(', ');
+  const as = [
+    ...(mine === undefined ? [] : [`admins.keys[${mine.admin}]`]),
+    ...(minePredecessor === undefined
+      ? []
+      : [`the predecessor's admins.keys[${minePredecessor.admin}]`]),
+  ].join(' and ');
+  const stillNeeded = [
+    ...(signatures.length < needed
+      ? [
+          `${plural(needed - signatures.length, 'more signature')}, from any of ${missing(signatures, doc.admins.keys, '')}`,
+        ]
+      : []),
+    ...(predecessor !== undefined && predecessorSignatures.length < predecessorNeeded
+      ? [
+          `${plural(predecessorNeeded - predecessorSignatures.length, 'more predecessor signature')}, from any of ${missing(predecessorSignatures, predecessor.admins.keys, "the predecessor's ")}`,
+        ]
+      : []),
+  ];
   io.stdout.write(
     [
-      `Signed as admins.keys[${mine.admin}]${replaced ? ' (replacing its earlier signature)' : ''}; wrote ${out}.`,
+      `Signed as ${as}${replaced ? ' (replacing its earlier signature)' : ''}; wrote ${out}.`,
       '',
       `  Node set    ${toHex(doc.id)}`,
       `  Epoch       ${doc.epoch}, threshold ${doc.threshold} of ${doc.nodes.length} nodes`,
-      `  Signatures  ${signatures.length} of ${needed} needed (${signers})`,
+      `  Signatures  ${signatures.length} of ${needed} needed (${signatures.map((s) => `admins.keys[${s.admin}]`).join(', ')})`,
+      ...(predecessor === undefined
+        ? []
+        : [
+            `  Predecessor signatures  ${predecessorSignatures.length} of ${predecessorNeeded} needed (${predecessorSignatures.map((s) => `admins.keys[${s.admin}]`).join(', ')}), by the admins of ${toHex(predecessor.id)}`,
+          ]),
       '',
       valid
-        ? `Valid: nodes can start with it (qkms node start --nodeset ${out}).`
+        ? predecessor === undefined
+          ? `Valid: nodes can start with it (qkms node start --nodeset ${out}).`
+          : `Valid: a successor of ${toHex(predecessor.id)}; hand it over with: qkms admin reshare --to ${out}`
         : [
-            `Not valid yet: needs ${plural(needed - signatures.length, 'more signature')}, from any of ${unsigned}.`,
+            `Not valid yet: needs ${stillNeeded.join('; and ')}.`,
             `Each adds theirs with: qkms admin nodeset sign --signed ${out} …`,
           ].join('\n'),
       '',
     ].join('\n'),
   );
   return EXIT.ok;
+}
+
+/** The signed predecessor --predecessor names: required exactly for a successor document. */
+function readPredecessorFlag(
+  suite: CryptoSuite,
+  io: CliIo,
+  value: string | undefined,
+  doc: { readonly id: Uint8Array; readonly predecessor?: Uint8Array },
+  documentPath: string,
+): NodeSet | undefined {
+  if (doc.predecessor === undefined) {
+    if (value !== undefined)
+      throw configError(
+        `--predecessor: ${documentPath} is a first-epoch document; it follows no node set`,
+      );
+    return undefined;
+  }
+  if (value === undefined)
+    throw configError(
+      `--predecessor NODESET: required: ${documentPath} follows node set ${toHex(doc.predecessor)}, whose admins sign it too`,
+    );
+  const path = requiredPath(io, value, '--predecessor');
+  const origin = `--predecessor ${path}`;
+  const json = readJsonFile(io, origin, path);
+  const set = fromFile(origin, () => parseSignedNodeSetJson(suite, JSON.stringify(json)));
+  if (!suite.equalBytes(set.id, doc.predecessor))
+    throw configError(
+      `${origin}: is node set ${toHex(set.id)}, but ${documentPath} follows ${toHex(doc.predecessor)}`,
+    );
+  return set;
 }
 
 // ---------------------------------------------------------------------------
