@@ -259,7 +259,7 @@ describe('qkms admin reshare against five daemons (t = 3)', () => {
       expect(c.dealers).not.toContain(2);
       expect(c.blamed.map((b) => `${b.dealer}:${b.reason}`)).toContain('2:bad-sub-share');
     }
-    await old[1]?.close();
+    await old[1].close();
     old[1] = await startNode(files, 2, { args: ROOMY });
   });
 
