@@ -5,12 +5,8 @@
 import type { Command } from '../io.ts';
 import { COMPLETION_FLAGS, completionCommand } from '../completion.ts';
 import { ADMIN_KEY_NEW_FLAGS, adminKeyNew } from './admin-key.ts';
-import {
-  ADMIN_NODESET_SHOW_FLAGS,
-  ADMIN_NODESET_SIGN_FLAGS,
-  adminNodeSetShow,
-  adminNodeSetSign,
-} from './admin-nodeset.ts';
+import { ADMIN_NODESET_SHOW_FLAGS, adminNodeSetShow } from './admin-nodeset.ts';
+import { ADMIN_NODESET_SIGN_FLAGS, adminNodeSetSign } from './admin-nodeset-sign.ts';
 import { ADMIN_NODESET_NEW_FLAGS, adminNodeSetNew } from './admin-nodeset-new.ts';
 import { RESHARE_FLAGS, adminReshare } from './admin-reshare.ts';
 import { REVOCATIONS_FLAGS, REVOKE_FLAGS, adminRevocations, adminRevoke } from './admin-revoke.ts';
