@@ -215,7 +215,7 @@ export async function runHandover(options: CoordinatorOptions): Promise<Handover
         if (page === undefined) return;
         for (const id of page.contents) universe.set(hex(id), id);
         const last = page.contents[page.contents.length - 1];
-        if (!page.more || last === undefined || page.contents.length < MAX_RESHARE_LIST) return;
+        if (!page.more || last === undefined) return;
         after = last;
       }
     }),

@@ -51,6 +51,21 @@ describe('NodeStore content records', () => {
     await store.close();
   });
 
+  it('lists content ids in pages past one iterator batch, ascending, none twice, none missed', async () => {
+    const store = await openStore(tempDir());
+    const ids = Array.from({ length: 1300 }, () => content().contentId);
+    await Promise.all(ids.map((contentId) => store.putContent(content({ contentId }))));
+    await store.putNonces([nonce(10)]); // other kinds are not listed
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    const first = await store.listContentIds(new Uint8Array(0), 1025);
+    expect(first).toHaveLength(1025);
+    const rest = await store.listContentIds(first[first.length - 1]!, 1025);
+    expect(rest).toHaveLength(275);
+    const listed = [...first, ...rest].map(hex);
+    expect(listed).toEqual(ids.map(hex).sort());
+    await store.close();
+  });
+
   it.each([
     ['contentId of 31 bytes', { contentId: new Uint8Array(31) }, ErrorCode.INVALID_LENGTH],
     ['empty manifest', { manifest: new Uint8Array(0) }, ErrorCode.INVALID_LENGTH],

@@ -89,8 +89,14 @@ export class ContentRepository {
         gt === undefined ? { ...range, limit } : { gt, lt: range.lt, limit },
       );
       try {
-        const keys = await it.nextv(limit);
-        return keys.map((k) => k.slice(1));
+        // nextv returns at most one internal batch (256 here), not `limit`: read until done.
+        const ids: Uint8Array[] = [];
+        while (ids.length < limit) {
+          const keys = await it.nextv(limit - ids.length);
+          if (keys.length === 0) break;
+          for (const k of keys) ids.push(k.slice(1));
+        }
+        return ids;
       } finally {
         await it.close();
       }
