@@ -150,9 +150,10 @@ export function contentFixture(
   publisher: SessionFixture,
   policy: AccessPolicy = { kind: 'open' },
   label = 1,
+  /** The default repeats every 256 labels (seedBytes): a test needing more distinct ids passes its own. */
+  contentId: Uint8Array = seedBytes(700 + label, 32),
 ): ContentFixture {
   const cek = seedBytes(600 + label, 32);
-  const contentId = seedBytes(700 + label, 32);
   // Deterministic randomness: each draw is the next 64 bytes of a seeded stream.
   let draw = 0;
   const random = (length: number): Uint8Array => seedBytes(800 + label * 64 + draw++, length);

@@ -68,8 +68,16 @@ export class ReshareWorld {
   static async create(suite: CryptoSuite, count: number): Promise<ReshareWorld> {
     const old = quorumFixture(suite, 5, 3);
     const publisher = await sessionFixture(suite, old.nodeSet);
+    // Distinct content ids however many (the fixture's default repeats every 256 labels).
     const contents = Array.from({ length: count }, (_, i) =>
-      contentFixture(suite, old.nodeSet, publisher, { kind: 'open' }, i + 1),
+      contentFixture(
+        suite,
+        old.nodeSet,
+        publisher,
+        { kind: 'open' },
+        i + 1,
+        suite.sha256(new TextEncoder().encode(`reshare-world content ${i}`)),
+      ),
     );
     const world = new ReshareWorld(suite, old, contents);
     const encoded = contents.map((c) => ({
