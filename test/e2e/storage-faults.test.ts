@@ -24,9 +24,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QuorumClient, RecoverError, type Session } from '../../client/index.ts';
 import { verifyChain } from '../../node/audit/verify.ts';
-import { DB_DIR, DB_INTEGRITY_DIR, type Daemon } from '../../node/daemon.ts';
-import { loadKeystore } from '../../node/keystore.ts';
-import { NodeStore } from '../../node/store/index.ts';
+import type { Daemon } from '../../node/daemon.ts';
 import { ErrorCode, requireNativeSuite, toHex, type Manifest } from '../../protocol/index.ts';
 import { runCli } from '../support/cli.ts';
 import { playerSession } from '../support/in-process.ts';
@@ -34,6 +32,7 @@ import {
   createQuorumFiles,
   spawnNode,
   startNode,
+  withNodeStore,
   type NodeProcess,
   type QuorumFiles,
 } from '../support/quorum.ts';
@@ -302,14 +301,7 @@ describe('a node whose LevelDB log has bytes flipped while it is stopped', () =>
 
     // The chain, verified against the head the node vouches for, says the records are gone.
     await stopProcess(again);
-    const keystore = loadKeystore(dir, { suite, passphrase: undefined });
-    const store = await NodeStore.open({
-      path: join(dir, DB_DIR),
-      integrityDir: join(dir, DB_INTEGRITY_DIR),
-      storageKey: keystore.storageKey,
-      suite,
-    });
-    try {
+    await withNodeStore(dir, async (store, keystore) => {
       expect(store.integrity?.loss.audit).toEqual([{ from: 1, to: headBefore }]);
       const chain = await verifyChain(
         suite,
@@ -318,10 +310,7 @@ describe('a node whose LevelDB log has bytes flipped while it is stopped', () =>
         (await store.auditHead()) ?? null,
       );
       expect(chain.broken?.problem).toBe('removed');
-    } finally {
-      keystore.wipe();
-      await store.close();
-    }
+    });
     // And so does `qkms audit verify`, which reads a copy of the mark with the database.
     const verify = await runCli(['audit', 'verify', '--dir', dir, '--json'], { cwd: files.root });
     expect((JSON.parse(verify.stdout) as { ok: boolean }).ok).toBe(false);

@@ -13,8 +13,9 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { startDaemon, type Daemon } from '../../node/daemon.ts';
-import { initKeystore } from '../../node/keystore.ts';
+import { DB_DIR, DB_INTEGRITY_DIR, startDaemon, type Daemon } from '../../node/daemon.ts';
+import { initKeystore, loadKeystore, type Keystore } from '../../node/keystore.ts';
+import { NodeStore } from '../../node/store/index.ts';
 import { silentLogger } from '../../node/log.ts';
 import { requestOnce } from '../../node/network/index.ts';
 import { loadOrCreateWebRtcCertificate } from '../../node/network/webrtc-cert.ts';
@@ -316,4 +317,27 @@ export async function ask<T extends MessageType>(
     maxReplyBytes: 1 << 16,
   });
   return decodeMessage(reply, 1 << 16, [expected, 'reject']);
+}
+
+/** Opens the store of the stopped node in `dir` as the daemon does (its keystore's key, its integrity mark). */
+export async function withNodeStore<T>(
+  dir: string,
+  use: (store: NodeStore, keystore: Keystore) => Promise<T>,
+): Promise<T> {
+  const keystore = loadKeystore(dir, { suite, passphrase: undefined });
+  try {
+    const store = await NodeStore.open({
+      path: join(dir, DB_DIR),
+      integrityDir: join(dir, DB_INTEGRITY_DIR),
+      storageKey: keystore.storageKey,
+      suite,
+    });
+    try {
+      return await use(store, keystore);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    keystore.wipe();
+  }
 }
