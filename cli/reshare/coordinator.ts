@@ -424,8 +424,9 @@ export async function runHandover(options: CoordinatorOptions): Promise<Handover
             } else if (r.status === 'blame') {
               for (const b of r.blamed) {
                 if (!p.dealers.includes(b.dealer)) continue;
+                // The tally counts contents: several new nodes name the same dealer for one.
+                if (!p.blamed.some((x) => x.dealer === b.dealer)) tally('old', b.dealer).blamed++;
                 p.blamed.push({ dealer: b.dealer, reason: b.reason, by: node.index });
-                tally('old', b.dealer).blamed++;
               }
               retry.add(p);
             }
