@@ -62,8 +62,10 @@ Signs a node set as one of its admins.
                     are all kept. Never the admin key.
   --predecessor NODESET
                     for a successor (a document with a "predecessor"): the
-                    signed node-set file it follows, required. The key signs
-                    as an admin of the document, of the predecessor (its
+                    signed node-set file it follows, required (its id is the
+                    document's "predecessor", its epoch the one before the
+                    document's); refused for a first-epoch document. The key
+                    signs as an admin of the document, of the predecessor (its
                     "predecessorSignatures"), or both, wherever it is listed;
                     the predecessor's signatures already in the file are
                     verified against its admins and kept.
@@ -143,6 +145,11 @@ function readSignatures(
   if (predecessor !== undefined)
     check(predecessorSignatures, predecessor.admins.keys, "the predecessor's ", 'predecessor ');
   return { own: normalized.signatures, predecessor: predecessorSignatures };
+}
+
+/** The admins who signed, for the summary: "admins.keys[0], admins.keys[2]", or "none". */
+function signers(list: readonly Signature[]): string {
+  return list.length === 0 ? 'none' : list.map((s) => `admins.keys[${s.admin}]`).join(', ');
 }
 
 /** Runs `qkms admin nodeset sign ARGS`. */
@@ -311,11 +318,11 @@ export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
       '',
       `  Node set    ${toHex(doc.id)}`,
       `  Epoch       ${doc.epoch}, threshold ${doc.threshold} of ${doc.nodes.length} nodes`,
-      `  Signatures  ${signatures.length} of ${needed} needed (${signatures.map((s) => `admins.keys[${s.admin}]`).join(', ')})`,
+      `  Signatures  ${signatures.length} of ${needed} needed (${signers(signatures)})`,
       ...(predecessor === undefined
         ? []
         : [
-            `  Predecessor signatures  ${predecessorSignatures.length} of ${predecessorNeeded} needed (${predecessorSignatures.map((s) => `admins.keys[${s.admin}]`).join(', ')}), by the admins of ${toHex(predecessor.id)}`,
+            `  Predecessor signatures  ${predecessorSignatures.length} of ${predecessorNeeded} needed (${signers(predecessorSignatures)}), by the admins of ${toHex(predecessor.id)}`,
           ]),
       '',
       valid
@@ -332,12 +339,16 @@ export function adminNodeSetSign(argv: readonly string[], io: CliIo): number {
   return EXIT.ok;
 }
 
-/** The signed predecessor --predecessor names: required exactly for a successor document. */
+/**
+ * The signed predecessor --predecessor names: required exactly for a successor
+ * document, and checked as verifyNodeSetChain will check the link (its id, and
+ * the epoch after its) before anyone signs a file no chain accepts.
+ */
 function readPredecessorFlag(
   suite: CryptoSuite,
   io: CliIo,
   value: string | undefined,
-  doc: { readonly id: Uint8Array; readonly predecessor?: Uint8Array },
+  doc: { readonly epoch: number; readonly predecessor?: Uint8Array },
   documentPath: string,
 ): NodeSet | undefined {
   if (doc.predecessor === undefined) {
@@ -358,6 +369,10 @@ function readPredecessorFlag(
   if (!suite.equalBytes(set.id, doc.predecessor))
     throw configError(
       `${origin}: is node set ${toHex(set.id)}, but ${documentPath} follows ${toHex(doc.predecessor)}`,
+    );
+  if (doc.epoch !== set.epoch + 1)
+    throw configError(
+      `${documentPath}: epoch: expected ${set.epoch + 1}, the epoch after its predecessor's (${origin}), got ${doc.epoch}; no chain accepts it`,
     );
   return set;
 }

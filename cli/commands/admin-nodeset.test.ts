@@ -472,8 +472,11 @@ describe('qkms admin nodeset sign and show', () => {
 });
 
 describe('qkms admin nodeset sign: a successor (epoch 2)', () => {
-  /** A valid 2-of-2 first set in old.json, and a successor document of it in doc.json. */
-  async function successor(): Promise<{
+  /**
+   * A valid first set of admins a and b, `oldThreshold` of 2 (default 2), in
+   * old.json, and a successor document of it in doc.json.
+   */
+  async function successor(oldThreshold = 2): Promise<{
     a: AdminKey;
     b: AdminKey;
     c: AdminKey;
@@ -481,7 +484,9 @@ describe('qkms admin nodeset sign: a successor (epoch 2)', () => {
     oldId: Uint8Array;
     first: NodeSetDocumentJson;
   }> {
-    const { a, b, doc } = await twoAdmins();
+    const { a, b, doc: twoOfTwo } = await twoAdmins();
+    const doc = { ...twoOfTwo, admins: { ...twoOfTwo.admins, threshold: oldThreshold } };
+    writeJson('doc.json', doc);
     expect((await sign('a.key', 'old.json')).code).toBe(0);
     expect((await sign('b.key', 'old.json', '--signed', 'old.json')).code).toBe(0);
     const oldText = readFileSync(join(root, 'old.json'), 'utf8');
@@ -524,6 +529,64 @@ describe('qkms admin nodeset sign: a successor (epoch 2)', () => {
     const oldSet = parseSignedNodeSetJson(suite, readFileSync(join(root, 'old.json'), 'utf8'));
     expect(toHex(oldSet.id)).toBe(toHex(oldId));
     expect(verifyNodeSetChain(suite, oldSet, [file]).epoch).toBe(2);
+  });
+
+  it('one signature by an admin of both sets (1 of 2 old admins needed) makes it valid, and the chain verifies', async () => {
+    await successor(1);
+    const r = await sign('a.key', 'next.json', '--predecessor', 'old.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Signed as admins.keys[0] and the predecessor's admins.keys[0]");
+    expect(r.stdout).toContain('Signatures  1 of 1 needed (admins.keys[0])');
+    expect(r.stdout).toContain('Predecessor signatures  1 of 1 needed (admins.keys[0])');
+    expect(r.stdout).toContain('Valid: a successor of');
+    const file = readSigned('next.json');
+    expect(file.signatures.map((s) => s.admin)).toEqual([0]);
+    expect(file.predecessorSignatures?.map((s) => s.admin)).toEqual([0]);
+    const oldSet = parseSignedNodeSetJson(suite, readFileSync(join(root, 'old.json'), 'utf8'));
+    expect(verifyNodeSetChain(suite, oldSet, [file]).epoch).toBe(2);
+  });
+
+  it('an admin of the predecessor only adds a predecessor signature; the output names who can add the rest', async () => {
+    await successor();
+    const r = await sign('b.key', 'next.json', '--predecessor', 'old.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Signed as the predecessor's admins.keys[1];");
+    expect(r.stdout).toContain('Signatures  0 of 1 needed (none)');
+    expect(r.stdout).toContain('Predecessor signatures  1 of 2 needed (admins.keys[1])');
+    expect(r.stdout).toContain(
+      "Not valid yet: needs 1 more signature, from any of admins.keys[0], admins.keys[1]; and 1 more predecessor signature, from any of the predecessor's admins.keys[0].",
+    );
+    const file = readSigned('next.json');
+    expect(file.signatures).toEqual([]);
+    expect(file.predecessorSignatures?.map((s) => s.admin)).toEqual([1]);
+  });
+
+  it('a key that is an admin of neither set: exit 3 naming both, nothing written', async () => {
+    const { oldId } = await successor();
+    await newAdminKey('d.key');
+    const r = await sign('d.key', 'next.json', '--predecessor', 'old.json');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /is an admin neither of .*doc\.json nor of its predecessor [0-9a-f]{64}/,
+    );
+    expect(r.stderr).toContain(toHex(oldId));
+    expect(existsSync(join(root, 'next.json'))).toBe(false);
+  });
+
+  it('a successor whose epoch is not the one after its predecessor’s: exit 3 for an admin of either set, nothing written', async () => {
+    const { oldId } = await successor();
+    // As 'nodeset new --predecessor ID --epoch 3' makes it: a document of epoch 3 naming the epoch 1 set.
+    const next = JSON.parse(readFileSync(join(root, 'doc.json'), 'utf8')) as NodeSetDocumentJson;
+    writeJson('doc.json', { ...next, epoch: 3, predecessor: toHex(oldId) });
+    // a is an admin of both sets, b of the predecessor only, c of the successor only.
+    for (const key of ['a.key', 'b.key', 'c.key']) {
+      const r = await sign(key, 'next.json', '--predecessor', 'old.json');
+      expect(r.code, key).toBe(3);
+      expect(r.stderr).toMatch(
+        /doc\.json: epoch: expected 2, the epoch after its predecessor's .* got 3/,
+      );
+    }
+    expect(existsSync(join(root, 'next.json'))).toBe(false);
   });
 
   it('re-signing keeps the other admins’ predecessor signatures and replaces its own', async () => {
