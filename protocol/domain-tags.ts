@@ -56,6 +56,8 @@ export const DomainTag = {
   RESHARE_SEAL_INFO: 'qkms/v2/reshare-seal',
   /** HPKE `aad` prefix for a reshare seal: tag || canonical CBOR of its binding. */
   RESHARE_SEAL_AAD: 'qkms/v2/reshare-seal-aad',
+  /** Each old admin's signature over a cutover record's body: tag || canonical CBOR of the body. */
+  RESHARE_CUTOVER: 'qkms/v2/reshare-cutover',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

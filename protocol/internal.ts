@@ -267,6 +267,15 @@ export {
   type ParsedSource,
   type SharingSource,
 } from './reshare/dealing.ts';
+export { MAX_NODE_SET_FILE_BYTES, type CutoverState } from './messages/cutover.ts';
+export {
+  decodeCutoverRecord,
+  encodeCutoverRecord,
+  signCutover,
+  verifyCutover,
+  type CutoverBody,
+  type CutoverRecord,
+} from './reshare/cutover.ts';
 export {
   MAX_TICKET_LIFETIME_MS,
   signTicket,

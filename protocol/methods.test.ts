@@ -51,7 +51,7 @@ describe('the method table', () => {
     expect(new Set(Object.values(ids)).size).toBe(METHOD_NAMES.length);
   });
 
-  it('keeps the frame caps of docs/protocol.md §1, answers under the same cap as requests', () => {
+  it('keeps the frame caps of docs/protocol.md §1, answers under the same cap as requests but recover', () => {
     const caps = Object.fromEntries(METHOD_NAMES.map((m) => [m, METHODS[m].maxRequestBytes]));
     expect(caps).toEqual({
       recover: 16 * KIB,
@@ -62,7 +62,9 @@ describe('the method table', () => {
       reshare: 16 * 1024 * KIB,
       channel: 64 * KIB,
     });
-    for (const m of METHOD_NAMES) expect(METHODS[m].maxReplyBytes, m).toBe(caps[m]);
+    // A share of redistributed content carries its sharing record (decision 0017).
+    const replies: Record<string, number | undefined> = { ...caps, recover: 64 * KIB };
+    for (const m of METHOD_NAMES) expect(METHODS[m].maxReplyBytes, m).toBe(replies[m]);
   });
 
   it('opens only revsync to node-set members alone', () => {

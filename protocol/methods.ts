@@ -78,7 +78,9 @@ export const METHODS = {
     protocol: '/qkms/recover/1',
     audience: 'anyone',
     maxRequestBytes: MAX_FRAME_BYTES.recover,
-    maxReplyBytes: MAX_FRAME_BYTES.recover,
+    // A share of redistributed content carries its sharing record (t' commitments and
+    // attestations, ~27 KiB at 255 nodes): the answer may be larger than the request.
+    maxReplyBytes: MAX_FRAME_BYTES.publish,
     exchanges: { recover: ['share', 'reject'] },
     answerDeadlineMs: ANSWER_DEADLINE_MS,
     streams: PER_STREAM,
@@ -145,6 +147,8 @@ export const METHODS = {
       'reshare-commit': ['reshare-committed', 'reject'],
       'reshare-record': ['reshare-record-ok', 'reject'],
       'reshare-status': ['reshare-status-ok', 'reject'],
+      'reshare-cutover': ['reshare-cutover-ok', 'reject'],
+      'node-set': ['node-set-ok', 'reject'],
     },
     answerDeadlineMs: 60_000,
     streams: { inbound: 2, outbound: 2 },

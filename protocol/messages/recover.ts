@@ -10,6 +10,11 @@ import {
 } from '../grant/request.ts';
 import { delegationFromCbor, delegationToCbor } from '../manifest.ts';
 import type { Sealed } from '../seal.ts';
+import {
+  sharingRecordFromCbor,
+  sharingRecordToCbor,
+  type SharingRecord,
+} from '../sharing-record.ts';
 import { ED25519_LENGTHS } from '../suite/types.ts';
 import type { MessageCodec } from './codec.ts';
 import { readSealed, sealedToCbor } from './fields.ts';
@@ -23,6 +28,12 @@ export interface RecoverMessage {
 export interface ShareMessage {
   readonly type: 'share';
   readonly sealed: Sealed;
+  /**
+   * For content redistributed to the node's set (decision 0017): the sharing
+   * record the share belongs to. Absent: the share is of the publisher's
+   * sharing, checked against the manifest's commitments.
+   */
+  readonly sharing?: SharingRecord;
 }
 
 export const recoverCodec: MessageCodec<RecoverMessage> = {
@@ -47,7 +58,16 @@ export const recoverCodec: MessageCodec<RecoverMessage> = {
 export const shareCodec: MessageCodec<ShareMessage> = {
   type: 'share',
   required: ['enc', 'ct'],
-  optional: [],
-  encode: (message) => sealedToCbor(message.sealed),
-  decode: (m) => ({ type: 'share', sealed: readSealed(m) }),
+  optional: ['sharing'],
+  encode: (message) => ({
+    ...sealedToCbor(message.sealed),
+    ...(message.sharing === undefined ? {} : { sharing: sharingRecordToCbor(message.sharing) }),
+  }),
+  decode: (m) => ({
+    type: 'share',
+    sealed: readSealed(m),
+    ...(m['sharing'] === undefined
+      ? {}
+      : { sharing: sharingRecordFromCbor(m['sharing'], 'sharing') }),
+  }),
 };

@@ -111,6 +111,24 @@ const source = { contentId: idBytes(13), manifest: new Uint8Array(300).fill(5) }
 const samples: Message[] = [
   { type: 'recover', request, delegation: player.delegation },
   { type: 'share', sealed },
+  {
+    type: 'share',
+    sealed,
+    sharing: {
+      body: {
+        contentId: idBytes(40),
+        nodeSetId: idBytes(41),
+        threshold: 2,
+        commitments: [idBytes(42), idBytes(43)],
+        dealers: [1, 3],
+        previousNodeSetId: idBytes(44),
+      },
+      attestations: [
+        { node: 1, signature: new Uint8Array(64).fill(1) },
+        { node: 2, signature: new Uint8Array(64).fill(2) },
+      ],
+    },
+  },
   { type: 'publish', manifest: content.manifest, sealed },
   { type: 'receipt', receipt },
   { type: 'info' },
@@ -197,6 +215,16 @@ const samples: Message[] = [
   },
   { type: 'reshare-status', ...envelope, contents: [idBytes(13)] },
   { type: 'reshare-status-ok', held: [idBytes(31), new Uint8Array(0)] },
+  {
+    type: 'reshare-cutover',
+    record: new Uint8Array(300).fill(4),
+    from: new Uint8Array(120).fill(5),
+    to: new Uint8Array(130).fill(6),
+    ancestors: [new Uint8Array(110).fill(7)],
+  },
+  { type: 'reshare-cutover-ok', state: 'retired' },
+  { type: 'node-set' },
+  { type: 'node-set-ok', files: [new Uint8Array(90).fill(8), new Uint8Array(95).fill(9)] },
   { type: 'reject', code: 'RESHARE_DENIED' },
 ];
 const ALL: readonly MessageType[] = MESSAGE_TYPES;
@@ -246,7 +274,7 @@ describe('messages', () => {
   });
 
   it('refuses a frame over its protocol cap before decoding', () => {
-    const bytes = encodeMessage(samples[2]!);
+    const bytes = encodeMessage(samples.find((m) => m.type === 'publish')!);
     expect(bytes.length).toBeGreaterThan(1024);
     expect(() => decodeMessage(bytes, 1024, ['publish'])).toThrow(code(ErrorCode.TOO_LARGE));
   });

@@ -18,6 +18,8 @@
 //                      'reshare-commit' -> 'reshare-committed'
 //                      'reshare-record' -> 'reshare-record-ok'
 //                      'reshare-status' -> 'reshare-status-ok'   (each, or 'reject')
+//                      'reshare-cutover' -> 'reshare-cutover-ok'  cutover.ts (k of m admins' record)
+//                      anyone 'node-set' -> 'node-set-ok'        the node's signed node-set files
 //   'reject' answers on every protocol                                       reject.ts
 //
 // This file is the registry: CODECS lists each message type's codec once, and
@@ -38,6 +40,12 @@ import {
   auditWitnessOkCodec,
 } from './audit-head.ts';
 import type { MessageCodec } from './codec.ts';
+import {
+  nodeSetCodec,
+  nodeSetOkCodec,
+  reshareCutoverCodec,
+  reshareCutoverOkCodec,
+} from './cutover.ts';
 import { infoCodec, infoOkCodec } from './info.ts';
 import { publishCodec, receiptCodec } from './publish.ts';
 import { recoverCodec, shareCodec } from './recover.ts';
@@ -96,6 +104,10 @@ const CODECS = [
   reshareRecordOkCodec,
   reshareStatusCodec,
   reshareStatusOkCodec,
+  reshareCutoverCodec,
+  reshareCutoverOkCodec,
+  nodeSetCodec,
+  nodeSetOkCodec,
   rejectCodec,
 ] as const;
 

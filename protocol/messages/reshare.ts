@@ -34,14 +34,13 @@ import { COMMITMENT_BYTES } from '../sharing-record.ts';
 import { SHARE_BYTES } from '../sharing.ts';
 import { ED25519_LENGTHS, XWING_LENGTHS } from '../suite/types.ts';
 import type { MessageCodec } from './codec.ts';
+import { MAX_NODE_SET_FILE_BYTES } from './cutover.ts';
 import { readBool } from './fields.ts';
 
 /** Contents one deal, commit or status request names at most. */
 export const MAX_RESHARE_BATCH = 128;
 /** Content ids one list page carries at most. */
 export const MAX_RESHARE_LIST = 1024;
-/** A signed node-set file, as its UTF-8 bytes. */
-const MAX_NODE_SET_FILE_BYTES = 512 * 1024;
 /** A sealed batch: one 64-byte sub-share per content, plus the AEAD tag. */
 const MAX_SEALED_BATCH_BYTES = MAX_RESHARE_BATCH * SHARE_BYTES + 16;
 
