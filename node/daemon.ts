@@ -18,6 +18,7 @@ import {
 import { Admission, tokenRate } from './admission.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { loadNodeSet, selfEntry } from './identity.ts';
+import { NodeRetiredError, readNodeSetFile, servedLineage } from './lineage.ts';
 import { startHttp, type HttpServer } from './http.ts';
 import { loadKeystore, type Keystore } from './keystore.ts';
 import { createFingerprinter, createLogger, deriveFingerprintKey, type Logger } from './log.ts';
@@ -38,6 +39,7 @@ import { ReplayGuard, replayGuardLimits } from './replay-guard.ts';
 import { RevocationService } from './revocation/service.ts';
 import { RevocationSync, type FreshnessState } from './revocation/sync.ts';
 import { DelegationCache } from './service/delegation-cache.ts';
+import { CutoverService } from './service/cutover.ts';
 import { handleInfo } from './service/info.ts';
 import { PublishService } from './service/publish.ts';
 import { RecoverService } from './service/recover.ts';
@@ -82,6 +84,12 @@ export interface Daemon {
     /** Runs one anti-entropy round with every peer now. */
     readonly syncNow: () => Promise<void>;
   };
+  /**
+   * Resolves once the node took a cutover (decision 0017): its owner closes
+   * it and starts it again, and the new start serves the successor (or, for
+   * a retired node, wipes its shares and throws NodeRetiredError).
+   */
+  readonly cutover: Promise<undefined>;
   /** Closes every connection with this peer (with a `blocked` fault: completes a partition). */
   disconnect(peerId: string): Promise<void>;
   /** Stops everything in reverse order; idempotent. */
@@ -94,6 +102,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
   const log = deps.log ?? createLogger({ level: options.logLevel });
   const root = new AbortController();
   const closers: { name: string; close: () => Promise<void> | void }[] = [];
+  const cutoverTaken = Promise.withResolvers<undefined>();
   const closeAll = async (): Promise<void> => {
     root.abort();
     for (const { name, close } of closers.reverse()) {
@@ -114,21 +123,33 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
         keystore.wipe();
       },
     });
-    const nodeSet = loadNodeSet(suite, options.nodeSetFile);
-    const self = selfEntry(nodeSet, keystore.publicInfo, options.nodeSetFile);
+    const configuredFile = readNodeSetFile(options.nodeSetFile);
+    const configured = loadNodeSet(suite, options.nodeSetFile);
     const fingerprint = createFingerprinter(deriveFingerprintKey(suite, keystore.storageKey));
-    const nodeLog = log.child({ node: self.index });
 
-    // store, replay guard
+    // store, then the set it says this node serves (decision 0017), replay guard
     const store = await NodeStore.open({
       path: join(options.dir, DB_DIR),
       integrityDir: join(options.dir, DB_INTEGRITY_DIR),
       storageKey: keystore.storageKey,
       suite,
       clock,
-      log: nodeLog,
+      log,
     });
     closers.push({ name: 'store', close: () => store.close() });
+    const served = servedLineage(
+      suite,
+      { nodeSet: configured, file: configuredFile, path: options.nodeSetFile },
+      await store.getLineage(),
+    );
+    const { nodeSet } = served;
+    // A retired node logs as the node it was in the last set it served.
+    const self = selfEntry(
+      served.retired ? (served.ancestors.at(-1) ?? nodeSet) : nodeSet,
+      keystore.publicInfo,
+      options.nodeSetFile,
+    );
+    const nodeLog = log.child({ node: self.index });
     if (!store.previousShutdownClean) {
       nodeLog.warn(
         'previous run did not shut down cleanly: refusing requests issued before now',
@@ -195,11 +216,29 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     });
     closers.push({ name: 'audit-witness', close: () => witness.close() });
 
+    // cutover (decision 0017): a retired node wipes its shares and stops here; a
+    // node that serves a successor makes its held shares the ones it serves.
+    if (served.retired) {
+      const wiped = await store.wipeShares();
+      await audit.record({ kind: 'cutover-retired', nodeSetId: nodeSet.id, count: wiped });
+      nodeLog.info('retired at a cutover: shares wiped', { records: wiped });
+      throw new NodeRetiredError(nodeSet.id);
+    }
+    if (served.ancestors.length > 0) {
+      const { promoted, dropped } = await store.promotePending(nodeSet.id);
+      if (promoted + dropped > 0) {
+        await audit.record({ kind: 'cutover-promoted', nodeSetId: nodeSet.id, count: promoted });
+        nodeLog.info('cutover: handed-over shares now in force', { promoted, dropped });
+      }
+      metrics.sharesStored.set(await store.countContent());
+    }
+
     // revocations: the live set, loaded before anything can ask for a share
     const revocations = await RevocationService.load({
       audit,
       suite,
       nodeSet,
+      ancestors: served.ancestors,
       store,
       clock,
       metrics,
@@ -258,6 +297,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     const serviceDeps: ServiceDeps = {
       suite,
       nodeSet,
+      lineage: [...served.ancestors.map((a) => a.id), nodeSet.id],
       self: {
         index: self.index,
         identity,
@@ -284,6 +324,19 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
     });
     const recover = new RecoverService(serviceDeps, delegations);
     const publish = new PublishService(serviceDeps, delegations);
+    const cutover = new CutoverService({
+      suite,
+      nodeSet,
+      files: served.files,
+      identity,
+      kem: serviceDeps.self.kem,
+      store,
+      audit,
+      log: nodeLog,
+      onCutover: () => {
+        cutoverTaken.resolve(undefined);
+      },
+    });
     const reshare = new ReshareService({
       suite,
       nodeSet,
@@ -344,7 +397,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       ),
       revoke: admit((f) => revocations.handleRevoke(f)),
       // An admin's coordinator: every request carries its ticket, checked before any work.
-      reshare: admit((f) => reshare.handle(f)),
+      reshare: admit((f) => reshare.handle(f, cutover)),
       // Node-to-node: no rate limit (peers are the node set, admitted by PeerId), bounded by streams.
       revsync: (f, ctx) => revocations.handleRevsyncFrom(f, ctx.remotePeer),
     };
@@ -398,6 +451,7 @@ export async function startDaemon(options: NodeOptions, deps: DaemonDeps = {}): 
       http: http.address,
       metrics,
       previousShutdownClean: store.previousShutdownClean,
+      cutover: cutoverTaken.promise,
       revocations: {
         size: () => revocations.live.size,
         fresh: () => revocations.fresh(),

@@ -25,6 +25,7 @@ export {
   type TestFaultOptions,
 } from './options.ts';
 export { DB_DIR, DB_INTEGRITY_DIR, startDaemon, type Daemon, type DaemonDeps } from './daemon.ts';
+export { NodeRetiredError } from './lineage.ts';
 export {
   KEYSTORE_FILE,
   initKeystore,

@@ -49,6 +49,9 @@ export const AUDIT_KINDS = [
   'reshare-dealt',
   'reshare-committed',
   'reshare-held',
+  'cutover',
+  'cutover-promoted',
+  'cutover-retired',
 ] as const;
 
 /** Where a revocation record came from: an admin or anyone (/qkms/revoke), a peer's push, anti-entropy. */

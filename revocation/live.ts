@@ -48,11 +48,22 @@ export interface Accepted {
 export interface LiveRevocationsDeps {
   readonly suite: CryptoSuite;
   readonly nodeSet: NodeSet;
+  /**
+   * The sets before nodeSet in its verified chain (decision 0017): a record
+   * one of them issued stays in force, checked against that set's admins.
+   */
+  readonly ancestors?: readonly NodeSet[];
   readonly store: RevocationStore;
   /** Called once per record newly stored (metrics, pushing it on). */
   readonly onStored?: (record: RevocationRecord, source: RecordSource) => void;
   /** Called for every record offered: stored, already held, or refused (metrics). */
   readonly onOutcome?: (source: RecordSource, result: 'stored' | 'unchanged' | 'invalid') => void;
+}
+
+/** The set of the lineage that issued records bound to `id`: the current one or an ancestor. */
+function issuerOf(deps: LiveRevocationsDeps, id: Uint8Array): NodeSet | undefined {
+  if (deps.suite.equalBytes(id, deps.nodeSet.id)) return deps.nodeSet;
+  return deps.ancestors?.find((s) => deps.suite.equalBytes(s.id, id));
 }
 
 /** Records read per step while loading. */
@@ -89,7 +100,7 @@ export class LiveRevocations {
             ErrorCode.STORE_CORRUPT,
             'revocation store: a record under another id',
           );
-        if (deps.suite.equalBytes(decoded.body.nodeSetId, deps.nodeSet.id)) {
+        if (issuerOf(deps, decoded.body.nodeSetId) !== undefined) {
           live.#set.add(decoded.body);
           live.#digest.add(decoded.id);
         } else {
@@ -160,11 +171,12 @@ export class LiveRevocations {
   }
 
   async #accept(record: RevocationRecord, source: RecordSource): Promise<Accepted> {
-    const { suite, nodeSet, store } = this.#deps;
-    if (!suite.equalBytes(record.body.nodeSetId, nodeSet.id))
+    const { suite, store } = this.#deps;
+    const issuer = issuerOf(this.#deps, record.body.nodeSetId);
+    if (issuer === undefined)
       throw new QkmsError(ErrorCode.BAD_REVOCATION, 'record names another node set');
     if (await store.hasRevocation(record.id)) return { record, status: 'unchanged' };
-    verifyRevocation(suite, nodeSet, record);
+    verifyRevocation(suite, issuer, record);
     this.#set.add(record.body);
     await store.putRevocation(record.id, record.bytes);
     this.#digest.add(record.id);

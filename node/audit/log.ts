@@ -203,6 +203,13 @@ export class AuditLog implements CustodyAudit {
       case 'reshare-committed':
       case 'reshare-held':
         return { kind, content: fp(event.content), detail: `to ${fp(event.nodeSetId)}` };
+      case 'cutover':
+      case 'cutover-promoted':
+      case 'cutover-retired':
+        return {
+          kind,
+          detail: `to ${fp(event.nodeSetId)}${event.count === undefined ? '' : `, ${event.count} records`}`,
+        };
       case 'revocation-accepted':
         return {
           kind,

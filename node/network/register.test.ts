@@ -82,7 +82,8 @@ describe('registerMethods', () => {
 
   it('gives the client the node’s protocol ids and answer caps, and the channel carries all it sends', async () => {
     const { protocols } = await registered();
-    expect(Object.keys(PROTOCOL_IDS)).toEqual([...CHANNEL_KINDS]);
+    // The channel's kinds, and reshare (`node-set`, decision 0017) on its own stream.
+    expect(Object.keys(PROTOCOL_IDS)).toEqual([...CHANNEL_KINDS, 'reshare']);
     for (const [name, id] of Object.entries(PROTOCOL_IDS)) {
       expect(protocols.has(id), id).toBe(true);
       expect(methodOfProtocol(id)).toBe(name);

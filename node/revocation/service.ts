@@ -45,6 +45,8 @@ export interface RevocationServiceDeps {
   readonly audit: CustodyAudit;
   readonly suite: CryptoSuite;
   readonly nodeSet: NodeSet;
+  /** The sets before it (decision 0017): their records stay in force. */
+  readonly ancestors?: readonly NodeSet[];
   readonly store: RevocationStore;
   readonly clock: () => number;
   readonly metrics: NodeMetrics;
@@ -76,6 +78,7 @@ export class RevocationService implements RevocationCheck {
     const live = await LiveRevocations.load({
       suite: deps.suite,
       nodeSet: deps.nodeSet,
+      ...(deps.ancestors === undefined ? {} : { ancestors: deps.ancestors }),
       store: deps.store,
       onStored: (record, source) => {
         onStored(record, source);

@@ -26,8 +26,10 @@ import {
   manifestFromCbor,
   recoverSealContext,
   seal,
+  sharingRecordFromCbor,
   verifyRecoverRequestSignature,
   type Manifest,
+  type SharingRecord,
   rejectionCodeOf,
 } from '../../protocol/internal.ts';
 import type { DelegationCache } from './delegation-cache.ts';
@@ -61,6 +63,7 @@ export class RecoverService {
   readonly #deps: ServiceDeps;
   readonly #delegations: DelegationCache;
   readonly #manifests = new BoundedMap<string, Manifest>(MANIFEST_CACHE_ENTRIES);
+  readonly #sharingRecords = new BoundedMap<string, SharingRecord>(MANIFEST_CACHE_ENTRIES);
   /** Digest of a refused frame -> its byte-determined refusal (one SHA-256 instead of decode and signatures). */
   readonly #refusedFrames = new BoundedMap<string, ErrorCode>(REFUSED_FRAME_ENTRIES);
 
@@ -148,7 +151,8 @@ export class RecoverService {
       const p = this.#delegations.verify(delegation, hash);
       checkDelegationBindings(p, {
         domain: params.siweDomain,
-        nodeSetId: d.nodeSet.id,
+        // A session delegated for a set before a cutover keeps working (decision 0017).
+        nodeSetId: d.lineage.find((id) => d.suite.equalBytes(id, p.nodeSetId)) ?? d.nodeSet.id,
         chainId: params.chainId,
         now,
         maxLifetimeMs: params.maxDelegationLifetimeMs,
@@ -198,6 +202,12 @@ export class RecoverService {
       // 7. the content and its access policy.
       content = await this.#content(body.contentId);
       const manifest = this.#manifest(content);
+      // A share of the set before a cutover that was never handed over is not served:
+      // it lies on a polynomial no client of this set can check (decision 0017).
+      const holder =
+        content.sharing === undefined ? manifest.body.nodeSetId : this.#sharingSet(content);
+      if (!d.suite.equalBytes(holder, d.nodeSet.id))
+        throw reject(ErrorCode.UNKNOWN_CONTENT, 'no share of this node set for this content');
       // Synchronous unless a chain read is missing from the node's cache (node/policy/).
       const admitted = d.policy.admit(manifest.body.policy, {
         wallet: parsed.addressBytes,
@@ -246,7 +256,11 @@ export class RecoverService {
       // answer leaves, a revocation that landed while they ran still wins. The record
       // then names a share that was never sent, which errs on the safe side.
       d.revocations.assertNotRevoked(principals);
-      return encodeMessage({ type: 'share', sealed });
+      return encodeMessage({
+        type: 'share',
+        sealed,
+        ...(content.sharing === undefined ? {} : { sharing: this.#sharing(content.sharing) }),
+      });
     } finally {
       share.fill(0);
     }
@@ -267,6 +281,23 @@ export class RecoverService {
     }
     if (content === undefined) throw reject(ErrorCode.UNKNOWN_CONTENT, 'no share for this content');
     return content;
+  }
+
+  /** The sharing record a redistributed share lies on, decoded once per record. */
+  #sharing(bytes: Uint8Array): SharingRecord {
+    const key = String.fromCharCode(...this.#deps.suite.sha256(bytes));
+    let record = this.#sharingRecords.get(key);
+    if (record === undefined) {
+      record = sharingRecordFromCbor(decodeCanonical(bytes, MAX_FRAME_BYTES.publish));
+      this.#sharingRecords.set(key, record);
+    }
+    return record;
+  }
+
+  #sharingSet(content: StoredContent): Uint8Array {
+    return content.sharing === undefined
+      ? new Uint8Array(0)
+      : this.#sharing(content.sharing).body.nodeSetId;
   }
 
   #manifest(content: StoredContent): Manifest {

@@ -86,6 +86,13 @@ const REQUEST_TYPES = [
   'reshare-status',
 ] as const;
 
+/** What answers the cutover and node-set requests (CutoverService). */
+export interface CutoverAnswers {
+  answer(
+    m: MessageOf<'reshare-cutover' | 'node-set'>,
+  ): Promise<MessageOf<'reshare-cutover-ok' | 'node-set-ok'>>;
+}
+
 /** Handovers whose node-set files verified, by the files' hash: a batch costs no re-parse. */
 const HANDOVER_CACHE = 4;
 
@@ -95,6 +102,42 @@ function denied(message: string): QkmsError {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The handover two signed node-set files describe: `to` chains from `from`
+ * (k of m old admins signed it) and is the next epoch. RESHARE_DENIED otherwise.
+ */
+export function verifyHandoverFiles(
+  suite: CryptoSuite,
+  fromFile: Uint8Array,
+  toFile: Uint8Array,
+): Handover {
+  let from: NodeSet;
+  let to: NodeSet;
+  try {
+    from = parseSignedNodeSetJson(suite, utf8.decode(fromFile));
+    to = verifyNodeSetChain(suite, from, [JSON.parse(utf8.decode(toFile)) as unknown]);
+  } catch (e) {
+    throw denied(
+      `the node-set files do not form a verified handover: ${isQkmsError(e) ? e.message : errorName(e)}`,
+    );
+  }
+  if (to.epoch !== from.epoch + 1) throw denied('the successor is not the next epoch');
+  return { from, to };
+}
+
+/** This node's entry in `set` (node key, and X-Wing key too when `withKem`), or undefined. */
+export function selfIn(
+  suite: CryptoSuite,
+  set: NodeSet,
+  keys: { readonly identity: SigningKey; readonly kem: Decapsulator },
+): NodeSet['nodes'][number] | undefined {
+  return set.nodes.find(
+    (n) =>
+      suite.equalBytes(n.nodePublicKey, keys.identity.publicKey) &&
+      suite.equalBytes(n.kemPublicKey, keys.kem.publicKey),
+  );
+}
+
 export class ReshareService {
   readonly #deps: ReshareDeps;
   readonly #handovers = new BoundedMap<string, Handover>(HANDOVER_CACHE);
@@ -103,8 +146,17 @@ export class ReshareService {
     this.#deps = deps;
   }
 
-  async handle(frame: Uint8Array): Promise<Uint8Array> {
-    const message = decodeMessage(frame, MAX_FRAME_BYTES.reshare, REQUEST_TYPES);
+  /** One /qkms/reshare frame; the cutover and node-set requests go to `cutover` (./cutover.ts). */
+  async handle(frame: Uint8Array, cutover?: CutoverAnswers): Promise<Uint8Array> {
+    const message = decodeMessage(frame, MAX_FRAME_BYTES.reshare, [
+      ...REQUEST_TYPES,
+      'reshare-cutover',
+      'node-set',
+    ]);
+    if (message.type === 'reshare-cutover' || message.type === 'node-set') {
+      if (cutover === undefined) throw denied('this node takes no cutover');
+      return encodeMessage(await cutover.answer(message));
+    }
     const handover = this.#handover(message);
     return encodeMessage(await this.#dispatch(message, handover));
   }
@@ -144,18 +196,7 @@ export class ReshareService {
     const key = `${toHex(d.suite.sha256(m.from))}:${toHex(d.suite.sha256(m.to))}`;
     let handover = this.#handovers.get(key);
     if (handover === undefined) {
-      let from: NodeSet;
-      let to: NodeSet;
-      try {
-        from = parseSignedNodeSetJson(d.suite, utf8.decode(m.from));
-        to = verifyNodeSetChain(d.suite, from, [JSON.parse(utf8.decode(m.to)) as unknown]);
-      } catch (e) {
-        throw denied(
-          `the node-set files do not form a verified handover: ${isQkmsError(e) ? e.message : errorName(e)}`,
-        );
-      }
-      if (to.epoch !== from.epoch + 1) throw denied('the successor is not the next epoch');
-      handover = { from, to };
+      handover = verifyHandoverFiles(d.suite, m.from, m.to);
       this.#handovers.set(key, handover);
     }
     const served = d.nodeSet.id;
@@ -372,7 +413,7 @@ export class ReshareService {
     for (const contentId of contents) {
       const pending = await this.#store('read', () => d.store.getPending(h.to.id, contentId));
       if (pending === undefined) {
-        held.push(new Uint8Array(0));
+        held.push(await this.#promotedHash(h, contentId));
         continue;
       }
       wipe(pending.content.share);
@@ -388,6 +429,19 @@ export class ReshareService {
       );
     }
     return { type: 'reshare-status-ok', held };
+  }
+
+  /** After the cutover the held share is the content record: its sharing's body hash, if it is the successor's. */
+  async #promotedHash(h: Handover, contentId: Uint8Array): Promise<Uint8Array> {
+    const d = this.#deps;
+    const content = await this.#store('read', () => d.store.getContent(contentId));
+    if (content === undefined) return new Uint8Array(0);
+    wipe(content.share);
+    if (content.sharing === undefined) return new Uint8Array(0);
+    const record = sharingRecordFromCbor(decodeCanonical(content.sharing, MAX_FRAME_BYTES.publish));
+    return d.suite.equalBytes(record.body.nodeSetId, h.to.id)
+      ? sharingBodyHash(d.suite, record.body)
+      : new Uint8Array(0);
   }
 
   async #audit(

@@ -79,6 +79,16 @@ export type CustodyEvent =
       readonly nodeSetId: Uint8Array;
     }
   | {
+      /**
+       * The cutover to a successor (decision 0017): taken (lineage stored), its
+       * pending shares promoted at the next start, or this retired node's shares wiped.
+       */
+      readonly kind: 'cutover' | 'cutover-promoted' | 'cutover-retired';
+      readonly nodeSetId: Uint8Array;
+      /** Records promoted or wiped. */
+      readonly count?: number;
+    }
+  | {
       readonly kind: 'revocation-accepted';
       readonly id: Uint8Array;
       readonly revocationKind: string;
@@ -110,6 +120,11 @@ export interface TestFaults {
 export interface ServiceDeps {
   readonly suite: CryptoSuite;
   readonly nodeSet: NodeSet;
+  /**
+   * Ids of the sets this node served, oldest first, ending with nodeSet's
+   * (decision 0017): a delegation signed for any of them is accepted.
+   */
+  readonly lineage: readonly Uint8Array[];
   readonly self: {
     readonly index: number;
     /** The node's libp2p Ed25519 identity: signs publish receipts. */

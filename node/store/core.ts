@@ -279,6 +279,11 @@ export class StoreCore {
     return this.#writes.commit(write);
   }
 
+  /** The integrity mark stops vouching for any content (integrity-mark.ts forgetContents). */
+  forgetContents(): Promise<void> {
+    return this.#mark.forgetContents();
+  }
+
   /** Seals a value under its key (the key is authenticated with it). */
   seal(key: Uint8Array, plaintext: Uint8Array): Uint8Array {
     return this.#cipher.seal(key, plaintext);

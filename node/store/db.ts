@@ -8,10 +8,17 @@
 // and records.ts (plaintexts).
 import { StoreCore, type NodeStoreOptions } from './core.ts';
 import type { IntegrityFinding } from './integrity-check.ts';
-import type { AuditHeadRecord, NonceEntry, PendingContent, StoredContent } from './records.ts';
+import type {
+  AuditHeadRecord,
+  NonceEntry,
+  PendingContent,
+  StoredContent,
+  StoredLineage,
+} from './records.ts';
 import { AuditRepository, type AuditEntry, type CorruptAuditEntry } from './repositories/audit.ts';
 import { ContentRepository } from './repositories/content.ts';
 import { NonceRepository } from './repositories/nonces.ts';
+import { LineageRepository, type PromotionResult } from './repositories/lineage.ts';
 import { PendingRepository } from './repositories/pending.ts';
 import { RevocationRepository } from './repositories/revocations.ts';
 import type { WriteFence } from './write-queue.ts';
@@ -27,6 +34,7 @@ export class NodeStore {
   readonly #audit: AuditRepository;
   readonly #revocations: RevocationRepository;
   readonly #pending: PendingRepository;
+  readonly #lineage: LineageRepository;
 
   private constructor(core: StoreCore) {
     this.#core = core;
@@ -37,6 +45,7 @@ export class NodeStore {
     this.#audit = new AuditRepository(core);
     this.#revocations = new RevocationRepository(core);
     this.#pending = new PendingRepository(core);
+    this.#lineage = new LineageRepository(core);
   }
 
   /**
@@ -117,6 +126,28 @@ export class NodeStore {
   /** Durable (synced) before it resolves. */
   putPending(record: PendingContent): Promise<void> {
     return this.#pending.put(record);
+  }
+
+  // ---- cutover (repositories/lineage.ts; decision 0017) ----
+
+  /** The node sets this node served since its first cutover, or undefined. */
+  getLineage(): Promise<StoredLineage | undefined> {
+    return this.#lineage.get();
+  }
+
+  /** Synced before it resolves. */
+  putLineage(lineage: StoredLineage): Promise<void> {
+    return this.#lineage.put(lineage);
+  }
+
+  /** Held pending shares of `nodeSetId` become content records; the rest are dropped. */
+  promotePending(nodeSetId: Uint8Array): Promise<PromotionResult> {
+    return this.#lineage.promote(nodeSetId);
+  }
+
+  /** A retired node's wipe of every content and pending record (the mark first). */
+  wipeShares(): Promise<number> {
+    return this.#lineage.wipeShares();
   }
 
   // ---- nonces (repositories/nonces.ts; node/replay-guard.ts NonceStore) ----

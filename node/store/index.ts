@@ -8,4 +8,5 @@ export {
   type PendingContent,
   type RunState,
   type StoredContent,
+  type StoredLineage,
 } from './records.ts';

@@ -267,6 +267,19 @@ export class IntegrityMark {
     await this.commit({ contents: contentIds, audit });
   }
 
+  /**
+   * Stops vouching for any content (a retired node wipes its shares, decision
+   * 0017): the slot with no entries first, then the index cut. A crash
+   * between the two leaves entries past the slot's count, which `repair`
+   * cuts, as after a failed append. Called before the records are deleted,
+   * so a crash during the wipe never reads as a loss.
+   */
+  async forgetContents(): Promise<void> {
+    this.#state = { ...this.#state, contentEntries: 0 };
+    await this.commit({ contents: [], audit: undefined });
+    await this.repair();
+  }
+
   /** What the mark vouches for now, read back from disk (the check after a reopen). */
   async read(): Promise<MarkReading> {
     const { ids, problems } = await readIndex(this.#index, this.#state.contentEntries);

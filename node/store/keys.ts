@@ -85,6 +85,13 @@ export const MetaName = {
    * passed. Only grows; synced before the nonces it covers are forgotten.
    */
   clockMark: 'clockMark',
+  /**
+   * The node sets this node has served since a cutover (decision 0017):
+   * { files: signed node-set files, oldest first, the last in force;
+   * retired: this node is not in the last }. Synced before the cutover is
+   * acknowledged; read at start, before the node set is chosen.
+   */
+  lineage: 'lineage',
 } as const;
 export type MetaName = (typeof MetaName)[keyof typeof MetaName];
 

@@ -278,3 +278,41 @@ export function decodeClockMark(plaintext: Uint8Array): number {
   const m = readMap('meta', plaintext, ['at']);
   return readTime('meta', m['at']);
 }
+
+/** The `lineage` meta record (keys.ts MetaName.lineage; decision 0017). */
+export interface StoredLineage {
+  /** Signed node-set files (UTF-8 JSON bytes), oldest first; the last is in force. */
+  readonly files: readonly Uint8Array[];
+  /** This node is not in the last set: its shares are (being) wiped and it does not serve. */
+  readonly retired: boolean;
+}
+
+/** 65 node-set files of at most 512 KiB each. */
+const MAX_LINEAGE_BYTES = 65 * 512 * 1024 + 1024;
+
+export function encodeLineage(lineage: StoredLineage): Uint8Array {
+  if (lineage.files.length === 0) throw invalid('lineage: no node-set file');
+  return encodeCanonical({ files: [...lineage.files], retired: lineage.retired });
+}
+
+export function decodeLineage(plaintext: Uint8Array): StoredLineage {
+  let value: unknown;
+  try {
+    value = decodeCanonical(plaintext, MAX_LINEAGE_BYTES);
+  } catch {
+    throw corrupt('meta');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('meta');
+  const m = value as Readonly<Record<string, unknown>>;
+  const keys = Object.keys(m);
+  const files = m['files'];
+  if (
+    keys.length !== 2 ||
+    typeof m['retired'] !== 'boolean' ||
+    !Array.isArray(files) ||
+    files.length === 0 ||
+    !files.every((f) => f instanceof Uint8Array && f.length > 0)
+  )
+    throw corrupt('meta');
+  return { files: files.map((f: Uint8Array) => new Uint8Array(f)), retired: m['retired'] };
+}

@@ -105,6 +105,7 @@ export function nodeUnderTest(
   const deps: ServiceDeps = {
     suite,
     nodeSet: quorum.nodeSet,
+    lineage: [quorum.nodeSet.id],
     self: { index, identity: keys.identity, kem: suite.xwing.decapsulator(keys.kemSeed) },
     store,
     nonces,
