@@ -7,22 +7,14 @@
 // handover; the coordinator (cli/reshare/coordinator.ts) does the rest and
 // reports per node and per content. Safe to run again at any time: a content
 // every new node holds is skipped, so a run stopped anywhere resumes.
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { tcp } from '@libp2p/tcp';
-import { multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p } from 'libp2p';
 import { resolve } from 'node:path';
-import { requestOnce } from '../../node/index.ts';
 import {
-  METHODS,
   QkmsError,
   defaultSuite,
   signTicket,
   toHex,
   verifyNodeSetChain,
   wipe,
-  type NodeEntry,
   type NodeSet,
 } from '../../protocol/internal.ts';
 import { parseArgs } from '../args.ts';
@@ -31,6 +23,7 @@ import { loadSignedNodeSet, readJson } from '../files.ts';
 import { configError, noPositionals, printJson, usageError, type CliIo } from '../io.ts';
 import { QUORUM_FLAG_HELP, resolveQuorumFile } from '../quorum-file.ts';
 import { runHandover, type HandoverReport } from '../reshare/coordinator.ts';
+import { nodeSender } from '../reshare/sender.ts';
 import { readAdminKey } from './admin-key.ts';
 
 /** How long the ticket this run signs stays good: a handover of a large quorum takes hours, not days. */
@@ -104,43 +97,6 @@ function intFlag(
   if (!Number.isSafeInteger(n) || n < min || n > max)
     throw usageError(`--${flag}: an integer in [${min}, ${max}]`);
   return n;
-}
-
-/** One request to a node over TCP + Noise, pinned to its PeerId, trying its addresses in order. */
-async function nodeSender(timeoutMs: number): Promise<{
-  send: (node: NodeEntry, frame: Uint8Array) => Promise<Uint8Array>;
-  close: () => Promise<void>;
-}> {
-  const libp2p = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-  });
-  const send = async (node: NodeEntry, frame: Uint8Array): Promise<Uint8Array> => {
-    let last: unknown = new Error('no TCP address');
-    for (const address of node.multiaddrs.filter(
-      (a) => a.includes('/tcp/') && !a.includes('/ws'),
-    )) {
-      try {
-        return await requestOnce(
-          libp2p,
-          multiaddr(`${address}/p2p/${node.peerId}`),
-          METHODS.reshare.protocol,
-          frame,
-          { signal: AbortSignal.timeout(timeoutMs), maxReplyBytes: METHODS.reshare.maxReplyBytes },
-        );
-      } catch (e) {
-        last = e;
-      }
-    }
-    throw last;
-  };
-  return {
-    send,
-    close: async () => {
-      await libp2p.stop();
-    },
-  };
 }
 
 function rejectedText(rejected: Readonly<Record<string, number | undefined>>): string {

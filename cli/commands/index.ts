@@ -8,6 +8,7 @@ import { ADMIN_KEY_NEW_FLAGS, adminKeyNew } from './admin-key.ts';
 import { ADMIN_NODESET_SHOW_FLAGS, adminNodeSetShow } from './admin-nodeset.ts';
 import { ADMIN_NODESET_SIGN_FLAGS, adminNodeSetSign } from './admin-nodeset-sign.ts';
 import { ADMIN_NODESET_NEW_FLAGS, adminNodeSetNew } from './admin-nodeset-new.ts';
+import { CUTOVER_FLAGS, adminCutover } from './admin-cutover.ts';
 import { RESHARE_FLAGS, adminReshare } from './admin-reshare.ts';
 import { REVOCATIONS_FLAGS, REVOKE_FLAGS, adminRevocations, adminRevoke } from './admin-revoke.ts';
 import { AUDIT_TAIL_FLAGS, AUDIT_VERIFY_FLAGS, auditTail, auditVerify } from './audit.ts';
@@ -72,6 +73,11 @@ export const COMMANDS: CommandGroups = {
       summary: "move every content's shares to the quorum's successor node set",
       flags: RESHARE_FLAGS,
       run: adminReshare,
+    },
+    cutover: {
+      summary: 'hand the quorum to its successor once every new node holds every content',
+      flags: CUTOVER_FLAGS,
+      run: adminCutover,
     },
     revoke: {
       summary: 'revoke a wallet, session, delegation or content across the quorum',

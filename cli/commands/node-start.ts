@@ -9,7 +9,7 @@ import {
   resolvePassphrase,
 } from '../node-options.ts';
 import { FLAG_SPECS } from '../node-settings.ts';
-import { startDaemon, type Daemon } from '../../node/index.ts';
+import { NodeRetiredError, startDaemon, type Daemon } from '../../node/index.ts';
 import { parseArgs } from '../args.ts';
 import { EXIT, exitCodeHelp } from '../exit.ts';
 import { CommandFailure, type CliIo } from '../io.ts';
@@ -57,7 +57,7 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
   // of the process: a signal during a slow start stops the node as soon as it
   // is up, and one that arrives after it stopped (while the process drains
   // its last handles) must not kill it uncleanly.
-  let state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  let state: 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' = 'starting';
   const started: { daemon?: Daemon; stopRequested: boolean } = { stopRequested: false };
   const done = Promise.withResolvers<number>();
   const stop = (running: Daemon): void => {
@@ -87,7 +87,7 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
       process.exit(EXIT.failure);
     }
     io.stderr.write(`qkms node: ${signal}, shutting down\n`);
-    if (started.daemon === undefined) started.stopRequested = true;
+    if (started.daemon === undefined || state === 'restarting') started.stopRequested = true;
     else stop(started.daemon);
   };
   process.on('SIGINT', onSignal);
@@ -105,6 +105,10 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
   } catch (e) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (e instanceof NodeRetiredError) {
+      io.stdout.write(`qkms node: ${e.message}\n`);
+      return EXIT.ok;
+    }
     const failure = describeStartFailure(e, {
       dir: options.dir,
       listen: options.network.listen,
@@ -119,11 +123,47 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
       `qkms node start: keystore unlocked and node started in ${formatElapsed(performance.now() - startedAt)}\n`,
     );
   }
-  io.stdout.write(
-    `qkms node ${daemon.index} ready: peer ${daemon.peerId} listening ${daemon.listen.join(' ')} ` +
-      `metrics http://${daemon.http.host}:${daemon.http.port}/metrics\n`,
-  );
+  const ready = (running: Daemon): void => {
+    io.stdout.write(
+      `qkms node ${running.index} ready: peer ${running.peerId} listening ${running.listen.join(' ')} ` +
+        `metrics http://${running.http.host}:${running.http.port}/metrics\n`,
+    );
+  };
+  // A cutover (decision 0017) restarts the daemon in this process: the next
+  // start serves the successor, or wipes a retired node's shares and ends it.
+  const restartOnCutover = (running: Daemon): void => {
+    void running.cutover.then(async () => {
+      if (state !== 'running') return;
+      state = 'restarting';
+      io.stderr.write('qkms node: cutover taken, restarting onto the successor\n');
+      let exit: number | undefined;
+      try {
+        await running.close();
+        const next = await startDaemon(options, { passphrase });
+        started.daemon = next;
+        state = 'running';
+        ready(next);
+        restartOnCutover(next);
+        if (started.stopRequested) stop(next);
+        return;
+      } catch (e) {
+        if (e instanceof NodeRetiredError) {
+          io.stdout.write(`qkms node: ${e.message}\n`);
+          exit = EXIT.ok;
+        } else {
+          io.stderr.write(
+            `qkms node: restart after the cutover failed: ${e instanceof Error ? e.message : String(e)}\n`,
+          );
+          exit = EXIT.failure;
+        }
+      }
+      state = 'stopped';
+      done.resolve(exit);
+    });
+  };
+  ready(daemon);
   state = 'running';
+  restartOnCutover(daemon);
   if (started.stopRequested) stop(daemon);
   return done.promise;
 }
