@@ -49,3 +49,17 @@ describe('dialOnlyNodeSet', () => {
     expect(gate.denyDialMultiaddr(multiaddr('/ip4/192.0.2.7/tcp/7101'))).toBe(true);
   });
 });
+
+describe('dialOnlyNodeSet: allow', () => {
+  it("lets through a successor's addresses once allowed, and keeps the earlier set's", () => {
+    const gate = dialOnlyNodeSet(nodeSet);
+    const joined = `/ip4/192.0.2.9/tcp/7106/p2p/${OTHER}`;
+    expect(gate.denyDialMultiaddr(multiaddr(joined))).toBe(true);
+    gate.allow({
+      nodes: [{ peerId: OTHER, multiaddrs: ['/ip4/192.0.2.9/tcp/7106'] }],
+    } as unknown as NodeSet);
+    expect(gate.denyDialMultiaddr(multiaddr(joined))).toBe(false);
+    expect(gate.denyDialMultiaddr(multiaddr(`/ip4/127.0.0.1/tcp/7101/p2p/${PEER}`))).toBe(false);
+    expect(gate.denyDialMultiaddr(multiaddr('/ip4/192.0.2.9/tcp/7107'))).toBe(true);
+  });
+});

@@ -1,29 +1,37 @@
-// What a client's libp2p host may dial: the pinned node set's addresses and
-// nothing else. Said explicitly because libp2p's browser default refuses
+// What a client's libp2p host may dial: the addresses of the node sets the
+// client verified (the pinned set, then each successor it followed: allow)
+// and nothing else. Said explicitly because libp2p's browser default refuses
 // every `ws://` and every private address (loopback, LAN), so a page could
 // not reach a local or intranet quorum, while its Node default allows
 // everything.
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { NodeSet } from '../protocol/internal.ts';
 
+/** A libp2p connection gater over the verified node sets; `allow` adds one. */
+export interface DialGate {
+  readonly denyDialMultiaddr: (ma: Multiaddr) => boolean;
+  /** Lets through the addresses of `nodeSet` too (a successor the client verified). */
+  readonly allow: (nodeSet: NodeSet) => void;
+}
+
 /**
- * A libp2p connection gater that denies every address the node set does not
- * list. libp2p resolves a `/dnsaddr` before it asks the gater, so for a node
- * that lists one, any address carrying that node's PeerId is let through
- * (Noise then proves the PeerId, as on every dial).
+ * A libp2p connection gater that denies every address the node sets it was
+ * given do not list. libp2p resolves a `/dnsaddr` before it asks the gater, so
+ * for a node that lists one, any address carrying that node's PeerId is let
+ * through (Noise then proves the PeerId, as on every dial). The sets only
+ * grow: a node of an older set may still serve it mid-cutover.
  */
-export function dialOnlyNodeSet(nodeSet: NodeSet): {
-  denyDialMultiaddr: (ma: Multiaddr) => boolean;
-} {
+export function dialOnlyNodeSet(nodeSet: NodeSet): DialGate {
   const bare = (ma: Multiaddr): string => ma.decapsulateCode(CODE_P2P).toString();
-  const allowed = new Set(
-    nodeSet.nodes.flatMap((n) => n.multiaddrs.map((t) => bare(multiaddr(t)))),
-  );
-  const viaDnsaddr = new Set(
-    nodeSet.nodes
-      .filter((n) => n.multiaddrs.some((t) => t.startsWith('/dnsaddr/')))
-      .map((n) => n.peerId),
-  );
+  const allowed = new Set<string>();
+  const viaDnsaddr = new Set<string>();
+  const allow = (set: NodeSet): void => {
+    for (const n of set.nodes) {
+      for (const text of n.multiaddrs) allowed.add(bare(multiaddr(text)));
+      if (n.multiaddrs.some((t) => t.startsWith('/dnsaddr/'))) viaDnsaddr.add(n.peerId);
+    }
+  };
+  allow(nodeSet);
   const peerOf = (ma: Multiaddr): string | undefined =>
     ma.getComponents().findLast((c) => c.code === CODE_P2P)?.value;
   return {
@@ -32,5 +40,6 @@ export function dialOnlyNodeSet(nodeSet: NodeSet): {
       const peer = peerOf(ma);
       return !(peer !== undefined && viaDnsaddr.has(peer));
     },
+    allow,
   };
 }

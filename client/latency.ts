@@ -83,3 +83,21 @@ export class LatencyTracker {
     return out.sort((a, b) => rank(a) - rank(b));
   }
 }
+
+/**
+ * One LatencyTracker per node set, by set id: a node's index names another
+ * peer in another set, so estimates never carry across sets by index.
+ */
+export class LatencyBySet {
+  readonly #trackers = new Map<string, LatencyTracker>();
+
+  /** The tracker of the set with `id` (hex), made on first use. */
+  of(idHex: string): LatencyTracker {
+    let tracker = this.#trackers.get(idHex);
+    if (tracker === undefined) {
+      tracker = new LatencyTracker();
+      this.#trackers.set(idHex, tracker);
+    }
+    return tracker;
+  }
+}

@@ -1,8 +1,12 @@
 // The client's connection pool (DESIGN.md, "Recover, as the client sees
-// it"): one libp2p connection per node of the pinned node set, opened on
+// it"): one libp2p connection per node of the node sets the client verified
+// (the pinned set, then the successors it followed: addNodes), opened on
 // first use and reused for every request (all of them on one long-lived
 // request channel on it: channel.ts). The PeerId each node's connection must authenticate is pinned from
 // the node set: Noise refuses any other key, and the pool checks it again.
+//
+// Keyed by PeerId, never by index: a node's index in one set may belong to
+// another peer in the next, and a peer that stays keeps its connection.
 //
 // Reconnecting: a connection found closed is replaced on the next request.
 // A retry after a transport fault asks for a connection opened after its
@@ -23,8 +27,10 @@ import type { Libp2p } from 'libp2p';
 import { ErrorCode, QkmsError, type NodeEntry } from '../protocol/index.ts';
 import { raceSignal } from './abort.ts';
 import { Channel } from './channel.ts';
+import { requestOnStream } from './stream-request.ts';
 import {
   MAX_REPLY_BYTES,
+  PROTOCOL_IDS,
   type NodeRequestOptions,
   type NodeTransport,
   type ProtocolName,
@@ -120,10 +126,11 @@ function close(connection: Connection): void {
 
 export class ConnectionPool implements NodeTransport {
   readonly #libp2p: Libp2p;
-  readonly #targets = new Map<number, Target>();
-  readonly #slots = new Map<number, Slots>();
-  readonly #pooled = new Map<number, Pooled>();
-  readonly #dialing = new Map<number, Promise<Pooled>>();
+  /** By PeerId (string form), as every map below. */
+  readonly #targets = new Map<string, Target>();
+  readonly #slots = new Map<string, Slots>();
+  readonly #pooled = new Map<string, Pooled>();
+  readonly #dialing = new Map<string, Promise<Pooled>>();
   readonly #now: () => number;
 
   constructor(
@@ -133,9 +140,20 @@ export class ConnectionPool implements NodeTransport {
   ) {
     this.#libp2p = libp2p;
     this.#now = now;
-    for (const node of nodes) {
-      this.#targets.set(node.index, targetOf(node));
-      this.#slots.set(node.index, new Slots(MAX_STREAMS_PER_NODE));
+    this.addNodes(nodes);
+  }
+
+  /**
+   * Makes the nodes of a verified node set reachable: new peers join; a peer
+   * already known dials the addresses listed here from now on (the newest
+   * set's), and keeps any open connection, which Noise pinned to its PeerId.
+   * Every address is checked before any node is added.
+   */
+  addNodes(nodes: readonly NodeEntry[]): void {
+    const targets = nodes.map((node) => [node.peerId, targetOf(node)] as const);
+    for (const [peer, target] of targets) {
+      this.#targets.set(peer, target);
+      if (!this.#slots.has(peer)) this.#slots.set(peer, new Slots(MAX_STREAMS_PER_NODE));
     }
   }
 
@@ -146,17 +164,24 @@ export class ConnectionPool implements NodeTransport {
     options: NodeRequestOptions,
   ): Promise<Uint8Array> {
     const { signal } = options;
-    const slots = this.#slots.get(node.index);
+    const peer = node.peerId;
+    const slots = this.#slots.get(peer);
     if (slots === undefined)
       throw new QkmsError(
         ErrorCode.INVALID_ARGUMENT,
-        `pool: node ${node.index} is not in the node set`,
+        `pool: node ${node.index} is not in a node set the client verified`,
       );
     await slots.acquire(signal);
     try {
-      const pooled = await this.#connection(node.index, signal, options.freshAfter);
+      const pooled = await this.#connection(peer, node.index, signal, options.freshAfter);
       pooled.active++;
       try {
+        // Not carried by the channel (transport.ts): a stream of its own on the same connection.
+        if (protocol === 'reshare')
+          return await requestOnStream(pooled.connection, PROTOCOL_IDS.reshare, body, {
+            signal,
+            maxReplyBytes: MAX_REPLY_BYTES.reshare,
+          });
         const channel = await raceSignal(this.#channel(pooled), signal);
         return await channel.request(protocol, body, {
           signal,
@@ -165,7 +190,7 @@ export class ConnectionPool implements NodeTransport {
       } finally {
         pooled.active--;
         // A connection that died under the request leaves the pool at once.
-        if (pooled.connection.status !== 'open') this.#retire(node.index, pooled);
+        if (pooled.connection.status !== 'open') this.#retire(peer, pooled);
         else if (pooled.retired && pooled.active === 0) close(pooled.connection);
       }
     } finally {
@@ -200,18 +225,27 @@ export class ConnectionPool implements NodeTransport {
     return this.#pooled.size;
   }
 
-  async #connection(index: number, signal: AbortSignal, freshAfter?: number): Promise<Pooled> {
-    const target = this.#targets.get(index);
-    if (target === undefined)
-      throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `pool: node ${index} is not in the node set`);
+  async #connection(
+    peer: string,
+    index: number,
+    signal: AbortSignal,
+    freshAfter?: number,
+  ): Promise<Pooled> {
     for (;;) {
-      const current = this.#pooled.get(index);
+      // Looked up on each dial: addNodes may have given the peer newer addresses meanwhile.
+      const target = this.#targets.get(peer);
+      if (target === undefined)
+        throw new QkmsError(
+          ErrorCode.INVALID_ARGUMENT,
+          `pool: node ${index} is not in a node set the client verified`,
+        );
+      const current = this.#pooled.get(peer);
       if (current !== undefined) {
         const stale = freshAfter !== undefined && current.since < freshAfter;
         if (current.connection.status === 'open' && !stale) return current;
-        this.#retire(index, current);
+        this.#retire(peer, current);
       }
-      const pending = this.#dialing.get(index);
+      const pending = this.#dialing.get(peer);
       if (pending !== undefined) {
         // Another request is connecting: wait for it, then look again.
         await raceSignal(
@@ -223,10 +257,10 @@ export class ConnectionPool implements NodeTransport {
         );
         continue;
       }
-      const dial = this.#dial(index, target).finally(() => {
-        this.#dialing.delete(index);
+      const dial = this.#dial(peer, index, target).finally(() => {
+        this.#dialing.delete(peer);
       });
-      this.#dialing.set(index, dial);
+      this.#dialing.set(peer, dial);
       return raceSignal(dial, signal);
     }
   }
@@ -237,7 +271,7 @@ export class ConnectionPool implements NodeTransport {
    * still be open for the requests finishing on it. Bounded by its own
    * deadline rather than one caller's signal, since other requests may wait on it.
    */
-  async #dial(index: number, target: Target): Promise<Pooled> {
+  async #dial(peer: string, index: number, target: Target): Promise<Pooled> {
     const connection = await this.#libp2p.dial([...target.addrs], {
       signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
       force: true,
@@ -257,12 +291,12 @@ export class ConnectionPool implements NodeTransport {
       retired: false,
       channel: undefined,
     };
-    this.#pooled.set(index, pooled);
+    this.#pooled.set(peer, pooled);
     return pooled;
   }
 
-  #retire(index: number, pooled: Pooled): void {
-    if (this.#pooled.get(index) === pooled) this.#pooled.delete(index);
+  #retire(peer: string, pooled: Pooled): void {
+    if (this.#pooled.get(peer) === pooled) this.#pooled.delete(peer);
     pooled.retired = true;
     if (pooled.active === 0) close(pooled.connection);
   }

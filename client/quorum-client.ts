@@ -1,5 +1,6 @@
 // The client's composition root: what a publisher or a player runtime holds
-// for the life of the app. It pins one node set, owns one libp2p host (TCP
+// for the life of the app. It pins one node set and follows its verified
+// successors (lineage.ts: `nodeSet` is the newest), owns one libp2p host (TCP
 // and WebSockets in Node, WebSockets in a browser: transports-*.ts; Noise,
 // Yamux; no listening, no discovery) and the
 // connection pool on it, and remembers how fast each node answered. Sessions
@@ -15,18 +16,17 @@ import { clientTransports } from '#client-transports';
 import {
   ErrorCode,
   QkmsError,
-  decodeMessage,
   defaultSuite,
-  encodeMessage,
   type AccessPolicy,
   type CryptoSuite,
   type Manifest,
-  type NodeHealth,
+  toHex,
   type NodeSet,
-  type RejectionCode,
 } from '../protocol/internal.ts';
-import { dialOnlyNodeSet } from './dial-gate.ts';
-import { LatencyTracker } from './latency.ts';
+import { dialOnlyNodeSet, type DialGate } from './dial-gate.ts';
+import { LatencyBySet } from './latency.ts';
+import { askInfo, type NodeStatus } from './info.ts';
+import { Lineage } from './lineage.ts';
 import { ConnectionPool } from './pool.ts';
 import {
   publishContent,
@@ -35,12 +35,15 @@ import {
   type PublishResult,
 } from './publish.ts';
 import { newVerifiedManifests } from './manifest-cache.ts';
-import { recoverCek, type RecoverDeps } from './recover.ts';
+import type { RecoverDeps } from './recover.ts';
+import { recoverAcrossSets } from './recover-chain.ts';
+
+export type { NodeStatus } from './info.ts';
 import type { RevocationRecord } from '../revocation/index.ts';
 import type { NodeReport } from './report.ts';
 import { listRevocations, revokeAll, type RevokeDeps, type RevokeResult } from './revoke.ts';
 import type { Session } from './session.ts';
-import { MAX_REPLY_BYTES, type NodeTransport } from './transport.ts';
+import type { NodeTransport } from './transport.ts';
 import { assertFunction, intInRange, optionBag, optionalSignal } from './validate.ts';
 
 /** A player wants its key in well under this, or an error it can show. */
@@ -85,6 +88,7 @@ const OPTION_KEYS = [
 ] as const;
 const PUBLISH_KEYS = ['cek', 'contentId', 'policy', 'signal', 'beforeSend'] as const;
 const RECOVER_KEYS = ['signal'] as const;
+const FOLLOW_KEYS = ['files', 'signal'] as const;
 
 interface Resolved {
   readonly nodeSet: NodeSet;
@@ -140,51 +144,82 @@ function transportsOf(options: QuorumClientOptions): ClientTransport[] {
   return [...given];
 }
 
-/** One node's answer to `info()`. */
-export interface NodeStatus {
-  readonly index: number;
-  readonly peerId: string;
-  readonly reachable: boolean;
-  /** Round trip, milliseconds (when reachable). */
-  readonly ms?: number;
-  /** The node refused the info request with this code. */
-  readonly code?: RejectionCode;
-  /** Whether the node serves the node set this client pinned. */
-  readonly sameNodeSet?: boolean;
-  /** The index the node says it has in it. */
-  readonly servesIndex?: number;
-  readonly versions?: readonly number[];
-  readonly software?: string;
-  /** What the node reports of its own state: peers it reaches, revocation lag, shares, audit head. */
-  readonly health?: NodeHealth;
-}
-
 export class QuorumClient {
-  readonly nodeSet: NodeSet;
   readonly #options: Resolved;
   readonly #transport: NodeTransport;
   readonly #libp2p: Libp2p | undefined;
-  readonly #latency = new LatencyTracker();
+  readonly #lineage: Lineage;
+  readonly #latency = new LatencyBySet();
   /** This client's manifest verdicts: never shared with another client. */
   readonly #verifiedManifests = newVerifiedManifests();
   readonly #now = (): number => performance.now();
   #closing: Promise<void> | undefined;
 
-  private constructor(options: Resolved, transport: NodeTransport, libp2p: Libp2p | undefined) {
-    this.nodeSet = options.nodeSet;
+  private constructor(
+    options: Resolved,
+    transport: NodeTransport,
+    libp2p: Libp2p | undefined,
+    gate?: DialGate,
+  ) {
     this.#options = options;
     this.#transport = transport;
     this.#libp2p = libp2p;
+    this.#lineage = new Lineage(options.suite, options.nodeSet, (set) => {
+      // Reachable before current: the pool first, since it checks every address.
+      transport.addNodes?.(set.nodes);
+      gate?.allow(set);
+    });
+  }
+
+  /** The current node set: the pinned one, or the newest verified successor the client followed. */
+  get nodeSet(): NodeSet {
+    return this.#lineage.current;
+  }
+
+  /** Every node set the client verified, oldest (the pinned one) first. */
+  get lineage(): readonly NodeSet[] {
+    return this.#lineage.sets;
+  }
+
+  /**
+   * Follows the node-set chain: adopts the verified successors of the current
+   * set that `files` prove (UTF-8 signed node-set files, oldest first, as a
+   * node's `node-set` answer lists them), or, without `files`, that any node
+   * of the current set lists when asked. Files that do not chain from the
+   * current set, with every link signed by the previous set's admins, are
+   * ignored. Resolves true if the current set changed; never throws for what
+   * a node sends.
+   */
+  async follow(
+    options: { files?: readonly Uint8Array[]; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    return this.#run(async () => {
+      optionBag(options, 'follow', FOLLOW_KEYS);
+      const before = this.nodeSet;
+      if (options.files !== undefined) {
+        if (!Array.isArray(options.files) || !options.files.every((f) => f instanceof Uint8Array))
+          throw new QkmsError(
+            ErrorCode.INVALID_ARGUMENT,
+            'follow: files: expected an array of Uint8Array',
+          );
+        this.#lineage.adopt(options.files);
+      } else {
+        const signal = this.#deadline(options.signal);
+        await this.#lineage.follow(this.#transport, this.nodeSet.nodes, signal);
+      }
+      return this.nodeSet !== before;
+    });
   }
 
   /** Starts the client's libp2p host and pool for `options.nodeSet`. */
   static async create(options: QuorumClientOptions): Promise<QuorumClient> {
     const resolved = resolveOptions(options);
+    const gate = dialOnlyNodeSet(resolved.nodeSet);
     const libp2p = await createLibp2p({
       transports: transportsOf(options),
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionGater: dialOnlyNodeSet(resolved.nodeSet),
+      connectionGater: gate,
       // A node's addresses are dialled in the order the node set lists them
       // (docs/protocol.md §1): libp2p's default sorter would put public before
       // private and TCP before WebSockets whatever the admins chose. The sort
@@ -192,7 +227,12 @@ export class QuorumClient {
       connectionManager: { addressSorter: () => 0 },
     });
     try {
-      return new QuorumClient(resolved, new ConnectionPool(libp2p, resolved.nodeSet.nodes), libp2p);
+      return new QuorumClient(
+        resolved,
+        new ConnectionPool(libp2p, resolved.nodeSet.nodes),
+        libp2p,
+        gate,
+      );
     } catch (e) {
       await libp2p.stop();
       throw e;
@@ -243,8 +283,10 @@ export class QuorumClient {
   /**
    * Recovers the CEK of `manifest` for `session`: a fresh array the caller
    * owns and should wipe, plus what each node did. Throws QkmsError before
-   * any request for a manifest that does not verify against the node set;
-   * RecoverError (with the per-node report) when no verified CEK results.
+   * any request for a manifest that does not verify against the node set it
+   * names (one of `lineage`); RecoverError (with the per-node report of the
+   * last attempt) when no verified CEK results. Nodes that answer
+   * WRONG_NODE_SET make the client follow the chain (recover-chain.ts).
    */
   recover(
     manifest: Manifest,
@@ -254,10 +296,13 @@ export class QuorumClient {
     return this.#run(() => {
       optionBag(options, 'recover', RECOVER_KEYS);
       const signal = optionalSignal(options.signal, 'recover: signal');
-      return recoverCek(
+      return recoverAcrossSets(
         {
           ...this.#deps(),
-          latency: this.#latency,
+          lineage: this.#lineage,
+          latencyOf: (set) => this.#latency.of(toHex(set.id)),
+          follow: (nodes, signal) => this.#lineage.follow(this.#transport, nodes, signal),
+          learnAncestors: (signal) => this.#lineage.learnAncestorsFrom(this.#transport, signal),
           hedge: this.#options.hedge,
           verifiedManifests: this.#verifiedManifests,
         },
@@ -275,45 +320,11 @@ export class QuorumClient {
    */
   info(options: { signal?: AbortSignal } = {}): Promise<readonly NodeStatus[]> {
     return this.#run(() =>
-      Promise.all(
-        this.nodeSet.nodes.map(async (node): Promise<NodeStatus> => {
-          const started = this.#now();
-          const signal = AbortSignal.any([
-            AbortSignal.timeout(this.#options.requestTimeoutMs),
-            ...(options.signal === undefined ? [] : [options.signal]),
-          ]);
-          try {
-            const reply = await this.#transport.request(
-              node,
-              'info',
-              encodeMessage({ type: 'info' }),
-              { signal },
-            );
-            const ms = this.#now() - started;
-            const answer = decodeMessage(reply, MAX_REPLY_BYTES.info, ['info-ok', 'reject']);
-            if (answer.type === 'reject')
-              return {
-                index: node.index,
-                peerId: node.peerId,
-                reachable: true,
-                ms,
-                code: answer.code,
-              };
-            return {
-              index: node.index,
-              peerId: node.peerId,
-              reachable: true,
-              ms,
-              sameNodeSet: this.#options.suite.equalBytes(answer.info.nodeSetId, this.nodeSet.id),
-              servesIndex: answer.info.node,
-              versions: answer.info.versions,
-              software: answer.info.software,
-              ...(answer.info.health === undefined ? {} : { health: answer.info.health }),
-            };
-          } catch {
-            return { index: node.index, peerId: node.peerId, reachable: false };
-          }
-        }),
+      askInfo(
+        { suite: this.#options.suite, transport: this.#transport, now: this.#now },
+        this.nodeSet,
+        this.#options.requestTimeoutMs,
+        options.signal,
       ),
     );
   }
@@ -369,7 +380,8 @@ export class QuorumClient {
     const o = this.#options;
     return {
       suite: o.suite,
-      nodeSet: o.nodeSet,
+      // The current set: a publish goes to the nodes that serve now.
+      nodeSet: this.nodeSet,
       transport: this.#transport,
       clock: o.clock,
       now: this.#now,

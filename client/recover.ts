@@ -3,8 +3,12 @@
 // the CEK — reconstructed only from shares that each matched their
 // commitment, and accepted only if it matches the CEK commitment.
 //
-//   1. The manifest is verified against the pinned node set before anything
-//      is sent (verifyManifest at the manifest's issuedAt).
+//   1. The manifest is verified against the node set it names, which must be
+//      one the client verified (its lineage: the pinned set and the
+//      successors it followed), before anything is sent (verifyManifest at
+//      the manifest's issuedAt). The nodes asked are those of the set in
+//      `deps.nodeSet` (the client's current set, or, mid-cutover, its
+//      predecessor), and each request names that set.
 //   2. t + hedge nodes are asked at once, fastest-known first (latency.ts);
 //      each gets its own fresh request: a new nonce, addressed to that node.
 //      An attempt that outlives a multiple of its node's latency estimate is
@@ -15,8 +19,9 @@
 //      fraction of the deadline, not an attempt and a retry each.
 //   3. Each answer is opened with the session's X-Wing key under the seal
 //      context of the request it answers. Shares are checked against the
-//      manifest's Pedersen commitments at x = the node's index in the pinned
-//      node set (never a value the node sent) when a combination fails
+//      manifest's Pedersen commitments — or, for content redistributed to the
+//      set asked, those of its sharing record (share-basis.ts) — at x = the
+//      node's index in the set asked (never a value the node sent) when a combination fails
 //      (step 5): a share that fails is named `wrong-share`; any node that
 //      ends without a good share is replaced by one not yet asked.
 //   4. A transport fault (refused, reset, timeout, stale pooled connection)
@@ -41,7 +46,6 @@ import { ShamirError } from '../shamir/index.ts';
 import {
   ErrorCode,
   QkmsError,
-  checkShare,
   SHARE_BYTES,
   combineKey,
   openCek,
@@ -57,6 +61,7 @@ import {
   type RejectionCode,
 } from '../protocol/internal.ts';
 import { raceSignal, whenAborted } from './abort.ts';
+import { ShareBasis } from './share-basis.ts';
 import { verifyManifestOnce, type VerifiedManifests } from './manifest-cache.ts';
 import { RecoverError, RevokedError, type RecoverFailure } from './errors.ts';
 import type { LatencyTracker } from './latency.ts';
@@ -67,8 +72,14 @@ import { MAX_REPLY_BYTES, isBadAnswer, type NodeTransport } from './transport.ts
 
 export interface RecoverDeps {
   readonly suite: CryptoSuite;
-  /** The pinned node set. */
+  /** The node set whose nodes are asked; each request names it. */
   readonly nodeSet: NodeSet;
+  /**
+   * The node sets the client verified, oldest first (the pinned set, then its
+   * successors): the manifest must name one, the session be for one.
+   * `[nodeSet]` when absent.
+   */
+  readonly lineage?: readonly NodeSet[];
   readonly transport: NodeTransport;
   readonly latency: LatencyTracker;
   /** Wall clock, ms since the epoch: each request's issuedAt. */
@@ -90,7 +101,7 @@ export interface RecoverCall {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** A verified share: x is the node's index in the pinned set, y its 64 bytes. */
+/** A verified share: x is the node's index in the set asked, y its 64 bytes. */
 interface Share {
   readonly x: number;
   readonly y: Uint8Array;
@@ -123,6 +134,8 @@ interface CallContext {
   readonly deps: RecoverDeps;
   readonly manifest: Manifest;
   readonly session: Session;
+  /** What the shares lie on: the manifest's sharing or the set's sharing record. */
+  readonly basis: ShareBasis;
   /** The delegation in use; replaced once if a node asks for a renewal. */
   grant: Grant;
   renewal: Promise<Grant> | undefined;
@@ -139,8 +152,12 @@ interface AttemptHooks {
   readonly onRetry: (silent: boolean) => void;
 }
 
-function sameNodeSet(a: NodeSet, b: NodeSet, suite: CryptoSuite): boolean {
-  return a === b || suite.equalBytes(a.id, b.id);
+function inLineage(
+  lineage: readonly NodeSet[],
+  id: Uint8Array,
+  suite: CryptoSuite,
+): NodeSet | undefined {
+  return lineage.find((set) => suite.equalBytes(set.id, id));
 }
 
 /** Renews the session at most once per call; nodes refused for the same reason share it. */
@@ -172,6 +189,7 @@ async function askNode(
       node: node.index,
       contentId: manifest.body.contentId,
       issuedAt: deps.clock(),
+      nodeSetId: deps.nodeSet.id,
     });
     const frame = encodeMessage({ type: 'recover', request, delegation: grant.delegation });
     const timeout = AbortSignal.timeout(deps.attemptTimeoutMs);
@@ -221,6 +239,8 @@ async function askNode(
       }
       return { outcome: 'rejected', code: message.code, retried };
     }
+    // Before opening: a share whose sharing the client cannot trust is worth nothing.
+    if (!ctx.basis.accept(message.sharing)) return { outcome: 'wrong-share', retried };
 
     let share: Uint8Array;
     try {
@@ -286,13 +306,22 @@ export async function recoverCek(
   call: RecoverCall,
 ): Promise<{ cek: Uint8Array; report: readonly NodeReport[] }> {
   const { suite, nodeSet } = deps;
+  const lineage = deps.lineage ?? [nodeSet];
   if (session.destroyed)
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: session destroyed');
-  if (!sameNodeSet(session.nodeSet, nodeSet, suite))
+  if (inLineage(lineage, nodeSet.id, suite) === undefined)
+    throw new QkmsError(
+      ErrorCode.INVALID_ARGUMENT,
+      'recover: the node set asked is not one the client verified',
+    );
+  if (inLineage(lineage, session.nodeSet.id, suite) === undefined)
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: the session is for another node set');
   if (typeof manifest !== 'object' || typeof manifest.body !== 'object')
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'recover: manifest: expected a Manifest');
-  verifyManifestOnce(deps.verifiedManifests, suite, manifest, nodeSet);
+  // The set the manifest names; an unknown one is checked against the set asked, which refuses
+  // it with verifyManifest's own error (the manifest names another node set).
+  const named = inLineage(lineage, manifest.body.nodeSetId, suite) ?? nodeSet;
+  verifyManifestOnce(deps.verifiedManifests, suite, manifest, named);
   const contentId = manifest.body.contentId;
   if (!session.covers('recover', contentId))
     throw new QkmsError(
@@ -352,7 +381,14 @@ export async function recoverCek(
         return fail('aborted', ErrorCode.TIMEOUT, 'recover: aborted', signal.reason);
       throw e;
     }
-    const ctx: CallContext = { deps, manifest, session, grant, renewal: undefined };
+    const ctx: CallContext = {
+      deps,
+      manifest,
+      session,
+      basis: new ShareBasis(suite, manifest, nodeSet),
+      grant,
+      renewal: undefined,
+    };
     const queue = deps.latency.order(
       nodeSet.nodes.map((n) => n.index),
       suite.randomBytes,
@@ -450,8 +486,8 @@ export async function recoverCek(
             return { cek, report: buildReport(nodeSet, states) };
           }
           // Some share is off the committed polynomial: check each, name and drop the liars.
-          // x is the node's index in the pinned node set, whatever the node may think it is.
-          const liars = good.filter((g) => !checkShare(manifest.body, g.x, g.y));
+          // x is the node's index in the set asked, whatever the node may think it is.
+          const liars = good.filter((g) => !ctx.basis.check(g.x, g.y));
           for (const liar of liars) {
             const liarState = states.get(liar.x);
             if (liarState !== undefined) liarState.outcome = 'wrong-share';

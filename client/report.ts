@@ -22,7 +22,7 @@ export type NodeOutcome =
   'ok' | 'rejected' | 'wrong-share' | 'unreachable' | 'timeout' | 'cancelled' | 'not-asked';
 
 export interface NodeReport {
-  /** The node's index in the pinned node set (1..n). */
+  /** The node's index (1..n) in the node set the attempt asked: the client's current set, or its predecessor mid-cutover. */
   readonly index: number;
   readonly peerId: string;
   readonly outcome: NodeOutcome;

@@ -85,6 +85,21 @@ describe('Session.create', () => {
     expect(signed).toHaveLength(1);
   });
 
+  it("names the session's set in a recover request by default, or the successor asked, under the same delegation", async () => {
+    const session = await create();
+    const grant = await session.grant();
+    const input = { node: 1, contentId: seedBytes(1, 32), issuedAt: now };
+    expect(session.signRecoverRequest(grant, input).body.nodeSetId).toEqual(quorum.nodeSet.id);
+    const successor = seedBytes(9, 32);
+    const named = session.signRecoverRequest(grant, { ...input, nodeSetId: successor });
+    expect(named.body.nodeSetId).toEqual(successor);
+    expect(named.body.delegationHash).toEqual(grant.hash);
+    expect(() => verifyRecoverRequestSignature(suite, named)).not.toThrow();
+    expect(() =>
+      session.signRecoverRequest(grant, { ...input, nodeSetId: seedBytes(9, 31) }),
+    ).toThrow();
+  });
+
   it('signs recover requests with the session key and opens shares sealed to its X-Wing key', async () => {
     const session = await create();
     const grant = await session.grant();

@@ -263,13 +263,24 @@ export class Session {
     return grant;
   }
 
-  /** A fresh recover request (new random nonce) to node `node`, signed by the session key. */
+  /**
+   * A fresh recover request (new random nonce) to node `node`, signed by the
+   * session key. It names `nodeSetId`, the set whose nodes are asked (a
+   * successor of the session's set after a cutover: nodes of a set accept
+   * delegations signed for any set of its lineage); the session's own set by
+   * default. The delegation stays the one the wallet signed.
+   */
   signRecoverRequest(
     grant: Grant,
-    input: { readonly node: number; readonly contentId: Uint8Array; readonly issuedAt: number },
+    input: {
+      readonly node: number;
+      readonly contentId: Uint8Array;
+      readonly issuedAt: number;
+      readonly nodeSetId?: Uint8Array;
+    },
   ): SignedRecoverRequest {
     return signRecoverRequest(this.suite, this.#signingKey(), {
-      nodeSetId: this.nodeSet.id,
+      nodeSetId: input.nodeSetId ?? this.nodeSet.id,
       node: input.node,
       contentId: input.contentId,
       issuedAt: input.issuedAt,

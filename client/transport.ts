@@ -12,11 +12,18 @@ import {
   type NodeEntry,
 } from '../protocol/internal.ts';
 
-/** The client-side protocols: the methods the request channel carries (protocol/methods.ts). */
-export type ProtocolName = ChannelKind;
+/**
+ * The client-side protocols: the methods the request channel carries
+ * (protocol/methods.ts), and `reshare`, on which anyone may ask a node which
+ * node sets it has served (`node-set`): rare, so one stream per request.
+ */
+export type ProtocolName = ChannelKind | 'reshare';
+
+/** Every client-side protocol. */
+export const CLIENT_PROTOCOLS: readonly ProtocolName[] = [...CHANNEL_KINDS, 'reshare'];
 
 function byProtocol<V>(value: (name: ProtocolName) => V): Readonly<Record<ProtocolName, V>> {
-  return Object.fromEntries(CHANNEL_KINDS.map((name) => [name, value(name)])) as Record<
+  return Object.fromEntries(CLIENT_PROTOCOLS.map((name) => [name, value(name)])) as Record<
     ProtocolName,
     V
   >;
@@ -51,6 +58,12 @@ export interface NodeTransport {
     body: Uint8Array,
     options: NodeRequestOptions,
   ): Promise<Uint8Array>;
+  /**
+   * The client adopted a successor node set: its nodes (new members, or old
+   * ones at new addresses) become reachable. A transport that can reach any
+   * node (an in-memory quorum in tests) need not implement it.
+   */
+  addNodes?(nodes: readonly NodeEntry[]): void;
 }
 
 /**
