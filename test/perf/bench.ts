@@ -12,6 +12,7 @@ import {
 } from './harness.ts';
 import { formatHeader, formatTable, runtimeInfo } from './report.ts';
 import { browserBenches } from './browser.bench.ts';
+import { handoverLatencyBenches } from './handover-latency.bench.ts';
 import { hashBenches } from './hash.bench.ts';
 import { policyBenches } from './policy.bench.ts';
 import { recoverBenches } from './recover.bench.ts';
@@ -29,6 +30,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...shamirBenches,
   ...pedersenBenches,
   ...reshareBenches,
+  ...handoverLatencyBenches,
   ...hashBenches,
   ...revocationBenches,
   ...recoverBenches,
