@@ -269,6 +269,7 @@ export {
 } from './reshare/dealing.ts';
 export { MAX_NODE_SET_FILE_BYTES, type CutoverState } from './messages/cutover.ts';
 export {
+  cutoverSigningBytes,
   decodeCutoverRecord,
   encodeCutoverRecord,
   signCutover,

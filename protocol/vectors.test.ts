@@ -23,6 +23,8 @@ describe('protocol vectors', () => {
       const rebuilt = await buildVectors(
         {
           nodeSetFile: file.nodeSet.file,
+          successorFile: file.handover.successorFile,
+          cutoverRecord: file.handover.cutoverRecord,
           recoverSeal: file.recoverSeal,
           publishSeal: file.publishSeal,
         },
@@ -47,6 +49,11 @@ describe('protocol vectors', () => {
       [file.messages.infoOk, ['info-ok']],
       [file.messages.rejectReplayed, ['reject']],
       [file.messages.rejectVersion, ['reject']],
+      [file.handover.shareWithSharing, ['share']],
+      [file.handover.reshareCutover, ['reshare-cutover']],
+      [file.handover.reshareCutoverOk, ['reshare-cutover-ok']],
+      [file.handover.nodeSet, ['node-set']],
+      [file.handover.nodeSetOk, ['node-set-ok']],
     ];
     for (const [hex, types] of cases)
       expect(decodeMessage(fromHex(hex), 1 << 16, types).type).toBe(types[0]);

@@ -42,7 +42,8 @@ function bodyToCbor(body: CutoverBody): CborValue {
   return { v: CUTOVER_RECORD_VERSION, from: body.from, to: body.to, at: body.at };
 }
 
-function signingBytes(body: CutoverBody): Uint8Array {
+/** What each admin signs: the RESHARE_CUTOVER tag then the canonical body. */
+export function cutoverSigningBytes(body: CutoverBody): Uint8Array {
   return concatBytes(tagBytes(DomainTag.RESHARE_CUTOVER), encodeCanonical(bodyToCbor(body)));
 }
 
@@ -97,8 +98,8 @@ export function signCutover(
   seeds: readonly Uint8Array[],
   previous?: CutoverRecord,
 ): CutoverRecord {
-  const message = signingBytes(body);
-  if (previous !== undefined && !suite.equalBytes(signingBytes(previous.body), message))
+  const message = cutoverSigningBytes(body);
+  if (previous !== undefined && !suite.equalBytes(cutoverSigningBytes(previous.body), message))
     throw new QkmsError(ErrorCode.INVALID_ARGUMENT, 'cutover: signatures of another record');
   const byAdmin = new Map((previous?.signatures ?? []).map((s) => [s.admin, s]));
   for (const seed of seeds) {
@@ -128,7 +129,7 @@ export function verifyCutover(
   if (!suite.equalBytes(body.from, handover.from) || !suite.equalBytes(body.to, handover.to))
     throw denied('it names another handover');
   const { keys, threshold } = handover.admins;
-  const message = signingBytes(body);
+  const message = cutoverSigningBytes(body);
   let valid = 0;
   for (const { admin, signature } of record.signatures) {
     const key = keys[admin];
