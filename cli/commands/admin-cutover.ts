@@ -14,15 +14,14 @@ import {
   signCutover,
   signTicket,
   toHex,
-  verifyNodeSetChain,
   wipe,
   type NodeSet,
 } from '../../protocol/internal.ts';
 import { parseArgs } from '../args.ts';
 import { EXIT, exitCodeHelp } from '../exit.ts';
-import { loadSignedNodeSet, readJson } from '../files.ts';
 import { configError, noPositionals, printJson, usageError, type CliIo } from '../io.ts';
-import { QUORUM_FLAG_HELP, resolveQuorumFile } from '../quorum-file.ts';
+import { QUORUM_FLAG_HELP } from '../quorum-file.ts';
+import { loadHandover } from '../reshare/handover-files.ts';
 import { runHandover } from '../reshare/coordinator.ts';
 import {
   nodeSetFilesBefore,
@@ -123,20 +122,7 @@ export async function adminCutover(argv: readonly string[], io: CliIo): Promise<
   if (!Number.isSafeInteger(timeout) || timeout < 100 || timeout > 600_000)
     throw usageError('--timeout-ms: an integer in [100, 600000]');
   const suite = defaultSuite();
-  const quorum = resolveQuorumFile(io, v.quorum);
-  const from = loadSignedNodeSet(io, suite, quorum.path);
-  const toJson = readJson(io, v.to, 'node-set file');
-  let to: NodeSet;
-  try {
-    to = verifyNodeSetChain(suite, from.set, [toJson]);
-  } catch (e) {
-    throw configError(
-      `${v.to}: not a successor of the quorum's node set: ${e instanceof Error ? e.message : ''}`,
-      e,
-    );
-  }
-  if (to.epoch !== from.set.epoch + 1)
-    throw configError(`${v.to}: epoch ${to.epoch}, the quorum's set is epoch ${from.set.epoch}`);
+  const { from, to, toJson } = loadHandover(io, suite, v.quorum, v.to);
   const seeds = readAdminSeeds(io, keyFiles, from.set);
   const fromSide = { set: from.set, file: new TextEncoder().encode(from.text) };
   const toSide = { set: to, file: new TextEncoder().encode(JSON.stringify(toJson)) };

@@ -13,15 +13,14 @@ import {
   defaultSuite,
   signTicket,
   toHex,
-  verifyNodeSetChain,
   wipe,
   type NodeSet,
 } from '../../protocol/internal.ts';
 import { parseArgs } from '../args.ts';
 import { EXIT, exitCodeHelp } from '../exit.ts';
-import { loadSignedNodeSet, readJson } from '../files.ts';
 import { configError, noPositionals, printJson, usageError, type CliIo } from '../io.ts';
-import { QUORUM_FLAG_HELP, resolveQuorumFile } from '../quorum-file.ts';
+import { QUORUM_FLAG_HELP } from '../quorum-file.ts';
+import { loadHandover } from '../reshare/handover-files.ts';
 import { runHandover, type HandoverReport } from '../reshare/coordinator.ts';
 import { nodeSender } from '../reshare/sender.ts';
 import { readAdminKey } from './admin-key.ts';
@@ -149,20 +148,7 @@ export async function adminReshare(argv: readonly string[], io: CliIo): Promise<
   const batchSize = intFlag(v.batch, 'batch', 1, 128, 64);
   const timeoutMs = intFlag(v['timeout-ms'], 'timeout-ms', 100, 600_000, 60_000);
   const suite = defaultSuite();
-  const quorum = resolveQuorumFile(io, v.quorum);
-  const from = loadSignedNodeSet(io, suite, quorum.path);
-  const toJson = readJson(io, v.to, 'node-set file');
-  let to: NodeSet;
-  try {
-    to = verifyNodeSetChain(suite, from.set, [toJson]);
-  } catch (e) {
-    throw configError(
-      `${v.to}: not a successor of the quorum's node set: ${e instanceof Error ? e.message : ''}`,
-      e,
-    );
-  }
-  if (to.epoch !== from.set.epoch + 1)
-    throw configError(`${v.to}: epoch ${to.epoch}, the quorum's set is epoch ${from.set.epoch}`);
+  const { from, to, toJson } = loadHandover(io, suite, v.quorum, v.to);
   let seed: Uint8Array | undefined;
   let ticket;
   try {
