@@ -344,13 +344,17 @@ export class QuorumClient {
 
   /** Every revocation record node `index` holds, each verified against the node set. */
   revocations(index: number, options: { signal?: AbortSignal } = {}): Promise<RevocationRecord[]> {
-    return this.#run(() => {
+    return this.#run(async () => {
       optionBag(options, 'revocations', RECOVER_KEYS);
       const node = this.nodeSet.node(index);
       if (node === undefined)
         throw new QkmsError(ErrorCode.INVALID_ARGUMENT, `revocations: no node ${index}`);
+      const signal = this.#deadline(options.signal);
+      // Records of sets before the one this client pinned stay in force: learn those sets first.
+      if (this.#lineage.sets[0]?.predecessor !== undefined)
+        await this.#lineage.learnAncestorsFrom(this.#transport, signal);
       return listRevocations(this.#revokeDeps(), node, {
-        signal: this.#deadline(options.signal),
+        signal,
       });
     });
   }
@@ -359,6 +363,7 @@ export class QuorumClient {
     return {
       suite: this.#options.suite,
       nodeSet: this.nodeSet,
+      lineage: this.#lineage.sets,
       transport: this.#transport,
       now: this.#now,
     };

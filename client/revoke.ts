@@ -13,7 +13,7 @@ import {
   type NodeSet,
   type RejectionCode,
 } from '../protocol/internal.ts';
-import { readRevocation, type RevocationRecord } from '../revocation/index.ts';
+import { decodeRevocation, verifyRevocation, type RevocationRecord } from '../revocation/index.ts';
 import { MAX_REPLY_BYTES, type NodeTransport } from './transport.ts';
 
 export type RevokeNodeStatus =
@@ -51,6 +51,11 @@ export interface RevokeResult {
 export interface RevokeDeps {
   readonly suite: CryptoSuite;
   readonly nodeSet: NodeSet;
+  /**
+   * Every set the client verified, oldest first (decision 0017): a record an
+   * earlier set's admins issued stays in force, and is verified against them.
+   */
+  readonly lineage?: readonly NodeSet[];
   readonly transport: NodeTransport;
   readonly now: () => number;
 }
@@ -101,7 +106,7 @@ export async function revokeAll(
 
 /**
  * Every record node `node` holds, page by page, each verified against the
- * pinned node set: a node cannot make up a revocation. Throws QkmsError
+ * set of the client's lineage that issued it: a node cannot make up a revocation. Throws QkmsError
  * BAD_REVOCATION if it sends one that does not verify, or the rejection
  * code it answered with.
  */
@@ -126,7 +131,11 @@ export async function listRevocations(
     );
     if (answer.type === 'reject') throw rejected(answer.code);
     for (const bytes of answer.records) {
-      const record = readRevocation(deps.suite, deps.nodeSet, bytes);
+      const record = decodeRevocation(deps.suite, bytes);
+      const issuer =
+        (deps.lineage ?? []).find((set) => deps.suite.equalBytes(set.id, record.body.nodeSetId)) ??
+        deps.nodeSet;
+      verifyRevocation(deps.suite, issuer, record);
       // Pages come in id order after `after`: a node repeating or reordering records is refused,
       // so a lying node cannot keep the client paging until its deadline.
       if (compareBytes(record.id, after) <= 0)
