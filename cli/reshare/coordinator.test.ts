@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { requireNativeSuite } from '../../protocol/internal.ts';
+import {
+  decodeMessage,
+  encodeCanonical,
+  encodeMessage,
+  requireNativeSuite,
+} from '../../protocol/internal.ts';
 import { freshNodeKeys } from '../../test/support/reshare-fixture.ts';
 import { ReshareWorld, WORLD_TIME } from '../../test/support/reshare-world.ts';
 import { runHandover, type CoordinatorOptions } from './coordinator.ts';
@@ -167,5 +172,37 @@ describe('admin reshare: the coordinator against in-process nodes with real stor
     };
     expect((await runHandover(options(w, s, { ticket: forged }))).total).toBe(0);
     expect(w.events(w.old.nodes[0]!)).toEqual([]);
+  });
+});
+
+describe('reshare-record on a new node', () => {
+  it('a record of the right shape that is no valid sharing record is refused MALFORMED, not INTERNAL', async () => {
+    const w = await world(1);
+    const s = await w.successor([...w.old.nodes, freshNodeKeys(suite, 6)], 4);
+    const node = s.handover.to.nodes[5];
+    if (node === undefined) throw new Error('no new node 6');
+    const frame = encodeMessage({
+      type: 'reshare-record',
+      ticket: w.ticket(s.handover.to),
+      from: s.fromSide.file,
+      to: s.toSide.file,
+      // Well-formed CBOR of the right shape, but two commitments for a threshold of 1.
+      records: [
+        encodeCanonical({
+          body: {
+            v: 1,
+            content: new Uint8Array(32),
+            nodeSet: s.handover.to.id,
+            t: 1,
+            commitments: [new Uint8Array(32), new Uint8Array(32)],
+            dealers: [1],
+            previous: s.handover.from.id,
+          },
+          sigs: [{ node: 1, sig: new Uint8Array(64) }],
+        }),
+      ],
+    });
+    const answer = decodeMessage(await w.send(node, frame), 1 << 20, ['reject']);
+    expect(answer).toMatchObject({ type: 'reject', code: 'MALFORMED' });
   });
 });

@@ -44,6 +44,7 @@ import {
   type ReshareCommitResult,
   type ReshareEnvelope,
   type ReshareRecordStatus,
+  type SharingRecord,
   type SigningKey,
 } from '../../protocol/internal.ts';
 import type { Logger } from '../log.ts';
@@ -85,6 +86,18 @@ const REQUEST_TYPES = [
   'reshare-record',
   'reshare-status',
 ] as const;
+
+/** A record the coordinator sent; MALFORMED (a wire code) for anything that is not one. */
+function decodedRecord(bytes: Uint8Array): SharingRecord {
+  try {
+    return sharingRecordFromCbor(decodeCanonical(bytes, MAX_FRAME_BYTES.publish));
+  } catch (e) {
+    throw new QkmsError(
+      ErrorCode.MALFORMED,
+      `records: not a sharing record: ${isQkmsError(e) ? e.code : errorName(e)}`,
+    );
+  }
+}
 
 /** What answers the cutover and node-set requests (CutoverService). */
 export interface CutoverAnswers {
@@ -354,7 +367,7 @@ export class ReshareService {
     const results: { contentId: Uint8Array; status: ReshareRecordStatus }[] = [];
     const held: Uint8Array[] = [];
     for (const bytes of records) {
-      const record = sharingRecordFromCbor(decodeCanonical(bytes, MAX_FRAME_BYTES.publish));
+      const record = decodedRecord(bytes);
       const contentId = record.body.contentId;
       const pending = await this.#store('read', () => d.store.getPending(h.to.id, contentId));
       if (pending === undefined) {
