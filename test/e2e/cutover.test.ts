@@ -35,6 +35,8 @@ import {
   createQuorumFiles,
   freePort,
   spawnNode,
+  isRunning,
+  stopAllNodes,
   withNodeStore,
   type NodeProcess,
   type QuorumFiles,
@@ -125,7 +127,7 @@ async function start(n: number, nodeSetPath: string): Promise<void> {
 async function stop(n: number): Promise<void> {
   const node = nodes[n - 1];
   nodes[n - 1] = undefined;
-  if (node === undefined || node.child.exitCode !== null || node.child.signalCode !== null) return;
+  if (!isRunning(node)) return;
   node.child.kill('SIGTERM');
   expect(await node.exited).toBe(0);
 }
@@ -221,6 +223,18 @@ async function stillRevoked(epoch: Epoch): Promise<void> {
   expect(error).toBeInstanceOf(RecoverError);
   const report = (error as RecoverError).report;
   expect(report.map((r) => r.code)).toEqual(epoch.set.nodes.map(() => 'REVOKED'));
+  // The admin lists it from the new set's file: an epoch-1 record, verified against epoch 1's admins.
+  const listed = await cli([
+    'admin',
+    'revocations',
+    '--quorum',
+    epoch.path,
+    '--node',
+    '2',
+    '--json',
+  ]);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(JSON.parse(listed.stdout)).toMatchObject({ ok: true, count: 1 });
 }
 
 /** A retired process exited 0 with its line, and its store holds no share. */
@@ -274,14 +288,7 @@ afterAll(async () => {
   await client.close();
   player.destroy();
   revokedPlayer.destroy();
-  await Promise.all(
-    nodes.map(async (node) => {
-      if (node === undefined || node.child.exitCode !== null || node.child.signalCode !== null)
-        return;
-      node.child.kill('SIGTERM');
-      await node.exited;
-    }),
-  );
+  await stopAllNodes(nodes);
   files.cleanup();
 });
 

@@ -38,6 +38,8 @@ import {
   createQuorumFiles,
   freePort,
   spawnNode,
+  isRunning,
+  stopAllNodes,
   withNodeStore,
   type NodeProcess,
   type QuorumFiles,
@@ -177,7 +179,7 @@ async function start(
 async function stop(index: number, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   const node = nodes[index - 1];
   nodes[index - 1] = undefined;
-  if (node === undefined || node.child.exitCode !== null || node.child.signalCode !== null) return;
+  if (!isRunning(node)) return;
   node.child.kill(signal);
   expect(await node.exited).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
 }
@@ -330,14 +332,7 @@ afterAll(async () => {
   for (const c of coordinators) c.kill('SIGKILL');
   await client.close();
   player.destroy();
-  await Promise.all(
-    nodes.map(async (node) => {
-      if (node === undefined || node.child.exitCode !== null || node.child.signalCode !== null)
-        return;
-      node.child.kill('SIGTERM');
-      await node.exited;
-    }),
-  );
+  await stopAllNodes(nodes);
   files.cleanup();
 });
 

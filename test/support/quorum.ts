@@ -244,6 +244,21 @@ export interface NodeProcess {
   readonly exited: Promise<number | NodeJS.Signals>;
 }
 
+/** Whether the node process is still running. */
+export function isRunning(node: NodeProcess | undefined): node is NodeProcess {
+  return node !== undefined && node.child.exitCode === null && node.child.signalCode === null;
+}
+
+/** SIGTERM to every node still running, and waits for each to exit (a suite's afterAll). */
+export async function stopAllNodes(nodes: readonly (NodeProcess | undefined)[]): Promise<void> {
+  await Promise.all(
+    nodes.filter(isRunning).map(async (node) => {
+      node.child.kill('SIGTERM');
+      await node.exited;
+    }),
+  );
+}
+
 /** Starts node `index` as a child process of the real executable and waits for its ready line. */
 export async function spawnNode(
   files: QuorumFiles,
