@@ -25,6 +25,8 @@ describe('protocol vectors', () => {
           nodeSetFile: file.nodeSet.file,
           successorFile: file.handover.successorFile,
           cutoverRecord: file.handover.cutoverRecord,
+          ticket: file.handover.dealing.ticket,
+          dealt: file.handover.dealing.reshareDealt,
           recoverSeal: file.recoverSeal,
           publishSeal: file.publishSeal,
         },
@@ -54,8 +56,24 @@ describe('protocol vectors', () => {
       [file.handover.reshareCutoverOk, ['reshare-cutover-ok']],
       [file.handover.nodeSet, ['node-set']],
       [file.handover.nodeSetOk, ['node-set-ok']],
+      [file.handover.dealing.reshareList, ['reshare-list']],
+      [file.handover.dealing.reshareListOk, ['reshare-list-ok']],
+      [file.handover.dealing.reshareDeal, ['reshare-deal']],
+      ...file.handover.dealing.reshareDealt.map((m): [string, ['reshare-dealt']] => [
+        m,
+        ['reshare-dealt'],
+      ]),
+      [file.handover.dealing.reshareCommitToNode1, ['reshare-commit']],
+      ...file.handover.dealing.reshareCommitted.map((m): [string, ['reshare-committed']] => [
+        m,
+        ['reshare-committed'],
+      ]),
+      [file.handover.dealing.reshareRecord, ['reshare-record']],
+      [file.handover.dealing.reshareRecordOk, ['reshare-record-ok']],
+      [file.handover.dealing.reshareStatus, ['reshare-status']],
+      [file.handover.dealing.reshareStatusOk, ['reshare-status-ok']],
     ];
     for (const [hex, types] of cases)
-      expect(decodeMessage(fromHex(hex), 1 << 16, types).type).toBe(types[0]);
+      expect(decodeMessage(fromHex(hex), 1 << 24, types).type).toBe(types[0]);
   });
 });

@@ -29,12 +29,23 @@ import {
   verifyCutover,
   verifyNodeSetChain,
   withAttestations,
+  verifySharingRecord,
+  commitBatch,
+  dealBatch,
+  decodeCanonical,
+  decodeMessage,
+  signTicket,
   type CryptoSuite,
+  type Handover,
+  type Manifest,
+  type SharingSource,
   type CutoverBody,
   type Sealed,
   type SharingRecordBody,
 } from '../../../protocol/internal.ts';
+import { ticketFromCbor, ticketToCbor } from '../../../protocol/reshare/ticket.ts';
 import { freshNodeKeys, successorOf } from '../../support/reshare-fixture.ts';
+import type { NodeKeys } from '../../support/protocol-fixture.ts';
 import { PROTOCOL_VERSION } from '../../../protocol/constants.ts';
 import { nodeSetCanonicalBytes } from '../../../protocol/node-set/index.ts';
 import { requestSigningBytes } from '../../../protocol/grant/request.ts';
@@ -58,6 +69,10 @@ export interface RandomizedParts {
   readonly successorFile: string;
   /** encodeCutoverRecord of the admin's record, hex. */
   readonly cutoverRecord: string;
+  /** The admin's reshare ticket (canonical CBOR, hex): ML-DSA, randomized. */
+  readonly ticket: string;
+  /** Old nodes 1, 2 and 3's `reshare-dealt` answers for the vector content (hex): random polynomials and seals. */
+  readonly dealt: readonly string[];
   readonly recoverSeal: SealedVector;
   readonly publishSeal: SealedVector;
 }
@@ -69,7 +84,23 @@ const fromSealed = (s: SealedVector): Sealed => ({ enc: fromHex(s.enc), cipherte
 export async function randomizedParts(suite: CryptoSuite = requireNativeSuite()): Promise<RandomizedParts> {
   const w = await world(suite);
   const next = successorOf(suite, w.quorum, [...w.quorum.nodes, freshNodeKeys(suite, 6)], 4);
+  const source = sourceOf(w.content);
+  const dealt = await Promise.all(
+    [1, 2, 3].map(async (d) => {
+      const keys = w.quorum.nodes[d - 1]!;
+      const batch = await dealBatch(suite, next.handover, { index: d, identity: keys.identity }, [
+        { contentId: w.content.contentId, source, share: w.content.shares[d - 1]!.slice() },
+      ]);
+      return toHex(encodeMessage({ type: 'reshare-dealt', ...batch }));
+    }),
+  );
+  const ticket = signTicket(
+    { position: 0, key: suite.hybrid.signer(w.quorum.adminSeed) },
+    { from: w.quorum.nodeSet.id, to: next.handover.to.id, notAfter: FIXTURE_TIME + 86_400_000 },
+  );
   return {
+    ticket: toHex(encodeCanonical(ticketToCbor(ticket))),
+    dealt,
     nodeSetFile: w.quorum.nodeSetFile,
     successorFile: next.toFile,
     cutoverRecord: toHex(
@@ -83,6 +114,86 @@ export async function randomizedParts(suite: CryptoSuite = requireNativeSuite())
     publishSeal: hexSealed(
       await seal(suite, w.quorum.nodes[0]!.kemPublicKey, publishSealContext(w.content.manifest.body, 1), w.content.shares[0]!),
     ),
+  };
+}
+
+function sourceOf(content: { contentId: Uint8Array; manifest: Manifest }): SharingSource {
+  return { contentId: content.contentId, manifest: encodeCanonical(manifestToCbor(content.manifest)) };
+}
+
+/**
+ * The rest of the handover from the random parts: every new node commits the
+ * three dealings (the coordinator's reshare-commit), the complete record, and
+ * the list, record and status exchanges around them. Deterministic: the new
+ * shares follow from the seals, and node attestations are Ed25519.
+ */
+async function dealingVectors(
+  suite: CryptoSuite,
+  random: RandomizedParts,
+  handover: Handover,
+  newNodes: readonly NodeKeys[],
+  content: { contentId: Uint8Array; manifest: Manifest },
+) {
+  const ticket = ticketFromCbor(decodeCanonical(fromHex(random.ticket), 1 << 16));
+  const utf8 = new TextEncoder();
+  const envelope = { ticket, from: utf8.encode(random.nodeSetFile), to: utf8.encode(random.successorFile) };
+  const dealt = random.dealt.map((hex) => decodeMessage(fromHex(hex), 1 << 24, ['reshare-dealt']));
+  const sources = [sourceOf(content)];
+  const choose = [{ contentId: content.contentId, dealers: [1, 2, 3] }];
+  const commits = await Promise.all(
+    newNodes.map(async (node, position) => {
+      const dealings = dealt.map((d) => ({ ...d.dealing, sealed: d.sealed[position]! }));
+      const [outcome] = await commitBatch(
+        suite,
+        handover,
+        { index: node.index, kem: suite.xwing.decapsulator(node.kemSeed), identity: node.identity },
+        dealings,
+        sources,
+        choose,
+      );
+      if (outcome?.status !== 'ok') throw new Error(`vectors: new node ${node.index} did not commit`);
+      return { node: node.index, dealings, outcome };
+    }),
+  );
+  const body = commits[0]!.outcome.body;
+  const record = withAttestations(
+    body,
+    commits.map((c) => c.outcome.attestation),
+  );
+  // A vector that does not verify is not written: the record against the successor and C_0.
+  verifySharingRecord(suite, record, handover.to, content.manifest.body.commitments[0]!);
+  const recordBytes = encodeCanonical(sharingRecordToCbor(record));
+  return {
+    about:
+      'a handover of the vector content to the successor: old nodes 1, 2, 3 deal (dealt: random parts, ' +
+      'verify by committing), each new node commits them, and the coordinator completes the record.',
+    ticket: random.ticket,
+    reshareList: toHex(encodeMessage({ type: 'reshare-list', ...envelope, after: new Uint8Array(0) })),
+    reshareListOk: toHex(encodeMessage({ type: 'reshare-list-ok', contents: [content.contentId], more: false })),
+    reshareDeal: toHex(encodeMessage({ type: 'reshare-deal', ...envelope, contents: [content.contentId] })),
+    reshareDealt: random.dealt,
+    reshareCommitToNode1: toHex(
+      encodeMessage({ type: 'reshare-commit', ...envelope, dealings: commits[0]!.dealings, sources, choose }),
+    ),
+    newShares: commits.map((c) => ({ node: c.node, share: toHex(c.outcome.share) })),
+    reshareCommitted: commits.map((c) =>
+      toHex(
+        encodeMessage({
+          type: 'reshare-committed',
+          node: c.node,
+          results: [{ contentId: content.contentId, status: 'ok', signature: c.outcome.attestation.signature }],
+        }),
+      ),
+    ),
+    newCommitments: body.commitments.map((c) => toHex(c)),
+    sharingRecord: toHex(recordBytes),
+    sharingBodyHash: toHex(sharingBodyHash(suite, body)),
+    reshareRecord: toHex(encodeMessage({ type: 'reshare-record', ...envelope, records: [recordBytes] })),
+    reshareRecordOk: toHex(
+      encodeMessage({ type: 'reshare-record-ok', results: [{ contentId: content.contentId, status: 'held' }] }),
+    ),
+    reshareStatus: toHex(encodeMessage({ type: 'reshare-status', ...envelope, contents: [content.contentId] })),
+    reshareStatusOk: toHex(encodeMessage({ type: 'reshare-status-ok', held: [sharingBodyHash(suite, body)] })),
   };
 }
 
@@ -235,6 +346,7 @@ export async function buildVectors(random: RandomizedParts, suite: CryptoSuite =
       reshareCutoverOk: toHex(encodeMessage({ type: 'reshare-cutover-ok', state: 'serving' })),
       nodeSet: toHex(encodeMessage({ type: 'node-set' })),
       nodeSetOk: toHex(encodeMessage({ type: 'node-set-ok', files })),
+      dealing: await dealingVectors(suite, random, { from: nodeSet, to: successor }, newNodes, content),
     },
     messages: {
       info: toHex(encodeMessage({ type: 'info' })),
