@@ -353,9 +353,7 @@ export class QuorumClient {
       // Records of sets before the one this client pinned stay in force: learn those sets first.
       if (this.#lineage.sets[0]?.predecessor !== undefined)
         await this.#lineage.learnAncestorsFrom(this.#transport, signal);
-      return listRevocations(this.#revokeDeps(), node, {
-        signal,
-      });
+      return listRevocations(this.#revokeDeps(), node, { signal });
     });
   }
 
