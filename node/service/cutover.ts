@@ -91,16 +91,13 @@ export class CutoverService implements CutoverAnswers {
     if (this.#taken !== undefined) return { type: 'reshare-cutover-ok', state: this.#taken };
     // Taken at an earlier start (the lineage already ends with the successor): nothing to do.
     if (!servesFrom && d.files.length > 1) return { type: 'reshare-cutover-ok', state };
-    // A node that already serves the successor took its cutover before (or joined with it):
-    // it takes the record all the same, so that its held shares are promoted.
     if (staying && servesFrom) await this.#assertEveryContentHeld(h.to.id);
-    // The files it served, then the successor's; a node that joined with the successor's
-    // file has only that one, and learns the set before it here.
+    // The files it served, then the successor's. A node that joined with the successor's
+    // file has only that one: it takes the record all the same (so that its held shares are
+    // promoted) and learns the sets before it here.
     const files = servesFrom
       ? [...d.files, m.to]
-      : d.files.length > 1
-        ? [...d.files]
-        : [...this.#ancestors(m.ancestors, m.from, h.from), m.from, m.to];
+      : [...this.#ancestors(m.ancestors, m.from, h.from), m.from, m.to];
     await d.store.putLineage({ files, retired: !staying });
     await d.audit.record({ kind: 'cutover', nodeSetId: h.to.id });
     this.#taken = state;

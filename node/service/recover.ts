@@ -198,14 +198,16 @@ export class RecoverService {
     // 7 and 8b. A reservation that is never committed (the request is refused
     // before its nonce is durable) is given back: refused requests hold no slot.
     let content: StoredContent;
+    /** The record a redistributed share lies on, sent with it (decision 0017). */
+    let sharing: SharingRecord | undefined;
     try {
       // 7. the content and its access policy.
       content = await this.#content(body.contentId);
       const manifest = this.#manifest(content);
+      sharing = content.sharing === undefined ? undefined : this.#sharing(content.sharing);
       // A share of the set before a cutover that was never handed over is not served:
       // it lies on a polynomial no client of this set can check (decision 0017).
-      const holder =
-        content.sharing === undefined ? manifest.body.nodeSetId : this.#sharingSet(content);
+      const holder = sharing === undefined ? manifest.body.nodeSetId : sharing.body.nodeSetId;
       if (!d.suite.equalBytes(holder, d.nodeSet.id))
         throw reject(ErrorCode.UNKNOWN_CONTENT, 'no share of this node set for this content');
       // Synchronous unless a chain read is missing from the node's cache (node/policy/).
@@ -259,7 +261,7 @@ export class RecoverService {
       return encodeMessage({
         type: 'share',
         sealed,
-        ...(content.sharing === undefined ? {} : { sharing: this.#sharing(content.sharing) }),
+        ...(sharing === undefined ? {} : { sharing }),
       });
     } finally {
       share.fill(0);
@@ -292,12 +294,6 @@ export class RecoverService {
       this.#sharingRecords.set(key, record);
     }
     return record;
-  }
-
-  #sharingSet(content: StoredContent): Uint8Array {
-    return content.sharing === undefined
-      ? new Uint8Array(0)
-      : this.#sharing(content.sharing).body.nodeSetId;
   }
 
   #manifest(content: StoredContent): Manifest {
