@@ -29,6 +29,7 @@ import {
   decodeChannelAnswer,
   encodeChannelRequest,
   encodeFrame,
+  lazyWindowUpdates,
   type ChannelKind,
 } from '../protocol/internal.ts';
 
@@ -110,6 +111,7 @@ export class Channel {
         'channel: readDeadlineMs must be a positive integer',
       );
     const stream = await connection.newStream(CHANNEL_PROTOCOL, { signal, negotiateFully: false });
+    lazyWindowUpdates(stream); // a window update per answer would be a packet per answer
     return new Channel(stream, options);
   }
 

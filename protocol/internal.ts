@@ -30,6 +30,11 @@ export { BoundedMap } from './bounded-map.ts';
 export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
 export {
+  coalesceWrites,
+  lazyWindowUpdates,
+  withCoalescedWrites,
+} from './codec/coalesce-writes.ts';
+export {
   malformed,
   readArray,
   readBytes,

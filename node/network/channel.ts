@@ -30,6 +30,7 @@ import {
   encodeFrame,
   isQkmsError,
   isTrickled,
+  lazyWindowUpdates,
   type ChannelKind,
   type RejectionCode,
 } from '../../protocol/internal.ts';
@@ -87,6 +88,7 @@ export async function registerChannel(
   const { log, signal: rootSignal } = deps;
 
   const serve = (stream: Stream, connection: Connection): void => {
+    lazyWindowUpdates(stream); // a window update per request would be a packet per request
     const peer = connection.remotePeer.toString();
     const work = new AbortController();
     const workSignal =
