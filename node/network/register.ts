@@ -58,9 +58,7 @@ export async function registerMethods(
       maxOutboundStreams: streams(spec.streams.outbound, limits),
       handle: handlers[method],
     };
-    // Node-to-node traffic is periodic: its answered requests log at debug.
-    if (spec.audience === 'node-set')
-      await registerNodeOnly(host, { ...handler, quiet: true }, deps);
+    if (spec.audience === 'node-set') await registerNodeOnly(host, handler, deps);
     else await registerHandler(host.libp2p, handler, deps);
   }
 }

@@ -103,8 +103,6 @@ export interface RequestLabels {
   readonly peer: string;
   /** Carried on the request channel (a field of the log line). */
   readonly channel?: boolean;
-  /** Log answered requests at debug, not info (periodic node-to-node traffic). Failures stay errors. */
-  readonly quiet?: boolean;
 }
 
 /**
@@ -165,7 +163,7 @@ export class RequestRun {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    const { protocol, peer, channel, quiet } = this.#labels;
+    const { protocol, peer, channel } = this.#labels;
     const seconds = (this.#now() - this.#started) / 1000;
     this.#deps.onRequest?.(protocol, this.outcome, seconds);
     const ctx: LogContext = {
@@ -178,8 +176,9 @@ export class RequestRun {
       ...this.#failure,
     };
     const { log } = this.#deps;
+    // One line per request is at debug: at info it would cost every request a JSON line
+    // (issue 18); the per-outcome counts are in qkms_requests_total either way.
     if (this.outcome === ErrorCode.INTERNAL) log.error('request failed', ctx);
-    else if (quiet === true) log.debug('request', ctx);
-    else log.info('request', ctx);
+    else log.debug('request', ctx);
   }
 }

@@ -55,8 +55,6 @@ export interface HandlerSpec {
   readonly maxOutboundStreams?: number;
   /** If given, a stream from a peer this refuses is reset before one byte is read. */
   readonly admit?: (remotePeer: PeerId) => boolean;
-  /** Log answered requests at debug, not info (periodic node-to-node traffic). Failures stay errors. */
-  readonly quiet?: boolean;
   /** Turns the request frame's bytes into the answer's bytes (request.ts). */
   readonly handle: RequestHandler;
 }
@@ -68,7 +66,6 @@ const SPEC_KEYS = [
   'maxInboundStreams',
   'maxOutboundStreams',
   'admit',
-  'quiet',
   'handle',
 ] as const;
 
@@ -146,7 +143,6 @@ export async function registerHandler(
     const run = new RequestRun(deps, {
       protocol: spec.protocol,
       peer,
-      ...(spec.quiet === undefined ? {} : { quiet: spec.quiet }),
     });
     const work = new AbortController();
     const stopWork = (): void => {
@@ -217,7 +213,6 @@ export async function registerNodeOnly(
         ? {}
         : { maxOutboundStreams: spec.maxOutboundStreams }),
       admit: (peer) => host.isNodeSetPeer(peer),
-      ...(spec.quiet === undefined ? {} : { quiet: spec.quiet }),
       handle: (request, ctx) => spec.handle(request, ctx),
     },
     deps,

@@ -456,7 +456,7 @@ describe('answers and outcomes', () => {
     const lines = node.log.lines.filter((l) => l.msg.startsWith('request'));
     expect(lines).toEqual([
       {
-        level: 'info',
+        level: 'debug',
         msg: 'request',
         ctx: expect.objectContaining({
           protocol: '/qkms/info/1',
