@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, isQkmsError, requireNativeSuite } from '../../protocol/index.ts';
 import { seedBytes } from '../../test/support/protocol-fixture.ts';
 import { createFingerprinter, silentLogger } from '../log.ts';
 import { createNodeMetrics } from '../metrics.ts';
+import { ReplayGuard } from '../replay-guard.ts';
 import { NodeStore } from '../store/index.ts';
 import { MetaName, auditKey, metaKey } from '../store/keys.ts';
 import { AuditLog, type AuditHead, type AuditStore } from './log.ts';
@@ -253,6 +254,39 @@ describe('the audit log in the node store', () => {
     await store.close();
     return { path, storageKey };
   }
+
+  it("shares one synced batch with a nonce committed in the same turn (a recover's two writes)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qkms-audit-'));
+    dirs.push(dir);
+    const store = await NodeStore.open({
+      path: join(dir, 'db'),
+      storageKey: seedBytes(5, 32),
+      suite,
+    });
+    const now = 1_700_000_000_000;
+    const guard = await ReplayGuard.load({ store, clock: () => now });
+    const log = await openLog(store);
+    const batch = vi.spyOn(Level.prototype, 'batch');
+    try {
+      const [session, nonce] = [seedBytes(6, 32), seedBytes(7, 16)];
+      expect(
+        guard.reserve(session, nonce, now + 60_000, { wallet: seedBytes(8, 20), source: 's' }),
+      ).toBe(true);
+      // As node/service/recover.ts hands them in: the nonce first, the record in the same turn.
+      await Promise.all([
+        guard.commit(session, nonce),
+        log.record({ kind: 'share-released', principals }),
+      ]);
+      expect(batch).toHaveBeenCalledTimes(1);
+      const [ops, options] = batch.mock.calls[0] as unknown as [unknown[], { sync?: boolean }];
+      expect(ops).toHaveLength(3); // the nonce, the audit record, the audit head
+      expect(options.sync).toBe(true);
+    } finally {
+      batch.mockRestore();
+      await guard.stop();
+      await store.close();
+    }
+  });
 
   async function verifyStored(path: string, storageKey: Uint8Array) {
     const store = await NodeStore.open({ path, storageKey, suite });

@@ -223,26 +223,27 @@ export class RecoverService {
       throw e;
     }
 
-    // 8b. the nonce, durably.
-    await metrics
-      .timeAsync('replay_commit', () => d.nonces.commit(body.sessionKey, body.nonce))
-      .catch((e: unknown) => {
-        d.log.error('nonce record failed', { error: errorName(e) });
-        throw reject(ErrorCode.INTERNAL, 'nonce could not be recorded');
-      });
-
-    // 9. revocation again: a revocation that landed meanwhile wins (checked here too so
-    // that no custody record is written for a request already known to be revoked).
+    // 9. revocation again: a revocation that landed meanwhile wins (checked here, before
+    // the writes, so that no custody record is written for a request already known revoked).
     if (d.faults.beforeSeal !== undefined) await d.faults.beforeSeal();
     d.revocations.assertNotRevoked(principals);
 
-    // 10. custody record, durably, before the share leaves.
-    await metrics
-      .timeAsync('audit', () => d.audit.record({ kind: 'share-released', principals }))
-      .catch((e: unknown) => {
-        d.log.error('audit record failed', { error: errorName(e) });
-        throw reject(ErrorCode.AUDIT_UNAVAILABLE, 'custody record could not be written');
-      });
+    // 8b and 10. The nonce and the custody record, durably, before the share leaves. They
+    // are handed to the store in the same turn, so its group commit writes them in ONE
+    // synced batch (decision 0019). If only the custody record is written, it names a share
+    // that never left: the safe side.
+    const [nonce, custody] = await Promise.allSettled([
+      metrics.timeAsync('replay_commit', () => d.nonces.commit(body.sessionKey, body.nonce)),
+      metrics.timeAsync('audit', () => d.audit.record({ kind: 'share-released', principals })),
+    ]);
+    if (nonce.status === 'rejected') {
+      d.log.error('nonce record failed', { error: errorName(nonce.reason) });
+      throw reject(ErrorCode.INTERNAL, 'nonce could not be recorded');
+    }
+    if (custody.status === 'rejected') {
+      d.log.error('audit record failed', { error: errorName(custody.reason) });
+      throw reject(ErrorCode.AUDIT_UNAVAILABLE, 'custody record could not be written');
+    }
 
     if (d.faults.afterCustodyRecord !== undefined) await d.faults.afterCustodyRecord();
 

@@ -106,8 +106,13 @@ export class WriteQueue {
   }
 
   async #drain(): Promise<void> {
-    // Let the writes of this turn of the event loop join the first group.
-    await Promise.resolve();
+    // Let the writes of this turn of the event loop join the first group: up to its
+    // check phase, so that writes handed in by setImmediate callbacks queued before
+    // this one (the replay guard's nonce batch) join too. A recover's nonce and custody
+    // record then share one synced batch (decision 0019).
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
     while (this.#queue.length > 0) {
       const group = this.#queue;
       this.#queue = [];
