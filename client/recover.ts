@@ -65,7 +65,7 @@ import { ShareBasis } from './share-basis.ts';
 import { verifyManifestOnce, type VerifiedManifests } from './manifest-cache.ts';
 import { RecoverError, RevokedError, type RecoverFailure } from './errors.ts';
 import type { LatencyTracker } from './latency.ts';
-import { overdueAfterMs } from './overdue.ts';
+import { hedgeAfterMs, overdueAfterMs } from './overdue.ts';
 import { nodeReport, type NodeOutcome, type NodeReport } from './report.ts';
 import type { Grant, Session } from './session.ts';
 import { MAX_REPLY_BYTES, isBadAnswer, type NodeTransport } from './transport.ts';
@@ -339,6 +339,8 @@ export async function recoverCek(
   /** Wakes the loop when nodes were asked outside it (an overdue attempt), so it awaits them too. */
   let woken = Promise.withResolvers<typeof WOKEN>();
   let settled = false;
+  /** Asks the hedge nodes when it fires. */
+  let hedgeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Ends an in-flight node's task; a share it may still deliver is wiped on arrival. */
   const stop = (index: number, outcome: NodeOutcome): void => {
@@ -394,7 +396,8 @@ export async function recoverCek(
       suite.randomBytes,
     );
     const byIndex = new Map(nodeSet.nodes.map((n) => [n.index, n]));
-    let wanted = t + deps.hedge;
+    // t places first; the hedge joins once the t asked are late (delayed hedging, overdue.ts).
+    let wanted = t;
 
     /** In-flight nodes that hold one of the `wanted` places: those not overdue. */
     const holding = (): number => {
@@ -452,6 +455,16 @@ export async function recoverCek(
     };
 
     launch();
+    if (deps.hedge > 0) {
+      const after = hedgeAfterMs([...inFlight.keys()].map((i) => deps.latency.estimate(i)));
+      const hedgeNow = (): void => {
+        wanted = Math.max(wanted, t + deps.hedge);
+        launch();
+        woken.resolve(WOKEN);
+      };
+      if (after === 0) hedgeNow();
+      else hedgeTimer = setTimeout(hedgeNow, after);
+    }
     while (inFlight.size > 0) {
       const next = await Promise.race([...inFlight.values(), abort.promise, woken.promise]);
       if (next === ABORTED) break;
@@ -525,6 +538,7 @@ export async function recoverCek(
     );
   } finally {
     settled = true;
+    clearTimeout(hedgeTimer);
     abort.dispose();
     for (const s of states.values()) clearTimeout(s.overdueTimer);
     for (const share of good) wipe(share.y);
