@@ -65,8 +65,10 @@ export interface BenchResult {
   readonly cpu_ms?: number;
   /** The client process's part of cpu_ms. */
   readonly client_cpu_ms?: number;
-  /** The node processes' part of cpu_ms, per node asked (t + hedge nodes are asked). */
+  /** The node processes' part of cpu_ms, per node asked (nodes_asked of them). */
   readonly node_cpu_ms?: number;
+  /** Nodes asked per recover, on average (t, plus the hedge node when one of them was late). */
+  readonly nodes_asked?: number;
   /** Operations per second this machine's cores could do at cpu_ms each: cores x 1000 / cpu_ms. */
   readonly bound_per_s?: number;
   /** Achieved throughput (per_s) over the crypto floor's bound_per_s. */
