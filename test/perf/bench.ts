@@ -21,6 +21,7 @@ import { shamirBenches } from './shamir.bench.ts';
 import { pedersenBenches } from './pedersen.bench.ts';
 import { reshareBenches } from './reshare.bench.ts';
 import { signatureBenches } from './signature.bench.ts';
+import { wanBenches } from './wan.bench.ts';
 import { xwingBenches } from './xwing.bench.ts';
 
 /** Every scenario, in output order. A new scenario file adds its list here. */
@@ -34,6 +35,7 @@ const SCENARIOS: readonly Scenario[] = [
   ...hashBenches,
   ...revocationBenches,
   ...recoverBenches,
+  ...wanBenches,
   ...policyBenches,
   ...browserBenches,
 ];

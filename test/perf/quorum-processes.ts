@@ -38,11 +38,30 @@ export interface NodeStart {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Where the nodes run, for a quorum that is not all on loopback (wan.bench.ts: each node in its
+ * own network namespace, behind a delaying proxy). Without these, the defaults: nodes listen on
+ * 127.0.0.1, the node set says 127.0.0.1, and each node is spawned as itself.
+ */
+export interface QuorumPlacement {
+  /** The IPv4 host each node's node-set address names (what clients dial), by index - 1 (Quorum.create only). */
+  readonly announceHosts?: readonly string[];
+  /** The IPv4 host node `index` listens on, on its node-set port. */
+  readonly listenHost?: (index: number) => string;
+  /** The command that runs node `index` instead of `command args` (e.g. `ip netns exec NS command args`). */
+  readonly wrap?: (
+    index: number,
+    command: string,
+    args: readonly string[],
+  ) => { readonly command: string; readonly args: readonly string[] };
+}
+
 export class Quorum {
   readonly files: QuorumFiles;
   readonly nodes = new Map<number, RunningNode>();
   /** Flags every node gets after --dir, --nodeset, --listen and --http. */
   readonly #args: readonly string[];
+  readonly #placement: QuorumPlacement;
   readonly #children = new Set<NodeChild>();
   /** The last resort (exit, interrupt): kill every child, remove the files. Synchronous. */
   readonly #killAll = (): void => {
@@ -54,17 +73,29 @@ export class Quorum {
     process.kill(process.pid, signal);
   };
 
-  constructor(files: QuorumFiles, args: readonly string[] = []) {
+  constructor(files: QuorumFiles, args: readonly string[] = [], placement: QuorumPlacement = {}) {
     this.files = files;
     this.#args = args;
+    this.#placement = placement;
     process.on('exit', this.#killAll);
     process.once('SIGINT', this.#onSignal);
     process.once('SIGTERM', this.#onSignal);
   }
 
   /** Keystores and a node set for n nodes, t of them needed, in a new temp dir. */
-  static async create(n: number, t: number, args: readonly string[] = []): Promise<Quorum> {
-    return new Quorum(await createQuorumFiles(n, t), args);
+  static async create(
+    n: number,
+    t: number,
+    args: readonly string[] = [],
+    placement: QuorumPlacement = {},
+  ): Promise<Quorum> {
+    const { announceHosts } = placement;
+    const files = await createQuorumFiles(
+      n,
+      t,
+      announceHosts === undefined ? {} : { announceHosts },
+    );
+    return new Quorum(files, args, placement);
   }
 
   /** Starts these nodes at once; resolves when each is ready, with the time each took (ms). */
@@ -72,20 +103,26 @@ export class Quorum {
     const started = performance.now();
     return Promise.all(
       indexes.map(async (index) => {
+        const host = this.#placement.listenHost?.(index) ?? '127.0.0.1';
+        const args = [
+          join(REPO_ROOT, 'bin', 'qkms.ts'),
+          'node',
+          'start',
+          ...['--dir', this.files.dirs[index - 1] ?? ''],
+          ...['--nodeset', this.files.nodeSetPath],
+          ...['--listen', `/ip4/${host}/tcp/${this.files.ports[index - 1] ?? 0}`],
+          ...['--http', '127.0.0.1:0'],
+          ...this.#args,
+          ...(options.args ?? []),
+        ];
+        const run = this.#placement.wrap?.(index, process.execPath, args) ?? {
+          command: process.execPath,
+          args,
+        };
         const child = spawnNodeChild({
           index,
-          command: process.execPath,
-          args: [
-            join(REPO_ROOT, 'bin', 'qkms.ts'),
-            'node',
-            'start',
-            ...['--dir', this.files.dirs[index - 1] ?? ''],
-            ...['--nodeset', this.files.nodeSetPath],
-            ...['--listen', `/ip4/127.0.0.1/tcp/${this.files.ports[index - 1] ?? 0}`],
-            ...['--http', '127.0.0.1:0'],
-            ...this.#args,
-            ...(options.args ?? []),
-          ],
+          command: run.command,
+          args: run.args,
           env: { PATH: process.env['PATH'], QKMS_LOG_LEVEL: 'warn', ...options.env },
           cwd: REPO_ROOT,
           logFile: join(this.files.root, `node-${index}.log`),

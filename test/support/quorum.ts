@@ -120,6 +120,12 @@ export async function createQuorumFiles(
     webSockets?: boolean;
     /** Each node also listens on WebRTC-direct with its own certificate, listed last. */
     webrtcDirect?: boolean;
+    /**
+     * The IPv4 host of each node's addresses in the node set (what clients and peers dial), by
+     * index - 1; 127.0.0.1 when absent. Only the node set changes: `listenArgs` still says
+     * 127.0.0.1, so a caller announcing another host chooses where the node listens.
+     */
+    announceHosts?: readonly string[];
   } = {},
 ): Promise<QuorumFiles> {
   const root = mkdtempSync(join(tmpdir(), 'qkms-e2e-'));
@@ -142,6 +148,7 @@ export async function createQuorumFiles(
       rtcPorts.push(await freePort());
       certhashes.push((await loadOrCreateWebRtcCertificate(dir)).certhash);
     }
+  const host = (i: number): string => options.announceHosts?.[i] ?? '127.0.0.1';
   const document = createNodeSetDocument({
     epoch: 1,
     threshold: t,
@@ -149,10 +156,12 @@ export async function createQuorumFiles(
       index: i + 1,
       peerId: info.peerId,
       multiaddrs: [
-        `/ip4/127.0.0.1/tcp/${ports[i] ?? 0}`,
-        ...(options.webSockets === true ? [`/ip4/127.0.0.1/tcp/${wsPorts[i] ?? 0}/ws`] : []),
+        `/ip4/${host(i)}/tcp/${ports[i] ?? 0}`,
+        ...(options.webSockets === true ? [`/ip4/${host(i)}/tcp/${wsPorts[i] ?? 0}/ws`] : []),
         ...(options.webrtcDirect === true
-          ? [`/ip4/127.0.0.1/udp/${rtcPorts[i] ?? 0}/webrtc-direct/certhash/${certhashes[i] ?? ''}`]
+          ? [
+              `/ip4/${host(i)}/udp/${rtcPorts[i] ?? 0}/webrtc-direct/certhash/${certhashes[i] ?? ''}`,
+            ]
           : []),
       ],
       kemPublicKey: fromHex(info.kemPublicKey),
