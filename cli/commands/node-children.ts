@@ -7,9 +7,12 @@
 //   - its stderr (JSON log lines) is appended straight to its node.log (the
 //     child holds the file, so logging never depends on this process), and its
 //     stdout is read only for the ready line;
-//   - a stop is SIGTERM, then SIGKILL for a child still running after the grace.
+//   - a stop is SIGTERM, then SIGKILL for a child still running after the grace;
+//   - each child gets the process settings of a node in its environment
+//     (../process-settings.ts): V8 flags in NODE_OPTIONS, Node's compile cache.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { nodeChildEnv } from '../process-settings.ts';
 
 /** How a child ended: its exit code, or the signal that ended it. */
 export interface ChildExit {
@@ -19,9 +22,13 @@ export interface ChildExit {
 
 export interface NodeChildSpec {
   readonly index: number;
-  /** The executable (process.execPath) and its arguments. */
+  /** The executable (process.execPath, or a wrapper that runs it) and its arguments. */
   readonly command: string;
   readonly args: readonly string[];
+  /**
+   * The child's environment. NODE_OPTIONS overrides a default V8 flag it
+   * names; NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE, the default cache.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** Appended to; created 0600 if absent. */
@@ -88,7 +95,7 @@ export function spawnNodeChild(spec: NodeChildSpec): NodeChild {
     logStart = fstatSync(logFd).size;
     child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      env: nodeChildEnv(spec.env),
       stdio: ['ignore', 'pipe', logFd],
       detached: true,
     });

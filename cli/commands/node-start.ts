@@ -2,6 +2,7 @@
 // one ready line, and shut down cleanly on SIGINT/SIGTERM (a second signal
 // forces exit). A start that fails on an address or a data directory another
 // process holds ends with one sentence and exit 8 (./start-failure.ts).
+import { flushCompileCache } from 'node:module';
 import {
   describeOptions,
   parseNodeOptions,
@@ -162,6 +163,9 @@ export async function nodeStart(argv: readonly string[], io: CliIo): Promise<num
     });
   };
   ready(daemon);
+  // Every module the node runs is loaded by now: write Node's compile cache
+  // (decision 0018) while the node runs, not only at a clean exit.
+  flushCompileCache();
   state = 'running';
   restartOnCutover(daemon);
   if (started.stopRequested) stop(daemon);
