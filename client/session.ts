@@ -15,7 +15,8 @@
 // session key — on the first use after less than max(10 % of its lifetime,
 // 60 s) remains, and on demand when a node answers DELEGATION_EXPIRED or
 // DELEGATION_NOT_YET_VALID. Concurrent uses share one renewal.
-import { Address, Hex } from 'ox';
+import * as Address from 'ox/Address';
+import * as Hex from 'ox/Hex';
 import {
   ErrorCode,
   QkmsError,

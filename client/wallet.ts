@@ -10,7 +10,11 @@
 // A node refuses a high-S signature (the malleable twin), so signatures from
 // outside sources are normalised to low-S here: the twin is the same wallet's
 // signature of the same text, so nothing is forged by flipping it.
-import { Address, Hex, PersonalMessage, Secp256k1, Signature } from 'ox';
+import * as Address from 'ox/Address';
+import * as Hex from 'ox/Hex';
+import * as PersonalMessage from 'ox/PersonalMessage';
+import * as Secp256k1 from 'ox/Secp256k1';
+import * as Signature from 'ox/Signature';
 import {
   ErrorCode,
   QkmsError,

@@ -7,8 +7,6 @@
 // mode 0600 (secret-file.ts), created on first use. The certificate does
 // not authenticate the node: Noise inside the connection proves its PeerId,
 // as on every transport; the certhash only lets the browser complete DTLS.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +50,10 @@ export function certhashOf(certPem: string): string {
 }
 
 async function createCertificate(): Promise<{ privateKey: string; pem: string }> {
+  // Loaded only here, on a node's first WebRTC-direct start: @peculiar/x509 and its
+  // reflect-metadata are a few hundred modules every other start need not load.
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
   // Node's own WebCrypto, passed per call: x509's global provider is shared
   // with @libp2p/webrtc, which sets its own.
   const crypto = globalThis.crypto;

@@ -24,7 +24,9 @@
 // (strict parse and secp256k1 recovery: costly, and a node caches its result by
 // delegationHash) and checkDelegationBindings (per request, cheap, every binding
 // required). Everything this file throws is a QkmsError.
-import { Address, Hex, Siwe } from 'ox';
+import * as Address from 'ox/Address';
+import * as Hex from 'ox/Hex';
+import * as Siwe from 'ox/Siwe';
 import { assertOptionsBag } from '../../shamir/index.ts';
 import { abytes, aint } from '../assert.ts';
 import { toHex, utf8 } from '../bytes.ts';

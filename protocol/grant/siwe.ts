@@ -14,7 +14,12 @@
 // and secp256k1 recovery (with the curve from @noble/curves). And
 // protocol/grant/delegation.ts still runs ox's parser over every delegation as
 // a second opinion: the two must agree on every field.
-import { Address, Bytes, Hex, PersonalMessage, Secp256k1, Siwe } from 'ox';
+import * as Address from 'ox/Address';
+import * as Bytes from 'ox/Bytes';
+import * as Hex from 'ox/Hex';
+import * as PersonalMessage from 'ox/PersonalMessage';
+import * as Secp256k1 from 'ox/Secp256k1';
+import * as Siwe from 'ox/Siwe';
 import { MAX_DELEGATION_MESSAGE_BYTES, WALLET_SIGNATURE_BYTES } from '../constants.ts';
 import { ErrorCode, QkmsError } from '../errors.ts';
 
