@@ -29,11 +29,7 @@ export { concatBytes, copyBytes, fromHex, toHex, utf8, wipe } from './bytes.ts';
 export { BoundedMap } from './bounded-map.ts';
 export { DomainTag, tagBytes, taggedHash } from './domain-tags.ts';
 export { decodeCanonical, encodeCanonical, type CborValue } from './codec/cbor.ts';
-export {
-  coalesceWrites,
-  lazyWindowUpdates,
-  withCoalescedWrites,
-} from './codec/coalesce-writes.ts';
+export { coalesceWrites, lazyWindowUpdates, withCoalescedWrites } from './codec/coalesce-writes.ts';
 export {
   malformed,
   readArray,

@@ -18,7 +18,12 @@ import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { CODE_IP4, CODE_IP6, multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { ErrorCode, QkmsError, withCoalescedWrites, type NodeSet } from '../../protocol/internal.ts';
+import {
+  ErrorCode,
+  QkmsError,
+  withCoalescedWrites,
+  type NodeSet,
+} from '../../protocol/internal.ts';
 import { createConnectionGate } from './connection-gate.ts';
 import type { NetLogger } from './net-logger.ts';
 import { assertKnownKeys, positiveInt } from './validate.ts';
@@ -275,8 +280,7 @@ export async function createHost(options: HostOptions, deps: HostDeps): Promise<
     addresses: { listen: [...options.listen] },
     transports: [
       // One socket write per turn (protocol/codec/coalesce-writes.ts).
-      (components: Parameters<ReturnType<typeof tcp>>[0]) =>
-        withCoalescedWrites(tcp()(components)),
+      (components: Parameters<ReturnType<typeof tcp>>[0]) => withCoalescedWrites(tcp()(components)),
       webSocketTransport(options, guards),
       ...(await webRtcDirectTransport(options, guards)),
     ],

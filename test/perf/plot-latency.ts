@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { BenchResult } from './harness.ts';
 import type { Runtime } from './report.ts';
+import { escapeXml, svgOpening } from './svg.ts';
 
 /** The curves, in legend order: result name, label, colour. */
 const SERIES = [
@@ -47,10 +48,6 @@ interface Curve {
   readonly points: readonly (readonly [number, number])[];
   readonly p50: number;
   readonly p99: number;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const fixed = (x: number): string => x.toFixed(1);
@@ -109,19 +106,14 @@ export function renderLatencySvg(results: readonly BenchResult[], runtime?: Runt
     out.push(line);
   };
 
-  add(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+  out.push(
+    ...svgOpening(
+      { width: WIDTH, height: HEIGHT },
+      MARGIN.left,
+      'Recover latency: 5 nodes (t = 3) on loopback, sequential warm recovers',
+      runtime,
+    ),
   );
-  add(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
-  add(
-    `<text x="${MARGIN.left}" y="22" font-size="15" font-weight="bold">Recover latency: 5 nodes (t = 3) on loopback, sequential warm recovers</text>`,
-  );
-  if (runtime !== undefined)
-    add(
-      `<text x="${MARGIN.left}" y="40" fill="#555555">${escapeXml(
-        `${runtime.cpus.count} x ${runtime.cpus.model}, Node ${runtime.node}, OpenSSL ${runtime.openssl}; one QuorumClient, hedge 1`,
-      )}</text>`,
-    );
 
   // Grid and axes.
   for (const tick of ticksY) {

@@ -13,6 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { BenchResult } from './harness.ts';
 import type { Runtime } from './report.ts';
+import { escapeXml, svgOpening } from './svg.ts';
 
 const NAME = 'recover.throughput_3of5';
 /** The knee's p99 bound (recover.bench.ts KNEE_P99_MS, the issue's). */
@@ -51,10 +52,6 @@ interface Box {
 }
 
 type Point = readonly [x: number, y: number];
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const fixed = (x: number): string => x.toFixed(1);
 
@@ -148,19 +145,14 @@ export function renderThroughputSvg(results: readonly BenchResult[], runtime?: R
     out.push(line);
   };
 
-  add(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+  out.push(
+    ...svgOpening(
+      { width: WIDTH, height: HEIGHT },
+      left,
+      'Recover throughput: 5 nodes (t = 3) on loopback, concurrent warm recovers',
+      runtime,
+    ),
   );
-  add(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
-  add(
-    `<text x="${left}" y="22" font-size="15" font-weight="bold">Recover throughput: 5 nodes (t = 3) on loopback, concurrent warm recovers</text>`,
-  );
-  if (runtime !== undefined)
-    add(
-      `<text x="${left}" y="40" fill="#555555">${escapeXml(
-        `${runtime.cpus.count} x ${runtime.cpus.model}, Node ${runtime.node}, OpenSSL ${runtime.openssl}; one QuorumClient, hedge 1`,
-      )}</text>`,
-    );
 
   // Grid and axes: left ticks in recovers/s, right ticks in ms on the same grid lines.
   for (let i = 0; i <= n; i++) {

@@ -11,11 +11,9 @@
 //   …_two_hung                nodes 1 and 2 stopped with SIGSTOP (silent, sockets open);
 //   node.rss_mb per 1,000 idle client connections (idle-connections.ts), node 1 restarted.
 // test/perf/README.md says what each figure includes.
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { QuorumClient, Session, walletFromPrivateKey } from '../../client/index.ts';
-import type { Manifest } from '../../protocol/index.ts';
-import { equal } from './fixtures.ts';
+import { benchSession, publishedRecover } from './recover-setup.ts';
+import { QuorumClient } from '../../client/index.ts';
 import {
   check,
   distribution,
@@ -63,7 +61,6 @@ const CONNECTIONS_MAX = 4_096;
 const SETTLE_MS = 1_000;
 /** The idle nodes' CPU is read over this. */
 const IDLE_CPU_MS = 2_000;
-const HOUR_MS = 3_600_000;
 
 const NAME = {
   latency: 'recover.latency_3of5',
@@ -85,15 +82,6 @@ const sleep = (ms: number): Promise<void> =>
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 const ms1 = (x: number | undefined): string => (x ?? 0).toFixed(1);
 const median = (xs: readonly number[]): number => latencies(xs).p50_ms ?? 0;
-
-function session(quorum: Quorum, actions: readonly ('publish' | 'recover')[]): Promise<Session> {
-  return Session.create({
-    wallet: walletFromPrivateKey(randomBytes(32).toString('hex')),
-    nodeSet: quorum.files.nodeSet,
-    capabilities: { actions, content: 'all' },
-    lifetimeMs: HOUR_MS,
-  });
-}
 
 /** p50 and p99 of a run's latencies, ms (0 when none succeeded). */
 function percentiles(run: LoadRun): { p50: number; p99: number } {
@@ -207,26 +195,15 @@ async function runStudy(context: StudyContext, quorum: Quorum): Promise<BenchRes
   );
 
   const client = await QuorumClient.create({ nodeSet: quorum.files.nodeSet });
-  const publisher = await session(quorum, ['publish', 'recover']);
-  const player = await session(quorum, ['recover']);
+  const publisher = await benchSession(quorum, ['publish', 'recover']);
+  const player = await benchSession(quorum, ['recover']);
   try {
-    const first = await client.publish(publisher, { policy: { kind: 'open' } });
-    check(
-      first.receipts.every((r) => r.outcome === 'ok'),
-      `every node stored the published share (${first.receipts.map((r) => r.outcome).join(', ')})`,
-    );
-    const manifest: Manifest = first.manifest;
-    const cek = first.cek.slice();
     /** Nodes asked by the recovers so far (delayed hedging asks t unless one is late). */
     const asked = { nodes: 0, recovers: 0 };
-    const recover: Call = async () => {
-      const got = await client.recover(manifest, player);
-      asked.nodes += got.report.filter((r) => r.outcome !== 'not-asked').length;
+    const { recover } = await publishedRecover(client, publisher, player, (report) => {
+      asked.nodes += report.filter((r) => r.outcome !== 'not-asked').length;
       asked.recovers += 1;
-      const same = equal(got.cek, cek);
-      got.cek.fill(0);
-      if (!same) throw new Error('recover returned another CEK');
-    };
+    });
     const warmLatency = async (name: string): Promise<BenchResult> => {
       await sequential(WARMUP_RECOVERS, recover);
       const run = await sequential(LATENCY_RECOVERS, recover);

@@ -12,16 +12,14 @@
 // so that its timers and copies do not queue behind the client's work in this process.
 // Then, cheaply, the same path with the delay set to 0: the figure without the round trip.
 // Needs root and `ip netns`; without them the row says skipped and why, with no figures.
-import { randomBytes } from 'node:crypto';
-import { QuorumClient, Session, walletFromPrivateKey } from '../../client/index.ts';
-import type { Manifest } from '../../protocol/index.ts';
+import { benchSession, publishedRecover } from './recover-setup.ts';
+import { QuorumClient } from '../../client/index.ts';
 import {
   spawnDelayProxy,
   startDelayProxy,
   type DelayProxy,
   type HoldStats,
 } from './delay-proxy.ts';
-import { equal } from './fixtures.ts';
 import {
   check,
   distribution,
@@ -30,7 +28,7 @@ import {
   type Scenario,
   type Study,
 } from './harness.ts';
-import { sequential, type Call, type LoadRun } from './load.ts';
+import { sequential, type LoadRun } from './load.ts';
 import { createWanNet, removeStale, unavailable, type WanNet } from './netns.ts';
 import { Quorum, ROOMY_RATES } from './quorum-processes.ts';
 
@@ -49,7 +47,6 @@ const LATENCY_RECOVERS = 500;
 const NO_DELAY_WARMUP_RECOVERS = 20;
 const NO_DELAY_RECOVERS = 200;
 const DELAY = 'user-space TCP proxy per node (not netem; this kernel has no sch_netem)';
-const HOUR_MS = 3_600_000;
 
 /** A row of this study: what a reader must know to read its figures, in --json. */
 interface WanResult extends BenchResult {
@@ -93,15 +90,6 @@ function verdict(run: LoadRun): string {
   return `target p50 ${against(p50, P50_TARGET_MS)}, p99 ${against(p99, P99_TARGET_MS)}`;
 }
 
-function session(quorum: Quorum, actions: readonly ('publish' | 'recover')[]): Promise<Session> {
-  return Session.create({
-    wallet: walletFromPrivateKey(randomBytes(32).toString('hex')),
-    nodeSet: quorum.files.nodeSet,
-    capabilities: { actions, content: 'all' },
-    lifetimeMs: HOUR_MS,
-  });
-}
-
 function row(run: LoadRun, rttMs: number, proxy: string, holds: HoldStats): WanResult {
   check(run.latencies.length > 0, `${NAME}: some recover succeeded`);
   return {
@@ -126,22 +114,10 @@ async function measureRecovers(
   proxyWhere: string,
 ): Promise<WanResult[]> {
   const client = await QuorumClient.create({ nodeSet: quorum.files.nodeSet });
-  const publisher = await session(quorum, ['publish', 'recover']);
-  const player = await session(quorum, ['recover']);
+  const publisher = await benchSession(quorum, ['publish', 'recover']);
+  const player = await benchSession(quorum, ['recover']);
   try {
-    const published = await client.publish(publisher, { policy: { kind: 'open' } });
-    check(
-      published.receipts.every((r) => r.outcome === 'ok'),
-      `every node stored the published share (${published.receipts.map((r) => r.outcome).join(', ')})`,
-    );
-    const manifest: Manifest = published.manifest;
-    const cek = published.cek.slice();
-    const recover: Call = async () => {
-      const got = await client.recover(manifest, player);
-      const same = equal(got.cek, cek);
-      got.cek.fill(0);
-      if (!same) throw new Error('recover returned another CEK');
-    };
+    const { recover } = await publishedRecover(client, publisher, player);
     const rows: WanResult[] = [];
     for (const [rtt, warmup, count] of [
       [RTT_MS, WARMUP_RECOVERS, LATENCY_RECOVERS],
