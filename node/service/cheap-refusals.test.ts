@@ -31,16 +31,13 @@ import { MemoryNonceStore } from '../../test/support/nonce-store.ts';
 import { ReplayGuard } from '../replay-guard.ts';
 
 const recoveries = vi.hoisted(() => ({ count: 0 }));
-vi.mock('ox', async (importOriginal) => {
-  const ox = await importOriginal<typeof import('ox')>();
+vi.mock('ox/Secp256k1', async (importOriginal) => {
+  const Secp256k1 = await importOriginal<typeof import('ox/Secp256k1')>();
   return {
-    ...ox,
-    Secp256k1: {
-      ...ox.Secp256k1,
-      recoverAddress: (...args: Parameters<typeof ox.Secp256k1.recoverAddress>) => {
-        recoveries.count++;
-        return ox.Secp256k1.recoverAddress(...args);
-      },
+    ...Secp256k1,
+    recoverAddress: (...args: Parameters<typeof Secp256k1.recoverAddress>) => {
+      recoveries.count++;
+      return Secp256k1.recoverAddress(...args);
     },
   };
 });
